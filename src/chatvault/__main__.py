@@ -1,0 +1,3 @@
+from chatvault.cli.app import main
+
+main()

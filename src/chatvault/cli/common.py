@@ -1,0 +1,135 @@
+"""What every command group shares: the app class with the one error path, option aliases,
+settings resolution and the stderr console. No SQL and no arithmetic here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from chatvault.errors import ChatvaultError
+from chatvault.redact import redact
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from chatvault.config import Settings
+
+GLOBAL = "Global options"
+DEBUG_ENV = "CHATVAULT_DEBUG"
+
+
+def _database_option(envvar: str | None) -> typer.models.OptionInfo:
+    return typer.Option(
+        "--database",
+        metavar="URL",
+        envvar=envvar,
+        help="Database URL [default: the config's, else an SQLite file in the user data dir].",
+        rich_help_panel=GLOBAL,
+        show_default=False,
+    )
+
+
+def _config_option(envvar: str | None) -> typer.models.OptionInfo:
+    return typer.Option(
+        "--config",
+        metavar="PATH",
+        envvar=envvar,
+        help="Config file [default: ./config.yaml, else the user config dir].",
+        rich_help_panel=GLOBAL,
+        show_default=False,
+        dir_okay=False,
+    )
+
+
+# Only the root options read the environment: a --database typed anywhere on the command
+# line must win over $CHATVAULT_DATABASE_URL, and a command's own option wins over the root's.
+RootDatabaseOpt = Annotated[str | None, _database_option("CHATVAULT_DATABASE_URL")]
+RootConfigOpt = Annotated[Path | None, _config_option("CHATVAULT_CONFIG")]
+DatabaseOpt = Annotated[str | None, _database_option(None)]
+ConfigOpt = Annotated[Path | None, _config_option(None)]
+
+
+class TableOrJson(StrEnum):
+    table = "table"
+    json = "json"
+
+
+FormatOpt = Annotated[
+    TableOrJson, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+]
+
+
+@dataclass
+class RootOptions:
+    """Global options given before the command name (`chatvault --database X db status`)."""
+
+    database: str | None = None
+    config: Path | None = None
+
+
+def settings(ctx: typer.Context, database: str | None, config: Path | None) -> Settings:
+    """The settings for a command: its own --database/--config win over the root's."""
+    from chatvault.config import load_settings
+
+    root = ctx.find_root().obj if isinstance(ctx.find_root().obj, RootOptions) else RootOptions()
+    return load_settings(database or root.database, config or root.config)
+
+
+class Group(TyperGroup):
+    """Maps domain errors to one line on stderr and their exit code, for every command."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                # Buffered output meets a closed pipe (`chatvault ... | head`) here, inside
+                # Typer's handling of it (quiet, exit 1), not at interpreter shutdown.
+                sys.stdout.flush()
+        except ChatvaultError as exc:
+            fail(exc)
+        except Exception as exc:
+            passes = isinstance(exc, BrokenPipeError) or type(exc).__module__.startswith("typer")
+            if passes or os.environ.get(DEBUG_ENV):
+                raise  # Typer's own exits, usage errors and EPIPE handling; or a developer's trace
+            fail(
+                ChatvaultError(
+                    f"unexpected error: {type(exc).__name__}: {exc}",
+                    fix=f"{DEBUG_ENV}=1 chatvault ... to see the traceback, and report it",
+                )
+            )
+
+
+def new_app(help: str, **kwargs: Any) -> typer.Typer:
+    return typer.Typer(
+        cls=Group,
+        help=help,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        **kwargs,
+    )
+
+
+def fail(exc: ChatvaultError) -> NoReturn:
+    """One line on stderr, credentials scrubbed, then the error's exit code."""
+    print(f"error: {redact(' '.join(str(exc).split()))}", file=sys.stderr)
+    raise typer.Exit(exc.exit_code)
+
+
+def stderr() -> Console:
+    """Diagnostics go to stderr, so stdout carries data only."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def info(message: str) -> None:
+    stderr().print(message, markup=False, soft_wrap=True)

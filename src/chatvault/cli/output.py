@@ -1,0 +1,42 @@
+"""Rendering data on stdout: a Rich table for people, JSON for programs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    header: bool = True,
+    keep_whole: Sequence[str] = (),
+) -> None:
+    """A Rich table; plain ASCII without colour when stdout is not a terminal.
+
+    Columns named in `keep_whole` are never wrapped or cut (an identifier cut short is
+    useless); the others wrap to fit the terminal.
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        # Piped or redirected: no box-drawing characters, and no wrapping at 80 columns.
+        console = Console(highlight=False, width=10_000, no_color=True)
+    grid = Table(show_header=header, box=box.ROUNDED if console.is_terminal else box.ASCII)
+    for name in columns:
+        whole = name in keep_whole
+        grid.add_column(name, no_wrap=whole, overflow="ellipsis" if whole else "fold")
+    for row in rows:
+        grid.add_row(*(Text("" if cell is None else str(cell)) for cell in row))  # no markup
+    console.print(grid)
+
+
+def dump_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")

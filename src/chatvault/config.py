@@ -1,0 +1,386 @@
+"""Configuration: find the file, load it, validate every key, resolve the database URL.
+
+Lookup order: --config, $CHATVAULT_CONFIG, ./config.yaml, the user config dir, built-in
+defaults. Money values are read as Decimal (YAML floats never become Python floats), and
+`${VAR}` in a string is replaced by that environment variable, so secrets can stay out of
+the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from chatvault import paths
+from chatvault.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    monthly_token_limit: int | None = None
+    discount_percentage: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class TieredPricing:
+    enabled: bool = False
+    tiers: tuple[Tier, ...] = ()
+
+
+@dataclass(frozen=True)
+class CostPrediction:
+    enabled: bool = True
+    prediction_window_days: int = 30
+
+
+@dataclass(frozen=True)
+class BudgetAlerts:
+    enabled: bool = True
+    alert_thresholds: tuple[Decimal, ...] = tuple(Decimal(t) for t in (50, 80, 90, 95, 100))
+
+
+@dataclass(frozen=True)
+class CostCalculation:
+    enable_advanced_costs: bool = True
+    currency: str = "USD"
+    tiered_pricing: TieredPricing = field(default_factory=TieredPricing)
+    cost_prediction: CostPrediction = field(default_factory=CostPrediction)
+    budget_alerts: BudgetAlerts = field(default_factory=BudgetAlerts)
+
+
+@dataclass(frozen=True)
+class PriceOverride:
+    """A model's prices in USD per million tokens, winning over the price list."""
+
+    model: str
+    input: Decimal
+    output: Decimal
+    provider: str | None = None
+    cache_read: Decimal | None = None
+    cache_write: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+    effective_from: date | None = None
+
+
+@dataclass(frozen=True)
+class Pricing:
+    overrides: tuple[PriceOverride, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    timezone: str = "UTC"
+    cost_calculation: CostCalculation = field(default_factory=CostCalculation)
+    pricing: Pricing = field(default_factory=Pricing)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a command runs with: the validated config, where it came from, the database URL."""
+
+    config: Config
+    config_file: Path | None
+    database_url: str
+    # No URL given anywhere: the SQLite file in the user data dir, created on first use.
+    default_database: bool = False
+
+
+CONFIG_ENV = "CHATVAULT_CONFIG"
+DATABASE_ENV = "CHATVAULT_DATABASE_URL"
+
+
+def load_settings(database: str | None = None, config_file: Path | None = None) -> Settings:
+    path = find_config_file(config_file)
+    config = load_config(path) if path else Config()
+    url = resolve_database_url(database, config, path)
+    return Settings(config, path, url, default_database=not database and not config.database.url)
+
+
+def find_config_file(explicit: Path | None = None) -> Path | None:
+    explicit = explicit or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file not found: {explicit}")
+        return explicit
+    for candidate in (Path("config.yaml"), paths.user_config_file()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve_database_url(explicit: str | None, config: Config, config_file: Path | None) -> str:
+    """--database / $CHATVAULT_DATABASE_URL, then the config, then the default SQLite file.
+
+    A relative SQLite path in a config file is relative to that file, so cron jobs started
+    from another directory open the same database.
+    """
+    if explicit:
+        return explicit
+    url = config.database.url
+    if url is None:
+        return "sqlite:///" + str(paths.default_database_file())
+    prefix = "sqlite:///"
+    if config_file and url.startswith(prefix) and url != "sqlite://":
+        db_path = url[len(prefix) :]
+        if db_path and db_path != ":memory:" and not Path(db_path).is_absolute():
+            return prefix + str((config_file.parent / db_path).resolve())
+    return url
+
+
+def load_config(path: Path) -> Config:
+    import yaml
+
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"config file {path}{where}: {problem}") from None
+    try:
+        return parse_config(data if data is not None else {})
+    except ConfigError as exc:
+        raise ConfigError(f"config file {path}: {exc.message}") from None
+
+
+def parse_config(data: Any) -> Config:
+    config = _build(Config, data, "")
+    _check(config)
+    return config
+
+
+def effective_config(settings: Settings) -> dict[str, Any]:
+    """The config a command runs with, database URL resolved and its password masked."""
+    from chatvault.db.engine import mask_url
+
+    data = dataclasses.asdict(settings.config)
+    data["database"]["url"] = mask_url(settings.database_url)
+    return data
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    """YAML that reads back as the same config: Decimals are written as plain numbers."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
+        if value == value.to_integral_value():
+            return dumper.represent_int(int(value))
+        return dumper.represent_scalar("tag:yaml.org,2002:float", str(value))
+
+    Dumper.add_representer(Decimal, represent_decimal)
+    Dumper.add_representer(tuple, Dumper.represent_list)
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True)
+
+
+# --- loading --------------------------------------------------------------------------
+
+
+@functools.cache
+def _yaml_loader() -> type:
+    import yaml
+
+    class DecimalLoader(yaml.SafeLoader):
+        """A SafeLoader that reads floats as Decimal (no float on the money path) and refuses
+        a key given twice (YAML would silently keep the last one)."""
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    def construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
+        text = str(loader.construct_scalar(node)).replace("_", "")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if not value.is_finite():
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{text!r} is not a finite number", node.start_mark
+            )
+        return value
+
+    DecimalLoader.add_constructor("tag:yaml.org,2002:float", construct_decimal)
+    return DecimalLoader
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_env(value: str, where: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV_REF.sub(replace, value)
+
+
+# --- validation: every key known, every value of the right type -------------------------
+
+_TYPE_NAMES = {
+    bool: "true or false",
+    int: "a whole number",
+    str: "a string",
+    Decimal: "a number",
+    date: "a date (YYYY-MM-DD)",
+}
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'the top level'}: expected a mapping, got {_show(data)}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in known:
+            name, expected = _join(where, str(key)), ", ".join(sorted(known))
+            raise ConfigError(f"unknown key {name!r} (expected one of: {expected})")
+    values = {key: _convert(hints[key], value, _join(where, key)) for key, value in data.items()}
+    try:
+        return cls(**values)
+    except TypeError:
+        missing = sorted(
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name not in values
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        )
+        raise ConfigError(f"{where}: missing key {missing[0]!r}") from None
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return None if value is None else _convert(options[0], value, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {_show(value)}")
+        item = typing.get_args(hint)[0]
+        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if hint is Decimal and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return Decimal(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is bool and isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, str):
+        return _expand_env(value, where)
+    if hint is date and isinstance(value, date):  # YAML reads 2025-06-01 as a date
+        return value
+    raise ConfigError(f"{where}: expected {_TYPE_NAMES[hint]}, got {_show(value)}")
+
+
+def _check(config: Config) -> None:
+    """Rules beyond types, each naming the key it is about."""
+    from zoneinfo import available_timezones
+
+    if config.database.url is not None and not config.database.url.strip():
+        raise ConfigError("database.url: empty; leave it out (or null) for the default database")
+    # 'localtime' and friends are files in the zone database, not zones: they would make the
+    # day boundary depend on the machine.
+    if config.timezone in ("localtime", "posixrules", "Factory") or (
+        config.timezone not in available_timezones()
+    ):
+        raise ConfigError(
+            f"timezone: {config.timezone!r} is not an IANA time zone (e.g. Europe/Paris)"
+        )
+    cost = config.cost_calculation
+    if cost.currency != "USD":
+        raise ConfigError(
+            f"cost_calculation.currency: only 'USD' is supported, got {cost.currency!r}"
+        )
+    window = cost.cost_prediction.prediction_window_days
+    if not 1 <= window <= 366:
+        raise ConfigError(
+            f"cost_calculation.cost_prediction.prediction_window_days: must be 1..366, got {window}"
+        )
+    thresholds = cost.budget_alerts.alert_thresholds
+    where = "cost_calculation.budget_alerts.alert_thresholds"
+    if any(not 0 < t <= 1000 for t in thresholds):
+        raise ConfigError(f"{where}: each threshold is a percent in (0, 1000]")
+    if list(thresholds) != sorted(set(thresholds)):
+        raise ConfigError(f"{where}: thresholds must be in increasing order, without repeats")
+    _check_tiers(cost.tiered_pricing.tiers)
+    _check_overrides(config.pricing.overrides)
+
+
+def _check_tiers(tiers: tuple[Tier, ...]) -> None:
+    where = "cost_calculation.tiered_pricing.tiers"
+    limits = [t.monthly_token_limit for t in tiers]
+    for i, tier in enumerate(tiers):
+        if not 0 <= tier.discount_percentage <= 100:
+            raise ConfigError(f"{where}[{i}].discount_percentage: must be 0..100")
+        if tier.monthly_token_limit is not None and tier.monthly_token_limit <= 0:
+            raise ConfigError(f"{where}[{i}].monthly_token_limit: must be positive")
+        if tier.monthly_token_limit is None and i != len(tiers) - 1:
+            raise ConfigError(f"{where}[{i}]: only the last tier may have no monthly_token_limit")
+    bounded = [limit for limit in limits if limit is not None]
+    if bounded != sorted(set(bounded)):
+        raise ConfigError(f"{where}: monthly_token_limit must increase from tier to tier")
+
+
+def _check_overrides(overrides: tuple[PriceOverride, ...]) -> None:
+    seen = set()
+    for i, override in enumerate(overrides):
+        where = f"pricing.overrides[{i}]"
+        prices = {
+            "input": override.input,
+            "output": override.output,
+            "cache_read": override.cache_read,
+            "cache_write": override.cache_write,
+            "cache_write_1h": override.cache_write_1h,
+        }
+        for name, price in prices.items():
+            if price is not None and price < 0:
+                raise ConfigError(f"{where}.{name}: a price cannot be negative")
+        key = (override.model.lower(), (override.provider or "").lower(), override.effective_from)
+        if key in seen:
+            raise ConfigError(f"{where}: the same model, provider and effective_from twice")
+        seen.add(key)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
