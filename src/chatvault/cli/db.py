@@ -1,0 +1,161 @@
+"""`chatvault db`: create, upgrade, verify and downgrade the database schema."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+import typer
+
+from chatvault.cli import output
+from chatvault.cli.common import (
+    ConfigOpt,
+    DatabaseOpt,
+    FormatOpt,
+    TableOrJson,
+    info,
+    new_app,
+    settings,
+)
+
+app = new_app("Create, upgrade and check the database schema.")
+
+NoBackupOpt = Annotated[
+    bool, typer.Option("--no-backup", help="Skip the backup copy of an SQLite file.")
+]
+
+
+@app.command()
+def migrate(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", metavar="REV", help="Target revision.")] = "head",
+    sql: Annotated[
+        bool,
+        typer.Option("--sql", help="Print the SQL for PostgreSQL/MySQL instead of running it."),
+    ] = False,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="REV",
+            help="With --sql: the revision to start from ('base' for an empty database), "
+            "without connecting [default: read from the database].",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
+    ] = False,
+    no_backup: NoBackupOpt = False,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create the schema, adopt a legacy database, or upgrade to the newest revision."""
+    from chatvault.db import migrate as lifecycle
+
+    url = settings(ctx, database, config).database_url
+    if sql:
+        script = lifecycle.upgrade_sql(url, to, start)
+        if not script:
+            info("nothing to do: no SQL to print")
+        typer.echo(script, nl=False)
+        return
+    if start is not None:
+        raise typer.BadParameter("--from goes with --sql", param_hint="--from")
+    result = lifecycle.migrate(url, to, dry_run=dry_run, backup=not no_backup, notify=info)
+    if dry_run:
+        if result.adopted:
+            typer.echo(f"would record the unversioned database as revision {result.adopted}")
+        for revision in result.steps:
+            typer.echo(f"would apply {revision}")
+        if not (result.adopted or result.steps):
+            typer.echo(f"nothing to do: the database is at {_revision(result.start)}")
+    elif result.steps or result.adopted:
+        info(f"the database is now at revision {result.target}")
+    else:
+        info(f"nothing to do: the database is already at {_revision(result.start)}")
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    format: FormatOpt = TableOrJson.table,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Compare the live schema with chatvault's models; exit 1 on any drift."""
+    from chatvault.db.verify import verify as compare
+
+    report = compare(settings(ctx, database, config).database_url)
+    if format is TableOrJson.json:
+        data = dataclasses.asdict(report)
+        data["in_sync"] = report.in_sync
+        output.dump_json(data)
+    elif report.findings:
+        columns = ["kind", "object", "found", "expected", "hint"]
+        rows = [[getattr(f, c) for c in columns] for f in report.findings]
+        output.table(columns, rows, keep_whole=("kind", "object"))
+    else:
+        typer.echo(f"in sync: {report.database} matches the models at revision {report.head}")
+    if not report.in_sync:
+        info(f"{len(report.findings)} difference(s) in {report.database}; see each hint")
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    format: FormatOpt = TableOrJson.table,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Show the database URL, dialect, current and head revisions, and what is pending."""
+    from chatvault.db.migrate import status as read_status
+
+    current = read_status(settings(ctx, database, config).database_url)
+    if format is TableOrJson.json:
+        output.dump_json(dataclasses.asdict(current))
+        return
+    rows = [
+        ["database", current.database],
+        ["dialect", current.dialect],
+        ["state", current.state],
+        ["revision", current.revision or "none"],
+        ["head", current.head],
+        ["pending", ", ".join(current.pending) or "none"],
+    ]
+    output.table(["", ""], rows, header=False)
+
+
+@app.command()
+def downgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Revision to go back to, or 'base' for none.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    no_backup: NoBackupOpt = False,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Step the schema back to an older revision (data only newer revisions hold is lost)."""
+    from chatvault.db import migrate as lifecycle
+    from chatvault.db.engine import mask_url
+
+    url = settings(ctx, database, config).database_url
+    plan = lifecycle.downgrade(url, revision, dry_run=True)  # refuses before asking
+    question = f"Revert {', '.join(plan.steps)} in {mask_url(url)}, down to {revision}?"
+    if not yes and not _confirmed(question):
+        info("not downgraded: answer y, or pass --yes")
+        raise typer.Exit(1)
+    result = lifecycle.downgrade(url, revision, backup=not no_backup, notify=info)
+    info(f"the database is now at {_revision(result.target)}")
+
+
+def _revision(revision: str | None) -> str:
+    return f"revision {revision}" if revision else "base (no chatvault schema)"
+
+
+def _confirmed(question: str) -> bool:
+    """Ask on stderr; no answer at all (cron, a closed stdin) counts as no."""
+    try:
+        return typer.confirm(question, default=False, err=True)
+    except typer.Abort:
+        return False

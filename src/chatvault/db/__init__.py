@@ -1,0 +1,1 @@
+"""The data layer: models, engines, migrations and queries. Nothing outside db/ writes SQL."""

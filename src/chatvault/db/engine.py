@@ -1,0 +1,148 @@
+"""One engine per database URL, tuned per dialect, with connection failures as domain errors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chatvault.errors import DatabaseError, InputError
+from chatvault.redact import redact
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# The driver a bare scheme means (installed by the extras named after the database).
+_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+SUPPORTED = ("sqlite", "postgresql", "mysql", "mariadb")
+
+
+def parse_url(url: str) -> URL:
+    """The SQLAlchemy URL, with the default driver filled in for bare schemes."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InputError(
+            "the database URL is not a valid URL (e.g. sqlite:///usage.db, "
+            "postgresql://user@host/db); check --database or $CHATVAULT_DATABASE_URL"
+        ) from None
+    if parsed.drivername in _DRIVERS:
+        parsed = parsed.set(drivername=_DRIVERS[parsed.drivername])
+    if parsed.get_backend_name() not in SUPPORTED:
+        raise InputError(
+            "chatvault works with SQLite, PostgreSQL and MariaDB/MySQL, "
+            f"not {parsed.get_backend_name()}"
+        )
+    if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL for display: the password never appears, nor a secret in the query string."""
+    try:
+        parsed = parse_url(url) if isinstance(url, str) else url
+    except InputError:
+        return "<invalid database URL>"
+    return redact(parsed.render_as_string(hide_password=False))
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of an SQLite URL, or None for other dialects and in-memory databases."""
+    parsed = parse_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def database_exists(url: str) -> bool:
+    """False only for an SQLite file that does not exist yet; servers are assumed to exist."""
+    path = sqlite_path(url)
+    return path is None or path.exists()
+
+
+@functools.cache
+def get_engine(url: str) -> Engine:
+    """The shared engine for a URL. SQLite files (and their folder) are created on first use."""
+    parsed = parse_url(url)
+    path = sqlite_path(parsed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        # A command uses one server connection at a time; a pool would only keep idle ones open.
+        pool = {} if path is not None else {"poolclass": NullPool}
+        engine = create_engine(parsed, **pool)
+    except ModuleNotFoundError as exc:
+        extra = "postgresql" if parsed.get_backend_name() == "postgresql" else "mysql"
+        raise DatabaseError(
+            f"the {parsed.get_backend_name()} driver ({exc.name}) is not installed",
+            fix=f"pip install 'chatvault[{extra}]'",
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+@contextmanager
+def connect(url: str) -> Iterator[Connection]:
+    """A connection; failures to reach the database become one clear DatabaseError."""
+    from sqlalchemy.exc import DBAPIError
+
+    engine = get_engine(url)
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        raise DatabaseError(
+            f"cannot open the database {mask_url(url)}: {_reason(exc, url)}"
+        ) from None
+    with conn:
+        yield conn
+
+
+def _reason(exc: Exception, url: str) -> str:
+    """The driver's first line, with the password scrubbed in case a driver echoes it."""
+    original = getattr(exc, "orig", None) or exc
+    text = (str(original).strip().splitlines() or ["unknown error"])[0]
+    password = parse_url(url).password
+    return text.replace(str(password), "***") if password else text
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """A busy timeout, foreign keys, and BEGIN we control. Nothing here changes the file:
+    WAL mode, which persists in it, is set by `db migrate` (see db/migrate.py).
+
+    pysqlite's own transaction handling defers BEGIN and commits before DDL, which breaks
+    transactional migrations; we turn it off and emit BEGIN ourselves: plain BEGIN for
+    readers, BEGIN IMMEDIATE for writers (execution option sqlite_begin="IMMEDIATE"), so a
+    writer waits for the lock up front instead of failing when it upgrades a read lock.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())

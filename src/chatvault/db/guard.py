@@ -1,0 +1,73 @@
+"""The check every data command runs first: is the schema the one this chatvault expects?
+
+It costs two cheap queries (the version row, and the column names of an empty SELECT), so
+it can run on every invocation; `db verify` does the full comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, inspect, text
+
+from chatvault.db import shapes
+from chatvault.db.engine import connect, database_exists, mask_url
+from chatvault.errors import SchemaError
+
+MIGRATE = "chatvault db migrate"
+
+
+@contextmanager
+def open_current(url: str, create: bool = False) -> Iterator[Connection]:
+    """A connection to a database whose schema is at head, or a SchemaError saying what to do.
+
+    With `create` (the default database, on first use) a missing SQLite file is created at
+    head; a missing file someone named is more likely a typo than a wish, and is an error.
+    """
+    if not database_exists(url):
+        if not create:
+            raise SchemaError(f"no chatvault database at {mask_url(url)} yet", fix=MIGRATE)
+        from chatvault.db.migrate import migrate
+
+        migrate(url)
+    with connect(url) as conn:
+        check_current(conn)
+        conn.rollback()  # end the check's read transaction: the caller starts its own
+        yield conn
+
+
+def check_current(conn: Connection) -> None:
+    revision = _revision(conn)
+    if revision is None:
+        legacy = inspect(conn).has_table("usage_logs")
+        what = "holds an unversioned (legacy) usage_logs table" if legacy else "is not initialised"
+        raise SchemaError(f"the database {what}", fix=MIGRATE)
+    if revision not in shapes.USAGE_LOGS_COLUMNS:
+        raise SchemaError(
+            f"the database schema is at revision {revision}, newer than this chatvault "
+            f"({shapes.HEAD})",
+            fix="pip install --upgrade chatvault",
+        )
+    if revision != shapes.HEAD:
+        raise SchemaError(
+            f"the database schema is out of date (revision {revision}, chatvault needs "
+            f"{shapes.HEAD})",
+            fix=MIGRATE,
+        )
+    columns = set(conn.execute(text("SELECT * FROM usage_logs WHERE 1 = 0")).keys())
+    expected = shapes.USAGE_LOGS_COLUMNS[shapes.HEAD]
+    if columns != expected:
+        missing = ", ".join(sorted(expected - columns)) or "none"
+        extra = ", ".join(sorted(columns - expected)) or "none"
+        raise SchemaError(
+            f"usage_logs has drifted from revision {revision} (missing: {missing}; "
+            f"unexpected: {extra})",
+            fix="chatvault db verify",
+        )
+
+
+def _revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table(shapes.VERSION_TABLE):
+        return None
+    return conn.execute(text(f"SELECT version_num FROM {shapes.VERSION_TABLE}")).scalar()

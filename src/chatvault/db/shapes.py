@@ -1,0 +1,60 @@
+"""What each schema revision looks like, so a database can be recognised without a version table."""
+
+from __future__ import annotations
+
+# chatvault's own Alembic version table: it can share a database with another app's Alembic history.
+VERSION_TABLE = "chatvault_alembic_version"
+
+# The newest revision this chatvault knows; tests check it against the migration scripts,
+# so commands can compare it with the database without loading Alembic.
+HEAD = "0006"
+
+_LEGACY = frozenset(
+    {
+        "id",
+        "user_id",
+        "session_id",
+        "model",
+        "provider",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "processing_duration_seconds",
+        "session_duration_seconds",
+        "status",
+        "created_at",
+    }
+)
+_FIXED = (_LEGACY - {"cost_usd", "processing_duration_seconds"}) | {
+    "cost_cents",
+    "billable",
+    "processing_time_seconds",
+}
+_WITH_ERRORS = _FIXED | {"error_details"}
+_HEAD = _WITH_ERRORS | {
+    "request_id",
+    "project",
+    "api_key",
+    "request_count",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_source",
+}
+
+# The usage_logs columns at each revision.
+USAGE_LOGS_COLUMNS: dict[str, frozenset[str]] = {
+    "0001": _LEGACY,
+    "0002": _FIXED,
+    "0003": _WITH_ERRORS,
+    "0004": _HEAD,
+    "0005": _HEAD | {"cache_write_1h_tokens"},
+    "0006": _HEAD | {"cache_write_1h_tokens", "service_tier", "context_window"},
+}
+
+
+def recognise(columns: set[str] | frozenset[str]) -> str | None:
+    """The revision whose usage_logs has exactly these columns, if any."""
+    for revision, expected in USAGE_LOGS_COLUMNS.items():
+        if set(columns) == expected:
+            return revision
+    return None
