@@ -1,0 +1,175 @@
+"""`chatvault pricing`: the prices chatvault uses, and the models it has no price for."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import typer
+
+from chatvault.cli import output
+from chatvault.cli.common import (
+    ConfigOpt,
+    DatabaseOpt,
+    FormatOpt,
+    TableOrJson,
+    info,
+    new_app,
+    settings,
+)
+
+app = new_app("Look up prices, and find models without one.")
+
+COLUMNS = ["provider", "model", "input", "output", "cache read", "cache write", "cache write 1h"]
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at", metavar="DATE", help="The prices on this day (YYYY-MM-DD) [default: today]."
+    ),
+]
+
+
+@app.command("list")
+def list_prices(
+    ctx: typer.Context,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help="Only models whose name contains this.")
+    ] = None,
+    at: AtOpt = None,
+    format: FormatOpt = TableOrJson.table,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List model prices in USD per million tokens: your overrides, then genai-prices'."""
+    from chatvault.pricing import catalog
+
+    overrides = settings(ctx, database, config).config.pricing.overrides
+    listings = catalog(_day(at), search, overrides)
+    if not listings:
+        info(f"no model matches {search!r}")
+        raise typer.Exit(1)
+    rows = [[item.provider, item.model, *_prices(item.rates)] for item in listings]
+    if format is TableOrJson.json:
+        output.dump_json([dict(zip(_keys(COLUMNS), row, strict=True)) for row in rows])
+    else:
+        output.table(COLUMNS, rows, keep_whole=("model",))
+        info(f"{len(rows)} model(s); USD per million tokens; '+' marks a long-context tier")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="The model name, as requests record it.")],
+    provider: Annotated[str | None, typer.Option("--provider", help="The provider.")] = None,
+    at: AtOpt = None,
+    format: FormatOpt = TableOrJson.table,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Show the prices a request to MODEL is charged at, and where they come from."""
+    from chatvault.pricing import PriceBook
+
+    day = _day(at)
+    book = PriceBook(settings(ctx, database, config).config.pricing.overrides)
+    rates = book.rates(provider, model, day)
+    if rates is None:
+        info(f"no price for {model} on {day}: add it under pricing.overrides in config.yaml")
+        raise typer.Exit(1)
+    details = dict(zip(_keys(COLUMNS[2:]), _prices(rates), strict=True))
+    tiers = [
+        f"{name}: {price} above {threshold:,} input tokens"
+        for name, tiered in _tiered_prices(rates)
+        for threshold, price in tiered.tiers
+    ]
+    if format is TableOrJson.json:
+        output.dump_json(
+            {"model": model, "day": str(day), "source": rates.source, **details, "tiers": tiers}
+        )
+        return
+    rows = [["day", str(day)], ["source", rates.source]]
+    rows += [[name.replace("_", " "), value] for name, value in details.items()]
+    rows += [["tier", tier] for tier in tiers]
+    output.table(["", ""], rows, header=False)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    format: FormatOpt = TableOrJson.table,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List models in the database without a price; exit 1 if any still has none."""
+    from chatvault.db.guard import open_current
+    from chatvault.db.queries import unpriced_models
+    from chatvault.pricing import PriceBook
+
+    current = settings(ctx, database, config)
+    with open_current(current.database_url) as conn:
+        models = unpriced_models(conn)
+    book = PriceBook(current.config.pricing.overrides)
+    today = datetime.now(UTC).date()
+    found = [(m, book.rates(m.provider, m.model, today) is not None) for m in models]
+    if format is TableOrJson.json:
+        output.dump_json(
+            [
+                {
+                    "provider": m.provider,
+                    "model": m.model,
+                    "requests": m.requests,
+                    "first": m.first.isoformat(),
+                    "last": m.last.isoformat(),
+                    "priced_now": priced,
+                }
+                for m, priced in found
+            ]
+        )
+    elif found:
+        output.table(
+            ["provider", "model", "requests", "first", "last", "priced now"],
+            [
+                [
+                    m.provider or "",
+                    m.model,
+                    f"{m.requests:,}",
+                    m.first.date(),
+                    m.last.date(),
+                    "yes" if priced else "no",
+                ]
+                for m, priced in found
+            ],
+            keep_whole=("model",),
+        )
+    else:
+        typer.echo("every request in the database has a cost")
+    if any(not priced for _, priced in found):
+        info("add prices under pricing.overrides in config.yaml, then run: chatvault reprice")
+        raise typer.Exit(1)
+
+
+def _day(text: str | None) -> date:
+    if text is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date (YYYY-MM-DD)", param_hint="--at"
+        ) from None
+
+
+def _tiered_prices(rates: Any) -> list[tuple[str, Any]]:
+    names = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+    return [(n, getattr(rates, n)) for n in names if getattr(rates, n) is not None]
+
+
+def _prices(rates: Any) -> list[str]:
+    cells = []
+    for name in ("input", "output", "cache_read", "cache_write", "cache_write_1h"):
+        tiered = getattr(rates, name)
+        cells.append("" if tiered is None else f"{tiered.base}{'+' if tiered.tiers else ''}")
+    return cells
+
+
+def _keys(columns: list[str]) -> list[str]:
+    return [c.replace(" ", "_") for c in columns]

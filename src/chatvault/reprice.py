@@ -1,0 +1,66 @@
+"""Recomputing estimated costs after prices or overrides change.
+
+Rows are read in id order, a batch at a time, each batch committed on its own: repricing is
+idempotent, so an interrupted run loses nothing and the next one finishes it. Costs the
+source reported stay as they are unless asked for (`include_reported`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from chatvault.db.guard import open_current
+from chatvault.db.queries import RowFilter, rows_to_price, set_costs
+from chatvault.pricing import PRICED_BY, PriceBook, cost_cents, usage_of
+
+BATCH = 5000
+# What repricing a row reads: its day, model and provider, what its cost depends on, its cost.
+COLUMNS = ("created_at", "provider", "model", *PRICED_BY, "cost_cents", "cost_source")
+
+
+@dataclass
+class RepriceSummary:
+    examined: int = 0
+    changed: int = 0
+    newly_priced: int = 0
+    unpriced: int = 0  # still without a price
+    before_cents: Decimal = Decimal(0)  # the examined rows' total, before and after
+    after_cents: Decimal = Decimal(0)
+
+
+def reprice(url: str, book: PriceBook, rows: RowFilter, dry_run: bool = False) -> RepriceSummary:
+    summary = RepriceSummary()
+    with open_current(url) as conn:
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        last_id = 0
+        while True:
+            with conn.begin() as transaction:
+                batch = rows_to_price(conn, rows, COLUMNS, last_id, BATCH)
+                if not batch:
+                    break
+                set_costs(conn, _changes(batch, book, summary))
+                if dry_run:
+                    transaction.rollback()
+            last_id = batch[-1]["id"]
+    return summary
+
+
+def _changes(batch, book: PriceBook, summary: RepriceSummary) -> list[dict]:
+    changes = []
+    for row in batch:
+        summary.examined += 1
+        rates = book.rates(row["provider"], row["model"], row["created_at"].date())
+        new = None if rates is None else cost_cents(usage_of(row), rates)
+        source = None if new is None else "estimated"
+        old = row["cost_cents"]
+        summary.before_cents += old or 0
+        summary.after_cents += new or 0
+        if new is None:
+            summary.unpriced += 1
+        elif old is None:
+            summary.newly_priced += 1
+        if (new, source) != (old, row["cost_source"]):
+            summary.changed += 1
+            changes.append({"id": row["id"], "cost_cents": new, "cost_source": source})
+    return changes

@@ -1,0 +1,84 @@
+"""`chatvault pricing list|show|check`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from chatvault.cli.app import app
+from chatvault.db.migrate import migrate
+
+runner = CliRunner()
+CLAUDE = Path(__file__).parents[1] / "fixtures" / "ingest" / "claude"
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_list_searches_and_marks_tiers():
+    result = run(
+        "pricing", "list", "--search", "claude-sonnet-4-5", "--at", "2025-10-01", "-f", "json"
+    )
+    assert result.exit_code == 0
+    listed = {(row["provider"], row["model"]): row for row in json.loads(result.stdout)}
+    sonnet = listed[("anthropic", "claude-sonnet-4-5")]
+    assert (sonnet["input"], sonnet["output"], sonnet["cache_write_1h"]) == ("3+", "15+", "6+")
+    assert run("pricing", "list", "--search", "no-such-model-anywhere").exit_code == 1
+
+
+def test_list_shows_overrides_first(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("pricing:\n  overrides:\n    - {model: house-llm, input: 0.5, output: 1}\n")
+    result = run("pricing", "list", "--config", str(config), "--search", "house", "-f", "json")
+    assert json.loads(result.stdout)[0] == {
+        "provider": "*",
+        "model": "house-llm",
+        "input": "0.5",
+        "output": "1",
+        "cache_read": "",
+        "cache_write": "",
+        "cache_write_1h": "",
+    }
+
+
+def test_show_names_the_source_and_tiers():
+    result = run("pricing", "show", "claude-sonnet-4-5", "--at", "2025-10-01", "-f", "json")
+    shown = json.loads(result.stdout)
+    assert shown["source"] == "genai-prices 0.2.3: anthropic/claude-sonnet-4-5"
+    assert "input: 6 above 200,000 input tokens" in shown["tiers"]
+    missing = run("pricing", "show", "my-model")
+    assert missing.exit_code == 1 and "add it under pricing.overrides" in missing.stderr
+    assert run("pricing", "show", "gpt-4o", "--at", "yesterday").exit_code == 2
+
+
+def test_check_lists_unpriced_models_until_they_have_a_price(sqlite_url, tmp_path):
+    migrate(sqlite_url)
+    run("ingest", "--database", sqlite_url, "--user", "dev", str(CLAUDE))
+    result = run("pricing", "check", "--database", sqlite_url, "-f", "json")
+    assert result.exit_code == 1
+    (model,) = json.loads(result.stdout)
+    assert (model["model"], model["requests"], model["priced_now"]) == (
+        "claude-experimental-x",
+        1,
+        False,
+    )
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "pricing:\n  overrides:\n    - {model: claude-experimental-x, input: 1, output: 1}\n"
+    )
+    priced = run(
+        "pricing", "check", "--database", sqlite_url, "--config", str(config), "-f", "json"
+    )
+    assert priced.exit_code == 0 and json.loads(priced.stdout)[0]["priced_now"] is True
+
+
+def test_check_on_a_fully_priced_database(sqlite_url):
+    migrate(sqlite_url)
+    result = run("pricing", "check", "--database", sqlite_url)
+    assert (
+        result.exit_code == 0
+        and result.stdout.strip() == "every request in the database has a cost"
+    )

@@ -1,0 +1,99 @@
+"""`chatvault reprice`: new prices reach stored rows; nothing else moves."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from chatvault.cli.app import app
+from chatvault.db.engine import connect
+from chatvault.db.migrate import migrate
+from chatvault.db.models import UsageLog
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(db_url) -> str:
+    migrate(db_url)
+    for path in (
+        "claude",
+        "openai/usage_page.json",
+        "anthropic/usage_report.jsonl",
+        "chatvault/usage.jsonl",
+    ):
+        result = runner.invoke(
+            app, ["ingest", "--database", db_url, "--user", "dev", str(FIXTURES / path)]
+        )
+        assert result.exit_code == 0, result.stderr
+    return db_url
+
+
+def run(url: str, *args: str, config: Path | None = None):
+    extra = ["--config", str(config)] if config else []
+    return runner.invoke(app, ["reprice", "--database", url, *extra, *args])
+
+
+def costs(url: str) -> dict[str, tuple]:
+    with connect(url) as conn:
+        rows = conn.execute(select(UsageLog.request_id, UsageLog.cost_cents, UsageLog.cost_source))
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def test_repricing_unchanged_prices_changes_nothing(db):
+    """Batch and context-window buckets included: the import's cost is recomputed exactly."""
+    before = costs(db)
+    result = run(db)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("changed 0 of ")
+    assert costs(db) == before
+
+
+def test_an_override_prices_what_was_unpriced(db, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "pricing:\n  overrides:\n    - {model: claude-experimental-x, input: 10, output: 20}\n"
+    )
+    result = run(db, "--model", "claude-exp*", config=config)
+    # 100 x $10 + 10 x $20, per million = $0.0012
+    assert result.stderr.strip() == (
+        "changed 1 of 1 rows (1 newly priced, 0 still unpriced); their total $0.00 -> $0.0012 "
+        "(+$0.0012)"
+    )
+    assert costs(db)["cc:msg_a4:req_a4"] == (Decimal("0.12"), "estimated")
+
+
+def test_reported_costs_stay_unless_asked(db, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("pricing:\n  overrides:\n    - {model: gpt-4o, input: 1, output: 1}\n")
+    run(db, "--model", "gpt-4o", config=config)
+    assert costs(db)["req-001"] == (Decimal("1.23"), "reported")
+    run(db, "--model", "gpt-4o", "--include-reported", config=config)
+    assert costs(db)["req-001"] == (Decimal("0.12"), "estimated")  # 1,200 tokens x $1
+
+
+def test_dry_run_and_date_filters(db, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "pricing:\n  overrides:\n    - {model: gpt-4o-2024-08-06, input: 0, output: 0}\n"
+    )
+    before = costs(db)
+    dry = run(db, "--dry-run", config=config)
+    assert dry.stderr.startswith("would change 1 of ")
+    assert costs(db) == before
+    outside = run(db, "--since", "2025-10-02", config=config)  # the bucket is on 2025-10-01
+    assert outside.stderr.startswith("changed 0 of ")
+    inside = run(db, "--since", "2025-10-01", "--until", "2025-10-02", config=config)
+    assert inside.stderr.startswith("changed 1 of ")
+    assert costs(db)[
+        next(k for k in before if k.startswith("openai-usage") and before[k][0] == Decimal("575"))
+    ] == (Decimal("0"), "estimated")
+
+
+def test_bad_dates_are_usage_errors(db):
+    assert run(db, "--since", "last week").exit_code == 2
