@@ -1,0 +1,1 @@
+"""Bringing usage in: one module per source format, all mapping onto UsageRecord."""

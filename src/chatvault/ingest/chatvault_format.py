@@ -1,0 +1,159 @@
+"""chatvault's own format: JSONL or CSV whose fields are the usage_logs columns (docs/ingest.md).
+
+Amounts are exact: JSON numbers are read as Decimal, CSV cells as text. A cost is either
+`cost_usd` or `cost_cents`, as the source reported it. Without `request_id`, one is derived
+from the record's content, so importing the same file twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from chatvault.ingest.files import CountingReader
+from chatvault.ingest.options import Item, ParseOptions
+from chatvault.ingest.record import (
+    COUNTS,
+    RecordError,
+    UsageRecord,
+    count,
+    derived_id,
+    money,
+    timestamp,
+)
+
+NAME = "chatvault"
+TEXT = ("request_id", "user_id", "model", "provider", "session_id", "project", "api_key")
+SECONDS = ("processing_time_seconds", "session_duration_seconds")
+FIELDS = frozenset(
+    TEXT
+    + COUNTS
+    + SECONDS
+    + ("created_at", "cost_usd", "cost_cents", "status", "billable", "error_details")
+    + ("id", "cost_source")  # written by `chatvault export`; ignored on the way in
+)
+
+
+def looks_like(head: bytes) -> bool:
+    return b'"created_at"' in head or head.split(b"\n", 1)[0].count(b"created_at") == 1
+
+
+def records(stream: CountingReader, options: ParseOptions) -> Iterator[Item]:
+    if stream.head().lstrip().startswith(b"{"):
+        yield from _jsonl(stream, options)
+    else:
+        yield from _csv(stream, options)
+
+
+def _jsonl(stream: CountingReader, options: ParseOptions) -> Iterator[Item]:
+    for number, line in enumerate(stream.lines(), start=1):
+        if not line.strip():
+            continue
+        raw = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        try:
+            # orjson is several times faster, but reads numbers with a fraction as floats:
+            # lines with an amount go through the standard library, which reads Decimals.
+            data = (
+                json.loads(line, parse_float=Decimal) if b'"cost_' in line else orjson.loads(line)
+            )
+            if not isinstance(data, dict):
+                raise RecordError("record", "each line must be a JSON object")
+            yield Item(number, raw, record=from_mapping(data, options))
+        except json.JSONDecodeError as exc:  # orjson's decode error is a subclass
+            yield Item(number, raw, error=RecordError("record", f"not valid JSON ({exc.msg})"))
+        except RecordError as exc:
+            yield Item(number, raw, error=exc)
+
+
+def _csv(stream: CountingReader, options: ParseOptions) -> Iterator[Item]:
+    reader = csv.DictReader(stream.text())
+    for row in reader:
+        raw = ",".join(v or "" for v in row.values() if isinstance(v, str))
+        try:
+            if None in row:
+                raise RecordError("record", "more cells than the header has columns")
+            cells = {key: (value if value != "" else None) for key, value in row.items()}
+            yield Item(reader.line_num, raw, record=from_mapping(cells, options))
+        except RecordError as exc:
+            yield Item(reader.line_num, raw, error=exc)
+
+
+def from_mapping(data: Mapping[str, Any], options: ParseOptions) -> UsageRecord:
+    values: dict[str, Any] = {}
+    for key, value in data.items():  # one pass over the fields the record has
+        convert = _CONVERT.get(key)
+        if convert is not None:
+            if value is not None:
+                values[key] = convert(value, key)
+        elif key not in FIELDS:
+            raise RecordError(key, "unknown field (the fields are listed in docs/ingest.md)")
+    for required in ("created_at", "user_id", "model"):
+        if data.get(required) in (None, ""):
+            raise RecordError(required, "is required")
+    values["created_at"] = timestamp(data["created_at"], "created_at", options.assume_tz)
+    values["cost_cents"] = _cost(data)
+    values["status"] = str(data.get("status") or "success")
+    if data.get("billable") is not None:
+        values["billable"] = _flag(data["billable"], "billable")
+    if data.get("error_details") is not None:
+        values["error_details"] = _details(data["error_details"])
+    if not values.get("request_id"):
+        values["request_id"] = derived_id(
+            NAME, values["created_at"].isoformat(), *(data.get(k) for k in sorted(FIELDS))
+        )
+    return UsageRecord(**values).check(options.now)
+
+
+def _text(value: Any, field: str) -> str:
+    if isinstance(value, dict | list):
+        raise RecordError(field, "must be text")
+    return str(value)
+
+
+def _seconds(value: Any, field: str) -> float:
+    try:
+        seconds = float(value)  # a duration, not money: a float is what the column holds
+    except (TypeError, ValueError):
+        raise RecordError(field, f"must be a number of seconds, got {value!r}") from None
+    if not seconds >= 0:
+        raise RecordError(field, f"cannot be negative, got {value!r}")
+    return seconds
+
+
+_CONVERT = {
+    **dict.fromkeys(TEXT, _text),
+    **dict.fromkeys(COUNTS, count),
+    **dict.fromkeys(SECONDS, _seconds),
+}
+
+
+def _cost(data: Mapping[str, Any]) -> Decimal | None:
+    usd, cents = (
+        money(data.get("cost_usd"), "cost_usd"),
+        money(data.get("cost_cents"), "cost_cents"),
+    )
+    if usd is not None and cents is not None:
+        raise RecordError("cost_usd", "give cost_usd or cost_cents, not both")
+    return cents if usd is None else usd * 100
+
+
+def _flag(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise RecordError(field, f"must be true or false, got {value!r}")
+
+
+def _details(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)

@@ -1,0 +1,108 @@
+"""Claude Code session logs: `projects/<project>/<session>.jsonl` under its config directory.
+
+Each assistant message line carries `message.usage`. Streaming writes the same message
+several times with growing counts: the id is `message.id` + `requestId`, and the record with
+the largest token total wins (here and against what is already stored). Lines without usage
+(user turns, summaries) are skipped, as are `<synthetic>` messages Claude Code makes itself.
+Anthropic's `input_tokens` already excludes cached input, which is chatvault's convention.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from chatvault.ingest.files import CountingReader, Input
+from chatvault.ingest.options import Item, ParseOptions
+from chatvault.ingest.record import RecordError, UsageRecord, count, timestamp
+
+NAME = "claude-code"
+SYNTHETIC = "<synthetic>"
+
+
+def default_paths() -> list[Path]:
+    """Where Claude Code keeps its logs: $CLAUDE_CONFIG_DIR, else ~/.claude and ~/.config/claude."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR")
+    roots = (
+        [Path(p) for p in configured.split(",")]
+        if configured
+        else [
+            Path.home() / ".claude",
+            Path.home() / ".config" / "claude",
+        ]
+    )
+    return [root / "projects" for root in roots if (root / "projects").is_dir()]
+
+
+def looks_like(head: bytes) -> bool:
+    return b'"sessionId"' in head
+
+
+def records(stream: CountingReader, source: Input, options: ParseOptions) -> Iterator[Item]:
+    project = _project(source.path)
+    for number, line in enumerate(stream.lines(), start=1):
+        if not line.strip():
+            continue
+        raw = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        try:
+            entry = orjson.loads(line)  # the logs carry no amounts: no Decimal needed
+        except orjson.JSONDecodeError as exc:
+            yield Item(number, raw, error=RecordError("record", f"not valid JSON ({exc.msg})"))
+            continue
+        try:
+            record = _record(entry, project, options)
+        except RecordError as exc:
+            yield Item(number, raw, error=exc)
+            continue
+        if record is not None:
+            yield Item(number, raw, record=record)
+
+
+def _record(entry: Any, project: str | None, options: ParseOptions) -> UsageRecord | None:
+    message = entry.get("message") if isinstance(entry, dict) else None
+    usage = message.get("usage") if isinstance(message, dict) else None
+    if not isinstance(usage, dict) or message.get("model") == SYNTHETIC:
+        return None
+    message_id = message.get("id")
+    if not message_id:
+        raise RecordError("message.id", "missing: the message cannot be told apart from others")
+    request = entry.get("requestId")
+    creation = usage.get("cache_creation") or {}
+    return UsageRecord(
+        request_id=f"cc:{message_id}:{request}" if request else f"cc:{message_id}",
+        created_at=timestamp(entry.get("timestamp"), "timestamp"),
+        user_id=options.user,
+        model=str(message.get("model") or ""),
+        provider="anthropic",
+        input_tokens=count(usage.get("input_tokens", 0), "message.usage.input_tokens"),
+        output_tokens=count(usage.get("output_tokens", 0), "message.usage.output_tokens"),
+        cache_read_tokens=count(
+            usage.get("cache_read_input_tokens") or 0, "message.usage.cache_read_input_tokens"
+        ),
+        cache_write_tokens=count(
+            usage.get("cache_creation_input_tokens") or 0,
+            "message.usage.cache_creation_input_tokens",
+        ),
+        cache_write_1h_tokens=count(
+            creation.get("ephemeral_1h_input_tokens") or 0,
+            "message.usage.cache_creation.ephemeral_1h_input_tokens",
+        ),
+        session_id=entry.get("sessionId"),
+        project=project,
+    ).check(options.now)
+
+
+def _project(path: Path | None) -> str | None:
+    """The project directory's name: the folder right under `projects/` (or the file's folder)."""
+    if path is None:
+        return None
+    parts = path.resolve().parts
+    if "projects" in parts[:-1]:
+        index = len(parts) - 1 - parts[::-1].index("projects")
+        if index + 1 < len(parts) - 1:
+            return parts[index + 1][:100]
+    return path.parent.name[:100] or None

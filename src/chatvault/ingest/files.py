@@ -1,0 +1,109 @@
+"""The inputs of an import: files, directories (walked), `-` for stdin, gzip or not."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from chatvault.errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# What a directory walk picks up; other files (READMEs, lock files) are not usage.
+DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".ndjson", ".db", ".sqlite")
+
+
+@dataclass(frozen=True)
+class Input:
+    """One file to import. `path` is None for stdin."""
+
+    name: str
+    path: Path | None
+    size: int | None  # bytes on disk (compressed size for gzip), for the progress bar
+
+    def is_sqlite(self) -> bool:
+        if self.path is None:
+            return False
+        with self.path.open("rb") as raw:
+            return raw.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+
+    def open(self) -> CountingReader:
+        """The file's bytes, decompressed if it is gzip; `.consumed` counts bytes read."""
+        raw: BinaryIO = sys.stdin.buffer if self.path is None else self.path.open("rb")
+        return CountingReader(raw)
+
+
+class CountingReader(io.RawIOBase):
+    """Reads a stream, transparently gunzipping it, and counts the raw bytes consumed."""
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+        self.consumed = 0
+        counted = _Counted(raw, self)
+        magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        self._stream: BinaryIO = gzip.GzipFile(fileobj=counted) if magic == GZIP_MAGIC else counted
+        self.buffered = io.BufferedReader(self, buffer_size=1 << 20)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self._raw is not sys.stdin.buffer:
+            self._raw.close()
+        super().close()
+
+    def head(self) -> bytes:
+        """The first bytes (up to a megabyte), without consuming them: to tell the format."""
+        return self.buffered.peek(1 << 20)
+
+    def lines(self) -> Iterator[bytes]:
+        return iter(self.buffered)
+
+    def text(self) -> io.TextIOWrapper:
+        return io.TextIOWrapper(self.buffered, encoding="utf-8-sig", newline="")
+
+
+class _Counted(io.RawIOBase):
+    def __init__(self, raw: BinaryIO, owner: CountingReader):
+        self._raw, self._owner = raw, owner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self._raw.read(len(buffer))
+        self._owner.consumed += len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def collect(paths: list[str]) -> list[Input]:
+    """Every file the arguments name, directories walked in a stable order."""
+    inputs: list[Input] = []
+    for argument in paths:
+        if argument == "-":
+            inputs.append(Input("<stdin>", None, None))
+            continue
+        path = Path(argument).expanduser()
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.name.removesuffix(".gz").endswith(DATA_SUFFIXES)
+            )
+            inputs.extend(Input(str(p), p, p.stat().st_size) for p in found)
+        elif path.is_file():
+            inputs.append(Input(str(path), path, path.stat().st_size))
+        else:
+            raise InputError(f"no such file or directory: {argument}")
+    return inputs

@@ -1,0 +1,169 @@
+"""The one record type every source maps onto, and the checks every record passes.
+
+Token convention (one for every source, whatever the provider calls "input"):
+`input_tokens` excludes cached input: cache reads are `cache_read_tokens`, cache writes are
+`cache_write_tokens`, of which `cache_write_1h_tokens` had a 1-hour lifetime. A request's
+whole prompt is input + cache_read + cache_write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal, InvalidOperation
+from operator import attrgetter
+from typing import Any
+
+STATUSES = ("success", "error")
+# Older than this, or later than a day from now, a timestamp is a mistake (a unit error, a
+# zeroed clock), not a request.
+EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
+
+
+class RecordError(ValueError):
+    """A record that cannot be imported: which field, and what is wrong with it."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    request_id: str
+    created_at: datetime  # aware, UTC
+    user_id: str
+    model: str
+    provider: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    request_count: int = 1
+    session_id: str | None = None
+    project: str | None = None
+    api_key: str | None = None
+    cost_cents: Decimal | None = None  # as the source reported it; None = not reported
+    status: str = "success"
+    billable: bool = True
+    processing_time_seconds: float | None = None
+    session_duration_seconds: float | None = None
+    error_details: str | None = None
+    service_tier: str | None = None  # 'batch' is billed at half price
+    context_window: str | None = None  # which long-context price a bucket was billed at
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+        )
+
+    def check(self, now: datetime) -> UsageRecord:
+        """The record itself, once every field is plausible; RecordError otherwise."""
+        for name, value in zip(COUNTS, _counts(self), strict=True):
+            if type(value) is not int or value < 0:  # the fast check; count() says why
+                count(value, name)
+                raise RecordError(name, f"must be a whole number, got {value!r}")
+        if self.cache_write_1h_tokens > self.cache_write_tokens:
+            raise RecordError("cache_write_1h_tokens", "cannot exceed cache_write_tokens")
+        if self.request_count < 1:
+            raise RecordError("request_count", "must be at least 1")
+        if self.status not in STATUSES:
+            raise RecordError(
+                "status", f"must be one of {', '.join(STATUSES)}, got {self.status!r}"
+            )
+        if not EARLIEST <= self.created_at <= now + timedelta(days=1):
+            raise RecordError(
+                "created_at", f"{self.created_at.isoformat()} is not a plausible time"
+            )
+        for (name, limit), value in zip(LIMITS, _labels(self), strict=True):
+            if value is not None and len(value) > limit:
+                raise RecordError(name, f"longer than {limit} characters")
+        if not self.model:
+            raise RecordError("model", "is empty")
+        return self
+
+    def as_row(self) -> dict[str, Any]:
+        # Not dataclasses.asdict: it deep-copies every value, and ingest calls this per record.
+        return dict(zip(COLUMNS, _columns(self), strict=True))
+
+
+COLUMNS = UsageRecord.__slots__
+COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "request_count",
+)
+LIMITS = (
+    ("request_id", 128),
+    ("user_id", 64),
+    ("model", 100),
+    ("provider", 50),
+    ("session_id", 64),
+    ("project", 100),
+    ("api_key", 100),
+    ("service_tier", 20),
+    ("context_window", 20),
+)
+# attrgetter reads many attributes at C speed: ingest runs these once per record.
+_columns = attrgetter(*COLUMNS)
+_counts = attrgetter(*COUNTS)
+_labels = attrgetter(*(name for name, _ in LIMITS))
+
+
+def count(value: Any, field: str) -> int:
+    """A token or request count: a whole number, not negative."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if isinstance(value, Decimal | float) and value == int(value) and value >= 0:
+            return int(value)
+        raise RecordError(field, f"must be a whole number, got {value!r}")
+    if value < 0:
+        raise RecordError(field, f"cannot be negative, got {value}")
+    return value
+
+
+def timestamp(value: Any, field: str, assume: tzinfo | None = None) -> datetime:
+    """An ISO 8601 time. Without an offset it is refused, unless `assume` says which zone."""
+    if not isinstance(value, str):
+        raise RecordError(field, f"must be an ISO 8601 time, got {value!r}")
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise RecordError(field, f"not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        if assume is None:
+            raise RecordError(field, f"{value!r} has no UTC offset (say which zone: --assume-tz)")
+        moment = moment.replace(tzinfo=assume)
+    return moment.astimezone(UTC)
+
+
+def money(value: Any, field: str) -> Decimal | None:
+    """An exact amount: a string or an integer, or a number parsed as Decimal, never a float."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float):
+        raise RecordError(field, "read as a binary float; chatvault parses amounts as decimals")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise RecordError(field, f"not a number: {value!r}") from None
+    if not amount.is_finite():
+        raise RecordError(field, f"not a number: {value!r}")
+    return amount
+
+
+def derived_id(prefix: str, *parts: Any) -> str:
+    """A stable request id for sources that have none: the same record always gets the same id."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+    return f"{prefix}:{digest}"

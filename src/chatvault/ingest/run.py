@@ -1,0 +1,192 @@
+"""Importing files: parse, check, deduplicate, price and store, one transaction per file.
+
+A file is atomic: a bad record stops it and nothing of it is kept (unless the caller skips
+invalid records). Within a file, records go to the database in batches, each batch looked up
+with one query; memory stays flat whatever the size of the input.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from chatvault.db.guard import open_current
+from chatvault.db.queries import upsert_usage
+from chatvault.errors import InputError
+from chatvault.ingest import (
+    anthropic_usage,
+    chatvault_format,
+    claude_code,
+    litellm,
+    llm_logs,
+    openai_usage,
+)
+from chatvault.ingest.files import CountingReader, Input
+from chatvault.ingest.options import Item, ParseOptions
+from chatvault.ingest.record import UsageRecord
+from chatvault.pricing import PriceBook, cost_cents, usage_of
+
+BATCH = 2000
+# In the order detection tries them: the most specific marks first.
+DETECTABLE = (claude_code, openai_usage, anthropic_usage, litellm, chatvault_format)
+SOURCES = (llm_logs.NAME, *(module.NAME for module in DETECTABLE))
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    failed: list[str] = field(default_factory=list)  # one line per file that was not imported
+    read: int = 0
+    inserted: int = 0
+    replaced: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    unpriced: Counter[str] = field(default_factory=Counter)  # model -> requests without a price
+    seconds: float = 0.0
+
+    def add(self, other: Summary, kept: bool) -> None:
+        """Count another file in; what a file that was rolled back did is not counted."""
+        self.read += other.read
+        if kept:
+            self.inserted += other.inserted
+            self.replaced += other.replaced
+            self.duplicates += other.duplicates
+            self.rejected += other.rejected
+            self.unpriced.update(other.unpriced)
+
+
+class FileRejected(Exception):
+    pass
+
+
+@dataclass
+class Importer:
+    url: str
+    prices: PriceBook
+    create_database: bool  # a missing default database is created, not an error
+    options: ParseOptions
+    source: str = "auto"
+    skip_invalid: bool = False
+    rejects: TextIO | None = None
+    dry_run: bool = False
+    progress: Callable[[int], None] = lambda _: None  # told the raw bytes read so far
+
+    def run(self, inputs: Iterable[Input]) -> Summary:
+        summary = Summary()
+        started = time.perf_counter()
+        done = 0
+        with open_current(self.url, create=self.create_database) as conn:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")  # writers lock up front
+            for source_input in inputs:
+                summary.files += 1
+                with source_input.open() as stream:
+                    this_file = Summary()
+                    transaction = conn.begin()
+                    try:
+                        self._import(
+                            conn,
+                            source_input,
+                            stream,
+                            this_file,
+                            lambda n, base=done: self.progress(base + n),
+                        )
+                    except (FileRejected, InputError) as exc:  # a bad record, an unknown format
+                        transaction.rollback()
+                        summary.failed.append(str(exc))
+                        summary.add(this_file, kept=False)
+                    except BaseException:
+                        transaction.rollback()
+                        raise
+                    else:
+                        transaction.rollback() if self.dry_run else transaction.commit()
+                        summary.add(this_file, kept=True)
+                    done += stream.consumed
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _import(
+        self,
+        conn,
+        source_input: Input,
+        stream: CountingReader,
+        summary: Summary,
+        progress: Callable[[int], None],
+    ) -> None:
+        batch: dict[str, UsageRecord] = {}
+        for item in self._items(source_input, stream):
+            summary.read += 1
+            if item.error is not None:
+                where = f"{source_input.name}:{item.line}"
+                if not self.skip_invalid:
+                    raise FileRejected(f"{where}: {item.error}; nothing of this file was imported")
+                summary.rejected += 1
+                self._reject(where, item)
+                continue
+            record = item.record
+            kept = batch.get(record.request_id)
+            if kept is not None:
+                summary.duplicates += 1  # the smaller of two snapshots of one request
+                if kept.total_tokens >= record.total_tokens:
+                    continue
+            batch[record.request_id] = record
+            if len(batch) >= BATCH:
+                self._store(conn, batch, summary)
+                batch = {}
+                progress(stream.consumed)
+        self._store(conn, batch, summary)
+        progress(stream.consumed)
+
+    def _items(self, source_input: Input, stream: CountingReader) -> Iterator[Item]:
+        name = self.source if self.source != "auto" else detect(source_input, stream)
+        if name == claude_code.NAME:
+            return claude_code.records(stream, source_input, self.options)
+        if name == llm_logs.NAME:
+            return llm_logs.records(source_input, self.options)
+        module = next(m for m in DETECTABLE if name == m.NAME)
+        return module.records(stream, self.options)
+
+    def _store(self, conn, batch: dict[str, UsageRecord], summary: Summary) -> None:
+        rows = [priced_row(record, self.prices) for record in batch.values()]
+        for row in rows:
+            if row["cost_cents"] is None:
+                summary.unpriced[row["model"]] += row["request_count"]
+        counts = upsert_usage(conn, rows)
+        summary.inserted += counts.inserted
+        summary.replaced += counts.replaced
+        summary.duplicates += counts.duplicates
+
+    def _reject(self, where: str, item: Item) -> None:
+        if self.rejects is not None:
+            reason = {"where": where, "problem": str(item.error), "record": item.raw}
+            self.rejects.write(json.dumps(reason, ensure_ascii=False) + "\n")
+
+
+def priced_row(record: UsageRecord, prices: PriceBook) -> dict:
+    """The row to store: the reported cost kept, else one estimated from the price list, else
+    none (unpriced, never 0)."""
+    row = record.as_row()
+    if record.cost_cents is not None:
+        row["cost_source"] = "reported"
+        return row
+    rates = prices.rates(record.provider, record.model, record.created_at.date())
+    row["cost_cents"] = None if rates is None else cost_cents(usage_of(row), rates)
+    row["cost_source"] = None if rates is None else "estimated"
+    return row
+
+
+def detect(source_input: Input, stream: CountingReader) -> str:
+    """The source a file comes from, told by its first bytes."""
+    if source_input.is_sqlite():
+        return llm_logs.NAME
+    head = stream.head()
+    for module in DETECTABLE:
+        if module.looks_like(head):
+            return module.NAME
+    raise InputError(
+        f"{source_input.name}: cannot tell which format this is; pass --source "
+        f"({', '.join(SOURCES)})"
+    )

@@ -1,0 +1,79 @@
+"""Writing usage from your own application, with the checks and pricing `ingest` uses.
+
+from chatvault import UsageStore
+
+store = UsageStore()  # the database and config chatvault itself would use
+store.record(model="gpt-4o", user_id="alice", input_tokens=1200, output_tokens=300)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from chatvault.config import load_settings
+from chatvault.db.guard import open_current
+from chatvault.db.queries import UpsertCounts, upsert_usage
+from chatvault.errors import InputError
+from chatvault.ingest.record import RecordError, UsageRecord
+from chatvault.ingest.run import priced_row
+from chatvault.pricing import PriceBook
+
+
+class UsageStore:
+    """A chatvault database that your application writes usage to."""
+
+    def __init__(self, database: str | None = None, config: str | Path | None = None):
+        self.settings = load_settings(database, Path(config) if config else None)
+        self.prices = PriceBook(self.settings.config.pricing.overrides)
+
+    def record(self, *, model: str, user_id: str, **fields: Any) -> Decimal | None:
+        """Store one request; returns its cost in US cents (None if the model has no price).
+
+        Fields are the usage_logs columns (docs/ingest.md). `created_at` (aware) defaults to
+        now and `request_id` to a new UUID; a cost the provider reported goes in
+        `cost_cents` (Decimal) and is kept as reported.
+        """
+        row = self._row({"model": model, "user_id": user_id, **fields})
+        self._store([row])
+        return row["cost_cents"]
+
+    def record_many(self, records: Iterable[Mapping[str, Any]]) -> UpsertCounts:
+        """Store many requests in one transaction: all of them, or none if one is invalid."""
+        rows = {}
+        for fields in records:
+            row = self._row(dict(fields))
+            rows[row["request_id"]] = row
+        return self._store(list(rows.values()))
+
+    def _row(self, fields: dict[str, Any]) -> dict:
+        fields.setdefault("request_id", f"app:{uuid.uuid4().hex}")
+        fields.setdefault("created_at", datetime.now(UTC))
+        moment = fields["created_at"]
+        if not isinstance(moment, datetime) or moment.tzinfo is None:
+            raise InputError("created_at must be a datetime with a time zone")
+        fields["created_at"] = moment.astimezone(UTC)
+        try:
+            record = UsageRecord(**fields).check(datetime.now(UTC))
+        except TypeError as exc:
+            raise InputError(f"not a usage field: {exc}") from None
+        except RecordError as exc:
+            raise InputError(str(exc)) from None
+        return priced_row(record, self.prices)
+
+    def _store(self, rows: list[dict]) -> UpsertCounts:
+        with open_current(
+            self.settings.database_url, create=self.settings.default_database
+        ) as conn:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                return upsert_usage(conn, rows)
+
+
+def record_usage(**fields: Any) -> Decimal | None:
+    """Store one request in the default database: `UsageStore().record(**fields)`."""
+    return UsageStore().record(**fields)

@@ -1,0 +1,79 @@
+"""The Python API: the same checks, pricing and idempotence as ingest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+import chatvault
+from chatvault.db.engine import connect
+from chatvault.db.migrate import migrate
+from chatvault.db.models import UsageLog
+from chatvault.errors import InputError
+
+
+@pytest.fixture
+def store(db_url):
+    migrate(db_url)
+    return chatvault.UsageStore(database=db_url)
+
+
+def stored(url: str) -> dict[str, dict]:
+    with connect(url) as conn:
+        return {
+            r["request_id"]: dict(r) for r in conn.execute(select(UsageLog.__table__)).mappings()
+        }
+
+
+def test_record_prices_and_stores(store):
+    at = datetime(2025, 10, 1, 12, tzinfo=timezone(timedelta(hours=2)))
+    cost = store.record(
+        model="gpt-4o",
+        user_id="alice",
+        input_tokens=1000,
+        output_tokens=100,
+        request_id="app-1",
+        created_at=at,
+        project="shop",
+    )
+    assert cost == Decimal("0.35")  # 1,000 x $2.50 + 100 x $10, per million
+    row = stored(store.settings.database_url)["app-1"]
+    assert (row["cost_cents"], row["cost_source"], row["project"]) == (
+        Decimal("0.35"),
+        "estimated",
+        "shop",
+    )
+    assert row["created_at"] == datetime(2025, 10, 1, 10, tzinfo=UTC)
+
+
+def test_reported_costs_and_unknown_models(store):
+    assert store.record(model="gpt-4o", user_id="a", cost_cents=Decimal("7.5")) == Decimal("7.5")
+    assert store.record(model="my-own-model", user_id="a", input_tokens=5) is None
+
+
+def test_record_many_is_all_or_nothing_and_idempotent(store):
+    good = [{"model": "gpt-4o", "user_id": "a", "request_id": f"r{i}"} for i in range(3)]
+    with pytest.raises(InputError, match="input_tokens: cannot be negative"):
+        store.record_many([*good, {"model": "gpt-4o", "user_id": "a", "input_tokens": -1}])
+    assert stored(store.settings.database_url) == {}
+    assert store.record_many(good).inserted == 3
+    assert store.record_many(good).duplicates == 3
+
+
+def test_mistakes_are_input_errors(store):
+    with pytest.raises(InputError, match="time zone"):
+        store.record(model="m", user_id="a", created_at=datetime(2025, 1, 1))
+    with pytest.raises(InputError, match="not a usage field"):
+        store.record(model="m", user_id="a", tokens=5)
+
+
+def test_importing_chatvault_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, chatvault; print('sqlalchemy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
