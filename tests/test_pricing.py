@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import genai_prices
 import pytest
 
 from chatvault.config import PriceOverride
-from chatvault.pricing import PriceBook, TokenUsage, cost_cents
+from chatvault.pricing import PriceBook, Rates, Tiered, TokenUsage, cost_cents
 
 DAY = date(2025, 10, 1)
 book = PriceBook()
@@ -152,3 +153,57 @@ def test_batch_costs_half():
     assert cost_cents(
         TokenUsage(input=10**6, output=10**6, service_tier="batch"), rates
     ) == Decimal("625")
+
+
+def _reference_cents(usage: TokenUsage, rates: Rates) -> Decimal:
+    """The cost as plain Decimal arithmetic, rounded half up to a millionth of a cent."""
+    basis = (usage.input + usage.cache_read + usage.cache_write) // max(usage.requests, 1)
+    input_price = rates.input.at(basis)
+    write = rates.cache_write.at(basis) if rates.cache_write else input_price
+    dollars = (
+        usage.input * input_price
+        + usage.output * rates.output.at(basis)
+        + usage.cache_read * (rates.cache_read.at(basis) if rates.cache_read else input_price)
+        + (usage.cache_write - usage.cache_write_1h) * write
+        + usage.cache_write_1h * (rates.cache_write_1h.at(basis) if rates.cache_write_1h else write)
+    ) / 1_000_000 + usage.requests * (rates.per_thousand_requests or Decimal(0)) / 1000
+    if usage.service_tier == "batch":
+        dollars /= 2
+    return (dollars * 100).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+
+
+def test_integer_costs_equal_decimal_arithmetic_rounded_half_up():
+    """Prices with many decimals, tiers, per-request prices and the batch tier, at random."""
+    rng = random.Random(11)
+
+    def price() -> Decimal:
+        return Decimal(rng.randrange(0, 10**7)).scaleb(-rng.randrange(0, 7))
+
+    for _ in range(3000):
+        threshold = rng.choice([1000, 200_000])
+        rates = Rates(
+            input=Tiered(price(), ((threshold, price()),)),
+            output=Tiered(price()),
+            cache_read=rng.choice([None, Tiered(price(), ((threshold, price()),))]),
+            cache_write=rng.choice([None, Tiered(price())]),
+            cache_write_1h=rng.choice([None, Tiered(price())]),
+            per_thousand_requests=rng.choice([None, price()]),
+            source="test",
+        )
+        write = rng.randrange(0, 10**6)
+        usage = TokenUsage(
+            input=rng.randrange(0, 10**7),
+            output=rng.randrange(0, 10**6),
+            cache_read=rng.randrange(0, 10**6),
+            cache_write=write,
+            cache_write_1h=rng.randrange(0, write + 1),
+            requests=rng.randrange(1, 50),
+            service_tier=rng.choice([None, "batch", "default"]),
+        )
+        assert cost_cents(usage, rates) == _reference_cents(usage, rates), (usage, rates)
+
+
+def test_half_a_millionth_of_a_cent_rounds_up():
+    rates = Rates(Tiered(Decimal("0.005")), Tiered(Decimal(0)), None, None, None, None, "test")
+    assert cost_cents(TokenUsage(input=1), rates) == Decimal("0.000001")  # 0.0000005 cents
+    assert cost_cents(TokenUsage(input=1, service_tier="batch"), rates) == Decimal("0")

@@ -18,19 +18,18 @@ An unknown model has no rates and its cost is None (unpriced), never 0.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from functools import cached_property
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
-from chatvault.db.types import to_cents
+from chatvault.db.types import CENTS_SCALE
 
 if TYPE_CHECKING:
     from chatvault.config import PriceOverride
-
-PER_MILLION = Decimal(1_000_000)
-CENTS_PER_DOLLAR = Decimal(100)
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,104 @@ class Rates:
     cache_write_1h: Tiered | None
     per_thousand_requests: Decimal | None
     source: str
+
+    @cached_property
+    def scaled(self) -> ScaledRates:
+        return ScaledRates(self)
+
+
+class ScaledRates:
+    """A Rates' prices as integers over one power of ten, so a cost is integer arithmetic.
+
+    A token costs price * 100 millionths of a cent (price in USD per million tokens), a
+    request per_thousand * 100_000; every price is multiplied by `scale` to make it whole.
+    """
+
+    def __init__(self, rates: Rates) -> None:
+        prices = [
+            rates.input,
+            rates.output,
+            rates.cache_read,
+            rates.cache_write,
+            rates.cache_write_1h,
+        ]
+        decimals = [
+            price for tiered in prices if tiered is not None for price in _all_prices(tiered)
+        ]
+        if rates.per_thousand_requests is not None:
+            decimals.append(rates.per_thousand_requests)
+        places = max([0, *(-d.as_tuple().exponent for d in decimals)])
+        self.scale = 10**places
+        thresholds = sorted({t for tiered in prices if tiered for t, _ in tiered.tiers})
+        self.tiers = [(-1, self._at(rates, 0))]  # (threshold, prices once past it), ascending
+        self.tiers += [(t, self._at(rates, t + 1)) for t in thresholds]
+        per_thousand = rates.per_thousand_requests or Decimal(0)
+        self.per_request = int(per_thousand * 100_000 * self.scale)
+
+    def _at(self, rates: Rates, total_input: int) -> tuple[int, int, int, int, int]:
+        input_price = rates.input.at(total_input)
+        write_price = _price(rates.cache_write, total_input, input_price)
+        prices = (
+            input_price,
+            rates.output.at(total_input),
+            _price(rates.cache_read, total_input, input_price),
+            write_price,
+            _price(rates.cache_write_1h, total_input, write_price),
+        )
+        return tuple(int(price * 100 * self.scale) for price in prices)  # type: ignore[return-value]
+
+    def costs(self, usages: Usages) -> list[int]:
+        """Each usage's exact cost in millionths of a cent, rounded half up: integer
+        arithmetic a column at a time (ingest prices thousands of rows per call)."""
+        if len(self.tiers) == 1:
+            prices: Iterable[tuple[int, ...]] = repeat(self.tiers[0][1])
+        else:
+            prices = map(self._prices_for, usages.tier_bases())
+        per_request = self.per_request
+        numerators = [
+            i * p[0] + o * p[1] + r * p[2] + (w - w1) * p[3] + w1 * p[4] + n * per_request
+            for i, o, r, w, w1, n, p in zip(*usages.counts, prices, strict=False)
+        ]
+        # cost = numerator / scale (halved on the batch tier), rounded half up
+        denominators = [2 * self.scale if batch else self.scale for batch in usages.batch]
+        return [(2 * n + d) // (2 * d) for n, d in zip(numerators, denominators, strict=True)]
+
+    def _prices_for(self, tier_basis: int) -> tuple[int, ...]:
+        prices = self.tiers[0][1]
+        for threshold, tier_prices in self.tiers:
+            if tier_basis > threshold:
+                prices = tier_prices
+        return prices
+
+
+@dataclass(frozen=True)
+class Usages:
+    """Many usages as columns: `counts` are input, output, cache_read, cache_write,
+    cache_write_1h and requests (chatvault's convention, see TokenUsage)."""
+
+    counts: Sequence[Sequence[int]]
+    service_tiers: Sequence[str | None]
+    context_windows: Sequence[str | None]
+
+    @property
+    def batch(self) -> list[bool]:
+        return [tier == "batch" for tier in self.service_tiers]
+
+    def tier_bases(self) -> list[int]:
+        """The prompt size that decides each usage's long-context tier: just above the lower
+        bound of the context window its source reported, or else its average prompt."""
+        inputs, _, reads, writes, _, requests = self.counts
+        averages = [
+            (i + r + w) // max(n, 1)
+            for i, r, w, n in zip(inputs, reads, writes, requests, strict=True)
+        ]
+        if not any(self.context_windows):
+            return averages
+        told = map(_window_basis, self.context_windows)
+        return [
+            average if basis is None else basis
+            for average, basis in zip(averages, told, strict=True)
+        ]
 
 
 @dataclass(frozen=True)
@@ -94,44 +191,39 @@ def usage_of(row: Mapping[str, Any]) -> TokenUsage:
     return TokenUsage(**{field: row[column] for column, field in PRICED_BY.items()})
 
 
-BATCH_FACTOR = Decimal("0.5")
 _WINDOW = re.compile(r"^\s*(\d+)([kKmM]?)\s*-")
 
 
 def cost_cents(usage: TokenUsage, rates: Rates) -> Decimal:
     """The exact cost in US cents, to a millionth of a cent."""
-    total_input = _tier_basis(usage)
-    input_price = rates.input.at(total_input)
-    read_price = _price(rates.cache_read, total_input, input_price)
-    write_price = _price(rates.cache_write, total_input, input_price)
-    write_1h_price = _price(rates.cache_write_1h, total_input, write_price)
-    dollars_per_million = (
-        usage.input * input_price
-        + usage.output * rates.output.at(total_input)
-        + usage.cache_read * read_price
-        + (usage.cache_write - usage.cache_write_1h) * write_price
-        + usage.cache_write_1h * write_1h_price
+    counts = (
+        usage.input,
+        usage.output,
+        usage.cache_read,
+        usage.cache_write,
+        usage.cache_write_1h,
+        usage.requests,
     )
-    dollars = dollars_per_million / PER_MILLION
-    if rates.per_thousand_requests is not None:
-        dollars += usage.requests * rates.per_thousand_requests / 1000
-    if usage.service_tier == "batch":
-        dollars *= BATCH_FACTOR
-    return to_cents(dollars * CENTS_PER_DOLLAR)
+    usages = Usages([[count] for count in counts], [usage.service_tier], [usage.context_window])
+    (micro_cents,) = rates.scaled.costs(usages)
+    return Decimal(micro_cents).scaleb(-CENTS_SCALE)
 
 
-def _tier_basis(usage: TokenUsage) -> int:
-    """The prompt size that decides a long-context tier: just above the lower bound of the
-    reported context window, or else the average prompt of the usage's requests."""
-    match = _WINDOW.match(usage.context_window or "")
-    if match:
-        scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
-        return int(match.group(1)) * scale + 1
-    return (usage.input + usage.cache_read + usage.cache_write) // max(usage.requests, 1)
+def _window_basis(context_window: str | None) -> int | None:
+    """Just above the lower bound of a reported context window ('200k-1M' -> 200_001)."""
+    match = _WINDOW.match(context_window or "")
+    if not match:
+        return None
+    scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
+    return int(match.group(1)) * scale + 1
 
 
 def _price(tiered: Tiered | None, total_input: int, fallback: Decimal) -> Decimal:
     return fallback if tiered is None else tiered.at(total_input)
+
+
+def _all_prices(tiered: Tiered) -> list[Decimal]:
+    return [tiered.base, *(price for _, price in tiered.tiers)]
 
 
 class PriceBook:

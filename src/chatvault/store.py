@@ -17,10 +17,11 @@ from typing import Any
 
 from chatvault.config import load_settings
 from chatvault.db.guard import open_current
-from chatvault.db.queries import UpsertCounts, upsert_usage
+from chatvault.db.types import CENTS_SCALE
+from chatvault.db.writes import COST, REQUEST_ID, UpsertCounts, upsert_rows
 from chatvault.errors import InputError
 from chatvault.ingest.record import RecordError, UsageRecord
-from chatvault.ingest.run import priced_row
+from chatvault.ingest.rows import pending_row, priced_rows
 from chatvault.pricing import PriceBook
 
 
@@ -40,17 +41,17 @@ class UsageStore:
         """
         row = self._row({"model": model, "user_id": user_id, **fields})
         self._store([row])
-        return row["cost_cents"]
+        return None if row[COST] is None else Decimal(row[COST]).scaleb(-CENTS_SCALE)
 
     def record_many(self, records: Iterable[Mapping[str, Any]]) -> UpsertCounts:
         """Store many requests in one transaction: all of them, or none if one is invalid."""
         rows = {}
         for fields in records:
             row = self._row(dict(fields))
-            rows[row["request_id"]] = row
+            rows[row[REQUEST_ID]] = row
         return self._store(list(rows.values()))
 
-    def _row(self, fields: dict[str, Any]) -> dict:
+    def _row(self, fields: dict[str, Any]) -> tuple:
         fields.setdefault("request_id", f"app:{uuid.uuid4().hex}")
         fields.setdefault("created_at", datetime.now(UTC))
         moment = fields["created_at"]
@@ -63,15 +64,16 @@ class UsageStore:
             raise InputError(f"not a usage field: {exc}") from None
         except RecordError as exc:
             raise InputError(str(exc)) from None
-        return priced_row(record, self.prices)
+        (row,) = priced_rows([pending_row(record)], self.prices)
+        return row
 
-    def _store(self, rows: list[dict]) -> UpsertCounts:
+    def _store(self, rows: list[tuple]) -> UpsertCounts:
         with open_current(
             self.settings.database_url, create=self.settings.default_database
         ) as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
-                return upsert_usage(conn, rows)
+                return upsert_rows(conn, rows)
 
 
 def record_usage(**fields: Any) -> Decimal | None:

@@ -11,8 +11,9 @@ from sqlalchemy import text
 
 from chatvault.db.engine import connect
 from chatvault.db.migrate import migrate
-from chatvault.db.queries import get_by_user_and_date_range, insert_usage, total_cost
+from chatvault.db.queries import get_by_user_and_date_range, total_cost
 from chatvault.db.types import to_cents
+from chatvault.db.writes import insert_usage
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 

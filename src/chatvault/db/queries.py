@@ -1,4 +1,5 @@
-"""Reads and writes of usage rows: the repository later commands call.
+"""Reads of usage rows, and reprice's cost updates: the repository commands call.
+New rows are written by db/writes.py.
 
 Functions take a Connection so a caller controls the transaction; time ranges are
 [start, end) in aware datetimes; money comes back as exact Decimal cents.
@@ -6,13 +7,10 @@ Functions take a Connection so a caller controls the transaction; time ranges ar
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -27,16 +25,8 @@ from sqlalchemy import (
 )
 
 from chatvault.db.models import UsageLog
-from chatvault.db.types import cents_param, sqlite_text, utc_param
 
 usage_logs = UsageLog.__table__
-
-
-@dataclass
-class UpsertCounts:
-    inserted: int = 0
-    replaced: int = 0  # a later snapshot of a request, with more tokens, replaced the stored one
-    duplicates: int = 0  # already stored with as many tokens or more: nothing changed
 
 
 @dataclass(frozen=True)
@@ -44,104 +34,6 @@ class CostTotal:
     requests: int
     cost_cents: Decimal  # over priced rows only
     unpriced_requests: int  # requests whose cost is unknown: never counted as $0
-
-
-def insert_usage(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Insert rows (dicts of UsageLog columns); returns how many.
-
-    This is ingest's hot path: values are converted for the driver here, once per row, and
-    sent straight to its executemany, skipping SQLAlchemy's per-row parameter processing
-    (a quarter of an import's time). Each run of rows with the same keys is one statement.
-    """
-    count = 0
-    for keys, run in groupby(rows, key=lambda r: tuple(sorted(r))):
-        sql, convert = _insert(conn.dialect.name, conn.dialect.paramstyle, keys)
-        batch = [convert(row) for row in run]
-        conn.exec_driver_sql(sql, batch)
-        count += len(batch)
-    return count
-
-
-@functools.cache
-def _insert(dialect: str, paramstyle: str, keys: tuple[str, ...]) -> tuple[str, Any]:
-    """The INSERT for these columns in the driver's parameter style, and a row converter."""
-    unknown = set(keys) - set(usage_logs.c.keys())
-    if unknown:
-        raise ValueError(f"not usage_logs columns: {', '.join(sorted(unknown))}")
-    converters = {
-        "created_at": (lambda v: sqlite_text(utc_param(v))) if dialect == "sqlite" else utc_param,
-        "cost_cents": lambda v: cents_param(v, dialect),
-    }
-    values = itemgetter(*keys)  # reads every column at C speed
-    converted = [(i, converters[key]) for i, key in enumerate(keys) if key in converters]
-
-    def positional(row: Mapping[str, Any]) -> tuple:
-        found = list(values(row)) if len(keys) > 1 else [values(row)]
-        for i, to_driver in converted:
-            found[i] = to_driver(found[i])
-        return tuple(found)
-
-    if paramstyle in ("qmark", "format"):
-        marks = ["?" if paramstyle == "qmark" else "%s"] * len(keys)
-        convert: Any = positional
-    elif paramstyle in ("pyformat", "named"):
-        marks = [f"%({k})s" if paramstyle == "pyformat" else f":{k}" for k in keys]
-
-        def convert(row: Mapping[str, Any]) -> dict:
-            return dict(zip(keys, positional(row), strict=True))
-
-    else:
-        raise ValueError(f"unsupported DBAPI parameter style {paramstyle!r}")
-    sql = f"INSERT INTO usage_logs ({', '.join(keys)}) VALUES ({', '.join(marks)})"
-    return sql, convert
-
-
-def upsert_usage(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> UpsertCounts:
-    """Store rows keyed by request_id, which must be unique within `rows`.
-
-    A new request_id is inserted. One already stored is replaced when the new row counts more
-    tokens (streaming logs repeat a request with growing counts), and is otherwise a duplicate:
-    importing the same data twice changes nothing. One SELECT per batch, not per row.
-    """
-    counts = UpsertCounts()
-    if not rows:
-        return counts
-    c = usage_logs.c
-    stored_total = c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens
-    stored = dict(
-        conn.execute(
-            select(c.request_id, stored_total).where(
-                c.request_id.in_([r["request_id"] for r in rows])
-            )
-        ).all()
-    )
-    new, larger = [], []
-    for row in rows:
-        before = stored.get(row["request_id"])
-        if before is None:
-            new.append(row)
-        elif _total(row) > before:
-            larger.append(row)
-        else:
-            counts.duplicates += 1
-    counts.inserted = insert_usage(conn, new)
-    if larger:
-        columns = [name for name in larger[0] if name != "request_id"]
-        replace = (
-            update(usage_logs)
-            .where(c.request_id == bindparam("key"))
-            .values({name: bindparam(name) for name in columns})
-        )
-        conn.execute(replace, [{**row, "key": row["request_id"]} for row in larger])
-        counts.replaced = len(larger)
-    return counts
-
-
-def _total(row: Mapping[str, Any]) -> int:
-    return sum(row.get(name, 0) for name in TOKEN_COLUMNS)
-
-
-TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,12 @@ def cents_param(value: Any, dialect_name: str) -> int | Decimal | None:
     """What the driver is given for an amount in cents (integer millionths on SQLite)."""
     if value is None:
         return None
-    cents = to_cents(value)
-    return int(cents.scaleb(CENTS_SCALE)) if dialect_name == "sqlite" else cents
+    return to_micro_cents(value) if dialect_name == "sqlite" else to_cents(value)
+
+
+def to_micro_cents(value: Decimal | int | str) -> int:
+    """A cents amount as a whole number of millionths of a cent (rounded as to_cents)."""
+    return int(to_cents(value).scaleb(CENTS_SCALE))
 
 
 def to_cents(value: Decimal | int | str) -> Decimal:

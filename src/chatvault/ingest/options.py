@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -13,11 +14,17 @@ class ParseOptions:
     user: str = "unknown"  # user_id for sources that do not record one (Claude Code)
 
 
-@dataclass(frozen=True)
-class Item:
-    """One record of a file, or the reason it could not be read."""
+class Item(NamedTuple):
+    """One record of a file, or the reason it could not be read (a tuple: one per record)."""
 
     line: int
-    raw: str
+    raw: str | bytes  # as read; decoded only if the record is rejected
     record: object | None = None  # UsageRecord
     error: Exception | None = None  # RecordError
+
+
+class Checked(NamedTuple):
+    """Many records of a file at once, as pending rows (ingest/rows.py), checked by their
+    source as a whole: the fast way for the common case."""
+
+    rows: list[tuple]

@@ -19,6 +19,9 @@ STATUSES = ("success", "error")
 # Older than this, or later than a day from now, a timestamp is a mistake (a unit error, a
 # zeroed clock), not a request.
 EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
+SLACK = timedelta(days=1)
+_INT = {int}
+_TEXT_OR_NONE = {str, type(None)}
 
 
 class RecordError(ValueError):
@@ -66,10 +69,12 @@ class UsageRecord:
 
     def check(self, now: datetime) -> UsageRecord:
         """The record itself, once every field is plausible; RecordError otherwise."""
-        for name, value in zip(COUNTS, _counts(self), strict=True):
-            if type(value) is not int or value < 0:  # the fast check; count() says why
+        counts = _counts(self)
+        if set(map(type, counts)) != _INT or min(counts) < 0:  # the fast check; count() says why
+            for name, value in zip(COUNTS, counts, strict=True):
                 count(value, name)
-                raise RecordError(name, f"must be a whole number, got {value!r}")
+                if type(value) is not int:
+                    raise RecordError(name, f"must be a whole number, got {value!r}")
         if self.cache_write_1h_tokens > self.cache_write_tokens:
             raise RecordError("cache_write_1h_tokens", "cannot exceed cache_write_tokens")
         if self.request_count < 1:
@@ -78,23 +83,22 @@ class UsageRecord:
             raise RecordError(
                 "status", f"must be one of {', '.join(STATUSES)}, got {self.status!r}"
             )
-        if not EARLIEST <= self.created_at <= now + timedelta(days=1):
+        if not EARLIEST <= self.created_at <= now + SLACK:
             raise RecordError(
                 "created_at", f"{self.created_at.isoformat()} is not a plausible time"
             )
-        for (name, limit), value in zip(LIMITS, _labels(self), strict=True):
-            if value is not None and len(value) > limit:
-                raise RecordError(name, f"longer than {limit} characters")
+        labels = _labels(self)
+        if not _texts(labels) or max(map(len, filter(None, labels)), default=0) > _SHORT:
+            _check_labels(labels)
         if not self.model:
             raise RecordError("model", "is empty")
+        if not self.user_id:
+            raise RecordError("user_id", "is empty")
+        if not self.request_id:
+            raise RecordError("request_id", "is empty")
         return self
 
-    def as_row(self) -> dict[str, Any]:
-        # Not dataclasses.asdict: it deep-copies every value, and ingest calls this per record.
-        return dict(zip(COLUMNS, _columns(self), strict=True))
 
-
-COLUMNS = UsageRecord.__slots__
 COUNTS = (
     "input_tokens",
     "output_tokens",
@@ -115,9 +119,23 @@ LIMITS = (
     ("context_window", 20),
 )
 # attrgetter reads many attributes at C speed: ingest runs these once per record.
-_columns = attrgetter(*COLUMNS)
 _counts = attrgetter(*COUNTS)
 _labels = attrgetter(*(name for name, _ in LIMITS))
+
+
+def _texts(labels: tuple) -> bool:
+    return not set(map(type, labels)) - _TEXT_OR_NONE
+
+
+def _check_labels(labels: tuple) -> None:
+    for (name, limit), value in zip(LIMITS, labels, strict=True):
+        if value is not None and type(value) is not str:
+            raise RecordError(name, f"must be text, got {value!r}")
+        if value is not None and len(value) > limit:
+            raise RecordError(name, f"longer than {limit} characters")
+
+
+_SHORT = min(limit for _, limit in LIMITS)  # labels no longer than this need no closer look
 
 
 def count(value: Any, field: str) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from chatvault.db.guard import open_current
-from chatvault.db.queries import upsert_usage
+from chatvault.db.writes import COST, upsert_rows
 from chatvault.errors import InputError
 from chatvault.ingest import (
     anthropic_usage,
@@ -26,9 +26,16 @@ from chatvault.ingest import (
     openai_usage,
 )
 from chatvault.ingest.files import CountingReader, Input
-from chatvault.ingest.options import Item, ParseOptions
-from chatvault.ingest.record import UsageRecord
-from chatvault.pricing import PriceBook, cost_cents, usage_of
+from chatvault.ingest.options import Checked, Item, ParseOptions
+from chatvault.ingest.rows import (
+    MODEL,
+    REQUEST_ID,
+    REQUESTS,
+    pending_row,
+    priced_rows,
+    total_tokens,
+)
+from chatvault.pricing import PriceBook
 
 BATCH = 2000
 # In the order detection tries them: the most specific marks first.
@@ -116,23 +123,32 @@ class Importer:
         summary: Summary,
         progress: Callable[[int], None],
     ) -> None:
-        batch: dict[str, UsageRecord] = {}
+        batch: dict[str, tuple] = {}  # pending rows by request_id
         for item in self._items(source_input, stream):
-            summary.read += 1
-            if item.error is not None:
+            if type(item) is Checked:  # many records at once, checked by their source
+                rows = item.rows
+            elif item.error is None:
+                rows = (pending_row(item.record),)
+            else:
+                summary.read += 1
                 where = f"{source_input.name}:{item.line}"
                 if not self.skip_invalid:
                     raise FileRejected(f"{where}: {item.error}; nothing of this file was imported")
                 summary.rejected += 1
                 self._reject(where, item)
                 continue
-            record = item.record
-            kept = batch.get(record.request_id)
-            if kept is not None:
-                summary.duplicates += 1  # the smaller of two snapshots of one request
-                if kept.total_tokens >= record.total_tokens:
-                    continue
-            batch[record.request_id] = record
+            summary.read += len(rows)
+            ids = [row[REQUEST_ID] for row in rows]
+            if len(set(ids)) == len(ids) and batch.keys().isdisjoint(ids):
+                batch.update(zip(ids, rows, strict=True))  # no snapshots to choose between
+                rows = ()
+            for row in rows:
+                kept = batch.get(row[REQUEST_ID])
+                if kept is not None:
+                    summary.duplicates += 1  # the smaller of two snapshots of one request
+                    if total_tokens(kept) >= total_tokens(row):
+                        continue
+                batch[row[REQUEST_ID]] = row
             if len(batch) >= BATCH:
                 self._store(conn, batch, summary)
                 batch = {}
@@ -149,33 +165,21 @@ class Importer:
         module = next(m for m in DETECTABLE if name == m.NAME)
         return module.records(stream, self.options)
 
-    def _store(self, conn, batch: dict[str, UsageRecord], summary: Summary) -> None:
-        rows = [priced_row(record, self.prices) for record in batch.values()]
+    def _store(self, conn, batch: dict[str, tuple], summary: Summary) -> None:
+        rows = priced_rows(batch.values(), self.prices)
         for row in rows:
-            if row["cost_cents"] is None:
-                summary.unpriced[row["model"]] += row["request_count"]
-        counts = upsert_usage(conn, rows)
+            if row[COST] is None:
+                summary.unpriced[row[MODEL]] += row[REQUESTS]
+        counts = upsert_rows(conn, rows)
         summary.inserted += counts.inserted
         summary.replaced += counts.replaced
         summary.duplicates += counts.duplicates
 
     def _reject(self, where: str, item: Item) -> None:
         if self.rejects is not None:
-            reason = {"where": where, "problem": str(item.error), "record": item.raw}
+            raw = item.raw.decode(errors="replace") if isinstance(item.raw, bytes) else item.raw
+            reason = {"where": where, "problem": str(item.error), "record": raw.rstrip("\r\n")}
             self.rejects.write(json.dumps(reason, ensure_ascii=False) + "\n")
-
-
-def priced_row(record: UsageRecord, prices: PriceBook) -> dict:
-    """The row to store: the reported cost kept, else one estimated from the price list, else
-    none (unpriced, never 0)."""
-    row = record.as_row()
-    if record.cost_cents is not None:
-        row["cost_source"] = "reported"
-        return row
-    rates = prices.rates(record.provider, record.model, record.created_at.date())
-    row["cost_cents"] = None if rates is None else cost_cents(usage_of(row), rates)
-    row["cost_source"] = None if rates is None else "estimated"
-    return row
 
 
 def detect(source_input: Input, stream: CountingReader) -> str:

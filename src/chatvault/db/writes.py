@@ -1,0 +1,196 @@
+"""Writing usage rows: ingest's hot path, and the dict form for everyone else.
+
+Rows travel as tuples in ROW_COLUMNS order, with `created_at` an aware UTC datetime and
+`cost_cents` an integer count of millionths of a cent (exact, and what SQLite stores).
+Each batch is converted for the driver column by column and handed to its executemany,
+skipping SQLAlchemy's per-row parameter processing; columns that hold only their default
+in a batch are left out of its INSERT (every bound value costs time, and most are NULL).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.exc import IntegrityError
+
+from chatvault.db.models import UsageLog
+from chatvault.db.types import CENTS_SCALE, sqlite_text, to_micro_cents, utc_param
+
+usage_logs = UsageLog.__table__
+
+ROW_COLUMNS = (
+    "request_id",
+    "created_at",
+    "user_id",
+    "model",
+    "provider",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "request_count",
+    "session_id",
+    "project",
+    "api_key",
+    "status",
+    "billable",
+    "processing_time_seconds",
+    "session_duration_seconds",
+    "error_details",
+    "service_tier",
+    "context_window",
+    "cost_cents",
+    "cost_source",
+)
+# What a column holds when a row does not say: the table's server defaults, or NULL.
+DEFAULTS = {
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "cache_write_1h_tokens": 0,
+    "request_count": 1,
+    "status": "success",
+    "billable": True,
+}
+REQUEST_ID, CREATED_AT, COST = (
+    ROW_COLUMNS.index(n) for n in ("request_id", "created_at", "cost_cents")
+)
+TOKENS = tuple(
+    ROW_COLUMNS.index(n)
+    for n in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+)
+
+
+@dataclass
+class UpsertCounts:
+    inserted: int = 0
+    replaced: int = 0  # a later snapshot of a request, with more tokens, replaced the stored one
+    duplicates: int = 0  # already stored with as many tokens or more: nothing changed
+
+
+def insert_usage(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert rows given as dicts of usage_logs columns (cost_cents in Decimal cents);
+    returns how many."""
+    return insert_rows(conn, [_tuple(row) for row in rows])
+
+
+def _tuple(row: Mapping[str, Any]) -> tuple:
+    unknown = set(row) - set(ROW_COLUMNS)
+    if unknown:
+        raise ValueError(f"not usage_logs columns: {', '.join(sorted(unknown))}")
+    values = [row.get(name, DEFAULTS.get(name)) for name in ROW_COLUMNS]
+    if values[COST] is not None:
+        values[COST] = to_micro_cents(values[COST])
+    return tuple(values)
+
+
+def upsert_rows(conn: Connection, rows: Sequence[tuple]) -> UpsertCounts:
+    """Store rows keyed by request_id, which must be unique within `rows`.
+
+    A new request_id is inserted. One already stored is replaced when the new row counts more
+    tokens (streaming logs repeat a request with growing counts), and is otherwise a duplicate:
+    importing the same data twice changes nothing. New data, the common case, is inserted at
+    once; only a batch that meets stored ids is sorted out with one SELECT.
+    """
+    if not rows:
+        return UpsertCounts()
+    try:
+        with conn.begin_nested():
+            return UpsertCounts(inserted=insert_rows(conn, rows))
+    except IntegrityError:
+        return _merge(conn, rows)
+
+
+def _merge(conn: Connection, rows: Sequence[tuple]) -> UpsertCounts:
+    c = usage_logs.c
+    stored_total = c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens
+    ids = [row[REQUEST_ID] for row in rows]
+    stored = dict(
+        conn.execute(select(c.request_id, stored_total).where(c.request_id.in_(ids))).all()
+    )
+    counts = UpsertCounts()
+    new, larger = [], []
+    for row in rows:
+        before = stored.get(row[REQUEST_ID])
+        if before is None:
+            new.append(row)
+        elif sum(row[i] for i in TOKENS) > before:
+            larger.append(row)
+        else:
+            counts.duplicates += 1
+    counts.inserted = insert_rows(conn, new)
+    if larger:
+        names = [name for name in ROW_COLUMNS if name != "request_id"]
+        replace = (
+            update(usage_logs)
+            .where(c.request_id == bindparam("key"))
+            .values({name: bindparam(name) for name in names})
+        )
+        params = []
+        for row in larger:
+            values = dict(zip(ROW_COLUMNS, row, strict=True))
+            values["cost_cents"] = _decimal_cents(values["cost_cents"])
+            params.append({**values, "key": row[REQUEST_ID]})
+        conn.execute(replace, params)
+        counts.replaced = len(larger)
+    return counts
+
+
+def insert_rows(conn: Connection, rows: Sequence[tuple]) -> int:
+    """Insert rows (tuples in ROW_COLUMNS order); returns how many."""
+    if not rows:
+        return 0
+    dialect = conn.dialect.name
+    kept_names, kept_columns = [], []
+    for name, column in zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True):
+        if column.count(DEFAULTS.get(name)) == len(column) and name != "request_id":
+            continue  # the database fills in the same value
+        kept_names.append(name)
+        kept_columns.append(_to_driver(name, dialect)(column))
+    sql = _insert_sql(tuple(kept_names), conn.dialect.paramstyle)
+    conn.exec_driver_sql(sql, list(zip(*kept_columns, strict=True)))
+    return len(rows)
+
+
+def _to_driver(name: str, dialect: str) -> Any:
+    """How one column's values are converted for the driver (identity for most)."""
+    if name == "created_at":
+        return _sqlite_times if dialect == "sqlite" else _naive_times
+    if name == "cost_cents" and dialect != "sqlite":
+        return lambda column: [_decimal_cents(value) for value in column]
+    return lambda column: column
+
+
+def _sqlite_times(column: Sequence[Any]) -> list[str]:
+    # SQLite compares timestamps as text, so every row has SQLAlchemy's one format; for a UTC
+    # datetime that is its ISO form without the offset.
+    return [
+        value.isoformat(" ", "microseconds")[:26]
+        if value.tzinfo is UTC
+        else sqlite_text(utc_param(value))
+        for value in column
+    ]
+
+
+def _naive_times(column: Sequence[Any]) -> list[Any]:
+    return [utc_param(value) for value in column]
+
+
+def _decimal_cents(micro_cents: int | None) -> Decimal | None:
+    return None if micro_cents is None else Decimal(micro_cents).scaleb(-CENTS_SCALE)
+
+
+@functools.cache
+def _insert_sql(names: tuple[str, ...], paramstyle: str) -> str:
+    marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(paramstyle)
+    if marks is None:
+        raise ValueError(f"unsupported DBAPI parameter style {paramstyle!r}")
+    return f"INSERT INTO usage_logs ({', '.join(names)}) VALUES ({', '.join([marks] * len(names))})"

@@ -1,0 +1,79 @@
+"""Ingest's write path: new rows at once, stored ones merged, defaults left to the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from chatvault.db.engine import connect
+from chatvault.db.migrate import migrate
+from chatvault.db.models import UsageLog
+from chatvault.db.writes import DEFAULTS, ROW_COLUMNS, UpsertCounts, upsert_rows
+
+T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
+
+
+def row(request_id: str, input_tokens: int = 0, **values) -> tuple:
+    fields = dict.fromkeys(ROW_COLUMNS) | DEFAULTS
+    fields |= {"request_id": request_id, "created_at": T0, "user_id": "ana", "model": "m"}
+    fields |= {"input_tokens": input_tokens, "cost_cents": 1_500_000, "cost_source": "estimated"}
+    return tuple((fields | values)[name] for name in ROW_COLUMNS)
+
+
+def stored(url: str) -> dict[str, dict]:
+    with connect(url) as conn:
+        found = conn.execute(select(UsageLog.__table__)).mappings().all()
+    return {r["request_id"]: dict(r) for r in found}
+
+
+def upsert(url: str, rows: list[tuple]) -> UpsertCounts:
+    with connect(url) as conn, conn.begin():
+        return upsert_rows(conn, rows)
+
+
+def test_defaults_are_the_tables_server_defaults():
+    table = UsageLog.__table__
+    for name, value in DEFAULTS.items():
+        default = table.c[name].server_default.arg
+        text = getattr(default, "text", default)
+        assert str(text).lower() == str(value).lower(), name
+
+
+def test_new_rows_larger_snapshots_and_duplicates(db_url):
+    migrate(db_url)
+    assert upsert(db_url, [row("a", 10), row("b", 10)]) == UpsertCounts(inserted=2)
+    again = upsert(db_url, [row("a", 5), row("b", 20, status="error"), row("c", 1)])
+    assert again == UpsertCounts(inserted=1, replaced=1, duplicates=1)
+    found = stored(db_url)
+    assert (found["a"]["input_tokens"], found["b"]["input_tokens"]) == (10, 20)
+    assert found["b"]["status"] == "error"
+    assert found["b"]["cost_cents"] == Decimal("1.500000")
+    assert upsert(db_url, [row("a", 10), row("c", 1)]) == UpsertCounts(duplicates=2)
+    assert len(stored(db_url)) == 3
+
+
+def test_columns_left_to_the_database_and_columns_given_read_back_alike(db_url):
+    migrate(db_url)
+    given = {
+        "billable": False,
+        "status": "error",
+        "request_count": 7,
+        "cache_write_tokens": 9,
+        "cache_write_1h_tokens": 4,
+        "project": "p",
+        "processing_time_seconds": 1.5,
+        "cost_cents": None,
+        "cost_source": None,
+        "input_tokens": 3,
+    }
+    upsert(db_url, [row("plain"), row("plain-too")])  # every optional column left out
+    upsert(db_url, [row("given", **given), row("mixed")])
+    found = stored(db_url)
+    for name in DEFAULTS:
+        assert found["plain"][name] == found["mixed"][name] == DEFAULTS[name], name
+        assert found["given"][name] == given.get(name, DEFAULTS[name]), name
+    assert found["plain"]["created_at"] == T0  # microseconds and UTC kept
+    assert found["given"]["processing_time_seconds"] == 1.5
+    assert found["given"]["cost_cents"] is None and found["mixed"]["project"] is None
