@@ -18,10 +18,10 @@ from typing import Any
 from chatvault.config import load_settings
 from chatvault.db.guard import open_current
 from chatvault.db.types import CENTS_SCALE
-from chatvault.db.writes import COST, REQUEST_ID, UpsertCounts, upsert_rows
+from chatvault.db.writes import COST, REQUEST_ID, UpsertCounts, columns_of, upsert
 from chatvault.errors import InputError
 from chatvault.ingest.record import RecordError, UsageRecord
-from chatvault.ingest.rows import pending_row, priced_rows
+from chatvault.ingest.rows import pending_row, priced
 from chatvault.pricing import PriceBook
 
 
@@ -64,7 +64,7 @@ class UsageStore:
             raise InputError(f"not a usage field: {exc}") from None
         except RecordError as exc:
             raise InputError(str(exc)) from None
-        (row,) = priced_rows([pending_row(record)], self.prices)
+        (row,) = zip(*priced(columns_of([pending_row(record)]), self.prices), strict=True)
         return row
 
     def _store(self, rows: list[tuple]) -> UpsertCounts:
@@ -73,7 +73,7 @@ class UsageStore:
         ) as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
-                return upsert_rows(conn, rows)
+                return upsert(conn, columns_of(rows))
 
 
 def record_usage(**fields: Any) -> Decimal | None:

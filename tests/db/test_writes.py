@@ -7,17 +7,19 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from chatvault.db import writes
 from chatvault.db.engine import connect
 from chatvault.db.migrate import migrate
 from chatvault.db.models import UsageLog
-from chatvault.db.writes import DEFAULTS, ROW_COLUMNS, UpsertCounts, upsert_rows
+from chatvault.db.types import utc_text
+from chatvault.db.writes import DEFAULTS, ROW_COLUMNS, UpsertCounts, columns_of
 
 T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
 
 
 def row(request_id: str, input_tokens: int = 0, **values) -> tuple:
     fields = dict.fromkeys(ROW_COLUMNS) | DEFAULTS
-    fields |= {"request_id": request_id, "created_at": T0, "user_id": "ana", "model": "m"}
+    fields |= {"request_id": request_id, "created_at": utc_text(T0), "user_id": "ana", "model": "m"}
     fields |= {"input_tokens": input_tokens, "cost_cents": 1_500_000, "cost_source": "estimated"}
     return tuple((fields | values)[name] for name in ROW_COLUMNS)
 
@@ -30,7 +32,7 @@ def stored(url: str) -> dict[str, dict]:
 
 def upsert(url: str, rows: list[tuple]) -> UpsertCounts:
     with connect(url) as conn, conn.begin():
-        return upsert_rows(conn, rows)
+        return writes.upsert(conn, columns_of(rows))
 
 
 def test_defaults_are_the_tables_server_defaults():

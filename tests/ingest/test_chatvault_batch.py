@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from chatvault.ingest import chatvault_format
-from chatvault.ingest.chatvault_batch import checked_rows
+from chatvault.ingest.chatvault_batch import checked_columns
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.record import COUNTS
 from chatvault.ingest.rows import pending_row
@@ -53,6 +53,11 @@ def plain(rng: random.Random, i: int) -> dict:
     return record
 
 
+def checked_rows(lines: list[bytes]) -> list[tuple] | None:
+    columns = checked_columns(lines, FIELDS, OPTIONS)
+    return None if columns is None else list(zip(*columns, strict=True))
+
+
 def lines_of(records: list[dict]) -> list[bytes]:
     return [json.dumps(r).encode() + b"\n" for r in records]
 
@@ -69,7 +74,7 @@ def one_by_one(lines: list[bytes]) -> list[tuple]:
 def test_both_ways_make_the_same_rows(seed):
     rng = random.Random(seed)
     lines = lines_of([plain(rng, i) for i in range(300)])
-    rows = checked_rows(lines, FIELDS, OPTIONS)
+    rows = checked_rows(lines)
     assert rows is not None
     assert rows == one_by_one(lines)
 
@@ -81,8 +86,8 @@ def test_every_record_with_every_field_takes_the_quickest_way():
         record.update(provider="openai", input_tokens=1, output_tokens=2, request_count=1)
         for name in FIELDS - record.keys():
             record[name] = 0 if name in COUNTS else "success" if name == "status" else "x"
-    lines = [*lines_of(records), b"\n", b"   \n"]  # blank lines are skipped both ways
-    assert checked_rows(lines, FIELDS, OPTIONS) == one_by_one(lines)
+    lines = lines_of(records)
+    assert checked_rows(lines) == one_by_one(lines)
 
 
 UNUSUAL = {
@@ -117,12 +122,35 @@ def test_a_batch_with_one_unusual_line_goes_the_per_record_way(change):
     records[11] = {**records[11], **change}
     records[11] = {k: v for k, v in records[11].items() if v is not None or k != "request_id"}
     lines = lines_of(records)
-    assert checked_rows(lines, FIELDS, OPTIONS) is None
+    assert checked_rows(lines) is None
     lines_of_one = lines[:11] + lines[12:]
-    assert checked_rows(lines_of_one, FIELDS, OPTIONS) == one_by_one(lines_of_one)
+    assert checked_rows(lines_of_one) == one_by_one(lines_of_one)
 
 
-@pytest.mark.parametrize("line", [b"not json\n", b"[1, 2]\n", b'"text"\n'])
+@pytest.mark.parametrize("line", [b"not json\n", b"[1, 2]\n", b'"text"\n', b"  \n"])
 def test_lines_that_are_not_records_go_the_per_record_way(line):
     lines = [*lines_of([plain(random.Random(1), 0)]), line]
-    assert checked_rows(lines, FIELDS, OPTIONS) is None
+    assert checked_rows(lines) is None
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "%Y-%m-%dT%H:%M:%S+00:00",
+        "%Y-%m-%d %H:%M:%SZ",
+        "%Y-%m-%dT%H:%M:%S.%fZ",
+        "%Y-%m-%d %H:%M:%S.%f+00:00",
+    ],
+)
+def test_utc_times_in_the_usual_shapes_are_stored_alike(shape):
+    """Those times' stored text is cut from the line itself: it must be what formatting the
+    time would give."""
+    rng = random.Random(5)
+    records = [plain(rng, i) for i in range(100)]
+    for record in records:
+        at = datetime(2025, 1, 1) + timedelta(microseconds=rng.randrange(5 * 10**13))
+        record["created_at"] = at.strftime(shape)
+    lines = lines_of(records)
+    rows = checked_rows(lines)
+    assert rows is not None and rows == one_by_one(lines)
+    assert {len(row[1]) for row in rows} == {26}  # 'YYYY-MM-DD HH:MM:SS.ffffff'

@@ -93,7 +93,12 @@ def utc_param(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def sqlite_text(value: datetime | None) -> str | None:
-    """SQLAlchemy's SQLite storage format for a naive UTC timestamp, the one every row has
-    (SQLite compares timestamps as text: one format, or ranges go wrong)."""
-    return None if value is None else value.isoformat(" ", "microseconds")
+def utc_text(value: datetime) -> str:
+    """An aware timestamp as UTC text in SQLAlchemy's SQLite storage format, the one every
+    row has (SQLite compares timestamps as text: one format, or ranges go wrong)."""
+    return utc_param(value).isoformat(" ", "microseconds")  # type: ignore[union-attr]
+
+
+def from_utc_text(text: str) -> datetime:
+    """The aware timestamp of a utc_text()."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)

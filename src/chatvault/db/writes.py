@@ -1,10 +1,11 @@
 """Writing usage rows: ingest's hot path, and the dict form for everyone else.
 
-Rows travel as tuples in ROW_COLUMNS order, with `created_at` an aware UTC datetime and
-`cost_cents` an integer count of millionths of a cent (exact, and what SQLite stores).
-Each batch is converted for the driver column by column and handed to its executemany,
-skipping SQLAlchemy's per-row parameter processing; columns that hold only their default
-in a batch are left out of its INSERT (every bound value costs time, and most are NULL).
+Rows travel as columns (or tuples) in ROW_COLUMNS order, with `created_at` as UTC text in
+SQLite's storage format (db/types.py utc_text) and `cost_cents` as an integer count of
+millionths of a cent: exact, and what SQLite stores. Each batch is converted for the driver
+column by column and handed to its executemany, skipping SQLAlchemy's per-row parameter
+processing; columns that hold only their default in a batch are left out of its INSERT
+(every bound value costs time, and most are NULL).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatvault.db.models import UsageLog
-from chatvault.db.types import CENTS_SCALE, sqlite_text, to_micro_cents, utc_param
+from chatvault.db.types import CENTS_SCALE, from_utc_text, to_micro_cents, utc_text
 
 usage_logs = UsageLog.__table__
 
@@ -79,7 +80,7 @@ class UpsertCounts:
 def insert_usage(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
     """Insert rows given as dicts of usage_logs columns (cost_cents in Decimal cents);
     returns how many."""
-    return insert_rows(conn, [_tuple(row) for row in rows])
+    return insert_columns(conn, columns_of([_tuple(row) for row in rows]))
 
 
 def _tuple(row: Mapping[str, Any]) -> tuple:
@@ -89,24 +90,31 @@ def _tuple(row: Mapping[str, Any]) -> tuple:
     values = [row.get(name, DEFAULTS.get(name)) for name in ROW_COLUMNS]
     if values[COST] is not None:
         values[COST] = to_micro_cents(values[COST])
+    values[CREATED_AT] = utc_text(values[CREATED_AT])
     return tuple(values)
 
 
-def upsert_rows(conn: Connection, rows: Sequence[tuple]) -> UpsertCounts:
-    """Store rows keyed by request_id, which must be unique within `rows`.
+def columns_of(rows: Sequence[tuple]) -> list[Sequence[Any]]:
+    """Rows (tuples in ROW_COLUMNS order) as columns."""
+    return list(zip(*rows, strict=True)) if rows else [()] * len(ROW_COLUMNS)
+
+
+def upsert(conn: Connection, columns: Sequence[Sequence[Any]]) -> UpsertCounts:
+    """Store rows, given as columns in ROW_COLUMNS order, keyed by request_id, which must be
+    unique among them.
 
     A new request_id is inserted. One already stored is replaced when the new row counts more
     tokens (streaming logs repeat a request with growing counts), and is otherwise a duplicate:
     importing the same data twice changes nothing. New data, the common case, is inserted at
-    once; only a batch that meets stored ids is sorted out with one SELECT.
+    once; only a batch that meets stored ids is sorted out, with one SELECT.
     """
-    if not rows:
+    if not columns[REQUEST_ID]:
         return UpsertCounts()
     try:
         with conn.begin_nested():
-            return UpsertCounts(inserted=insert_rows(conn, rows))
+            return UpsertCounts(inserted=insert_columns(conn, columns))
     except IntegrityError:
-        return _merge(conn, rows)
+        return _merge(conn, list(zip(*columns, strict=True)))
 
 
 def _merge(conn: Connection, rows: Sequence[tuple]) -> UpsertCounts:
@@ -126,7 +134,7 @@ def _merge(conn: Connection, rows: Sequence[tuple]) -> UpsertCounts:
             larger.append(row)
         else:
             counts.duplicates += 1
-    counts.inserted = insert_rows(conn, new)
+    counts.inserted = insert_columns(conn, columns_of(new))
     if larger:
         names = [name for name in ROW_COLUMNS if name != "request_id"]
         replace = (
@@ -138,50 +146,37 @@ def _merge(conn: Connection, rows: Sequence[tuple]) -> UpsertCounts:
         for row in larger:
             values = dict(zip(ROW_COLUMNS, row, strict=True))
             values["cost_cents"] = _decimal_cents(values["cost_cents"])
+            values["created_at"] = from_utc_text(values["created_at"])
             params.append({**values, "key": row[REQUEST_ID]})
         conn.execute(replace, params)
         counts.replaced = len(larger)
     return counts
 
 
-def insert_rows(conn: Connection, rows: Sequence[tuple]) -> int:
-    """Insert rows (tuples in ROW_COLUMNS order); returns how many."""
-    if not rows:
+def insert_columns(conn: Connection, columns: Sequence[Sequence[Any]]) -> int:
+    """Insert rows given as columns in ROW_COLUMNS order; returns how many."""
+    count = len(columns[REQUEST_ID])
+    if not count:
         return 0
     dialect = conn.dialect.name
     kept_names, kept_columns = [], []
-    for name, column in zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True):
-        if column.count(DEFAULTS.get(name)) == len(column) and name != "request_id":
+    for name, column in zip(ROW_COLUMNS, columns, strict=True):
+        if column.count(DEFAULTS.get(name)) == count and name != "request_id":
             continue  # the database fills in the same value
         kept_names.append(name)
         kept_columns.append(_to_driver(name, dialect)(column))
     sql = _insert_sql(tuple(kept_names), conn.dialect.paramstyle)
     conn.exec_driver_sql(sql, list(zip(*kept_columns, strict=True)))
-    return len(rows)
+    return count
 
 
 def _to_driver(name: str, dialect: str) -> Any:
     """How one column's values are converted for the driver (identity for most)."""
-    if name == "created_at":
-        return _sqlite_times if dialect == "sqlite" else _naive_times
+    if name == "created_at" and dialect != "sqlite":  # SQLite stores the text itself
+        return lambda column: list(map(datetime.fromisoformat, column))
     if name == "cost_cents" and dialect != "sqlite":
         return lambda column: [_decimal_cents(value) for value in column]
     return lambda column: column
-
-
-def _sqlite_times(column: Sequence[Any]) -> list[str]:
-    # SQLite compares timestamps as text, so every row has SQLAlchemy's one format; for a UTC
-    # datetime that is its ISO form without the offset.
-    return [
-        value.isoformat(" ", "microseconds")[:26]
-        if value.tzinfo is UTC
-        else sqlite_text(utc_param(value))
-        for value in column
-    ]
-
-
-def _naive_times(column: Sequence[Any]) -> list[Any]:
-    return [utc_param(value) for value in column]
 
 
 def _decimal_cents(micro_cents: int | None) -> Decimal | None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from itertools import repeat
 from operator import attrgetter, gt, itemgetter, methodcaller
 from typing import Any
 
 import orjson
 
+from chatvault.db.types import utc_text
 from chatvault.db.writes import DEFAULTS
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.record import COUNTS, EARLIEST, LIMITS, SLACK, STATUSES
@@ -28,16 +28,15 @@ _getters = {name: methodcaller("get", name, DEFAULTS.get(name)) for name in PEND
 _zone = attrgetter("tzinfo")
 
 
-def checked_rows(
+def checked_columns(
     lines: Sequence[bytes], fields: frozenset[str], options: ParseOptions
-) -> list[tuple] | None:
-    """Pending rows (ingest/rows.py) of these lines, or None if any needs a closer look.
+) -> list[Sequence[Any]] | None:
+    """The columns of these lines' pending rows (ingest/rows.py), or None if any line needs
+    a closer look.
 
-    `fields` are those a record may have to be taken this way.
+    `fields` are those a record may have to be taken this way: none with an amount, which
+    the long way reads as a Decimal. A blank line is not JSON, and goes the long way too.
     """
-    lines = [line for line in lines if line.strip()]
-    if not lines or b'"cost_' in b"".join(lines):  # amounts are read as Decimals, one by one
-        return None
     try:
         records = list(map(orjson.loads, lines))
     except orjson.JSONDecodeError:
@@ -54,8 +53,9 @@ def checked_rows(
     if times is None:
         return None
     columns["created_at"] = times
-    values = [columns.get(name) or repeat(DEFAULTS.get(name)) for name in PENDING_COLUMNS]
-    return list(zip(*values, repeat(None)))  # no reported cost: lines with one went above
+    count = len(records)
+    values = [columns.get(name) or [DEFAULTS.get(name)] * count for name in PENDING_COLUMNS]
+    return [*values, [None] * count]  # no reported costs: lines with one went the long way
 
 
 def _columns(
@@ -93,7 +93,8 @@ def _plausible(columns: dict[str, Sequence[Any]], options: ParseOptions) -> bool
     )
 
 
-def _utc_times(texts: Sequence[str], options: ParseOptions) -> list[datetime] | None:
+def _utc_times(texts: Sequence[str], options: ParseOptions) -> list[str] | None:
+    """The times as UTC text in the storage format (db/writes.py), if all are plausible."""
     try:
         times = list(map(datetime.fromisoformat, texts))
     except ValueError:
@@ -105,4 +106,21 @@ def _utc_times(texts: Sequence[str], options: ParseOptions) -> list[datetime] | 
         times = [moment.astimezone(UTC) for moment in times]
     if min(times) < EARLIEST or max(times) > options.now + SLACK:
         return None
-    return times
+    shapes = set(map(_shape, texts))
+    if len(shapes) == 1 and (cut := _UTC_SHAPES.get(shapes.pop())):
+        # Text already in UTC, in one of the usual shapes: the stored text is a slice of it
+        # (formatting a datetime costs more than all the checks above).
+        end, padding = cut
+        return [text[:10] + " " + text[11:end] + padding for text in texts]
+    return list(map(utc_text, times))
+
+
+_shape = methodcaller("translate", str.maketrans("0123456789", "0000000000"))
+# Shapes of UTC times, and how much of the time of day each gives: (end, padding to
+# microseconds).
+_UTC_SHAPES = {
+    f"0000-00-00{separator}00:00:00{fraction}{zone}": (19 + len(fraction), padding)
+    for separator in ("T", " ")
+    for fraction, padding in (("", ".000000"), (".000000", ""))
+    for zone in ("+00:00", "Z")
+}

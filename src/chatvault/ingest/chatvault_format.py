@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from chatvault.ingest.chatvault_batch import checked_rows
+from chatvault.ingest.chatvault_batch import checked_columns
 from chatvault.ingest.files import CountingReader
 from chatvault.ingest.options import Checked, Item, ParseOptions
 from chatvault.ingest.record import (
@@ -59,17 +59,18 @@ def records(stream: CountingReader, options: ParseOptions) -> Iterator[Item | Ch
 
 
 def _jsonl(stream: CountingReader, options: ParseOptions) -> Iterator[Item | Checked]:
-    numbered = enumerate(stream.lines(), start=1)
-    while chunk := list(islice(numbered, CHUNK)):
-        rows = checked_rows([line for _, line in chunk], _PLAIN, options)
-        if rows is not None:
-            yield Checked(rows)
+    lines, first = stream.lines(), 1
+    while chunk := list(islice(lines, CHUNK)):
+        columns = checked_columns(chunk, _PLAIN, options)
+        if columns is not None:
+            yield Checked(columns)
         else:
-            yield from _one_by_one(chunk, options)
+            yield from _one_by_one(chunk, first, options)
+        first += len(chunk)
 
 
-def _one_by_one(chunk: list[tuple[int, bytes]], options: ParseOptions) -> Iterator[Item]:
-    for number, line in chunk:
+def _one_by_one(chunk: list[bytes], first: int, options: ParseOptions) -> Iterator[Item]:
+    for number, line in enumerate(chunk, start=first):
         if not line.strip():
             continue
         try:

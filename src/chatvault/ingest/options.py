@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Item(NamedTuple):
 
 
 class Checked(NamedTuple):
-    """Many records of a file at once, as pending rows (ingest/rows.py), checked by their
-    source as a whole: the fast way for the common case."""
+    """Many records of a file at once, as the columns of pending rows (ingest/rows.py),
+    checked by their source as a whole: the fast way for the common case."""
 
-    rows: list[tuple]
+    columns: list[Sequence[Any]]

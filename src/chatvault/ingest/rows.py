@@ -1,19 +1,20 @@
 """Records as the rows ingest deduplicates, prices and stores.
 
-A pending row holds a record's values in ROW_COLUMNS order up to the cost, then the cost the
-source reported (integer millionths of a cent) or None. Pricing turns it into a stored row:
-the reported cost kept, else one estimated from the price list, else none (unpriced,
-never 0), followed by where the cost came from.
+A pending row holds a record's values in ROW_COLUMNS order up to the cost (its time as UTC
+text, see db/writes.py), then the cost the source reported (integer millionths of a cent)
+or None. Pricing makes it a row to store: the reported cost kept, else one estimated from
+the price list, else none (unpriced, never 0), followed by where the cost came from.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from operator import attrgetter
+from collections.abc import Callable, Sequence
+from datetime import date
+from operator import attrgetter, itemgetter
 from typing import Any
 
-from chatvault.db.types import to_micro_cents
+from chatvault.db.types import to_micro_cents, utc_text
 from chatvault.db.writes import COST, ROW_COLUMNS
 from chatvault.ingest.record import COUNTS, UsageRecord
 from chatvault.pricing import PriceBook, Usages
@@ -31,7 +32,8 @@ _values = attrgetter(*PENDING_COLUMNS)
 
 def pending_row(record: UsageRecord) -> tuple:
     reported = None if record.cost_cents is None else to_micro_cents(record.cost_cents)
-    return (*_values(record), reported)
+    values = _values(record)
+    return (*values[:CREATED_AT], utc_text(record.created_at), *values[CREATED_AT + 1 :], reported)
 
 
 def total_tokens(row: tuple) -> int:
@@ -39,28 +41,36 @@ def total_tokens(row: tuple) -> int:
     return row[INPUT] + row[OUTPUT] + row[CACHE_READ] + row[CACHE_WRITE]
 
 
-def priced_rows(rows: Iterable[tuple], prices: PriceBook) -> list[tuple]:
-    """Pending rows made rows to store, in the same order, each with its cost and the cost's
-    source. Rows are priced a (provider, model, day) group at a time."""
-    rows = list(rows)
-    costs: list[Any] = [row[COST] for row in rows]
-    sources: list[str | None] = ["reported" if cost is not None else None for cost in costs]
+def priced(columns: Sequence[Sequence[Any]], prices: PriceBook) -> list[Sequence[Any]]:
+    """Pending rows, as columns, made the columns of rows to store: each cost the source did
+    not report estimated from the price list where it can be (None otherwise: unpriced,
+    never 0), then the cost's source. Rows are priced a (provider, model, day) at a time."""
+    costs = list(columns[COST])
+    sources = [None if cost is None else "reported" for cost in costs]
+    days = map(itemgetter(slice(0, 10)), columns[CREATED_AT])  # UTC text: the date first
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for index, row in enumerate(rows):
-        if row[COST] is None:
-            groups[row[PROVIDER], row[MODEL], row[CREATED_AT].date()].append(index)
+    for index, key in enumerate(zip(columns[PROVIDER], columns[MODEL], days, strict=True)):
+        if costs[index] is None:
+            groups[key].append(index)
     for key, indexes in groups.items():
-        rates = prices.rates(*key)
+        provider, model, day = key
+        rates = prices.rates(provider, model, date.fromisoformat(day))
         if rates is None:
-            continue  # unpriced: the cost stays None, never 0
-        group = [rows[index] for index in indexes]
+            continue
+        pick = _picker(indexes)
         usages = Usages(
-            [[row[i] for row in group] for i in COUNT_INDEXES],
-            [row[SERVICE_TIER] for row in group],
-            [row[CONTEXT_WINDOW] for row in group],
+            [pick(columns[i]) for i in COUNT_INDEXES],
+            pick(columns[SERVICE_TIER]),
+            pick(columns[CONTEXT_WINDOW]),
         )
         for index, cost in zip(indexes, rates.scaled.costs(usages), strict=True):
             costs[index], sources[index] = cost, "estimated"
-    return [
-        (*row[:COST], cost, source) for row, cost, source in zip(rows, costs, sources, strict=True)
-    ]
+    return [*columns[:COST], costs, sources]
+
+
+def _picker(indexes: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """Reads the values at `indexes` of a column, at C speed."""
+    if len(indexes) == 1:
+        (index,) = indexes
+        return lambda column: (column[index],)
+    return itemgetter(*indexes)

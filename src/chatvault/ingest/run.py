@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from chatvault.db.guard import open_current
-from chatvault.db.writes import COST, upsert_rows
+from chatvault.db.writes import COST, columns_of, upsert
 from chatvault.errors import InputError
 from chatvault.ingest import (
     anthropic_usage,
@@ -32,7 +32,7 @@ from chatvault.ingest.rows import (
     REQUEST_ID,
     REQUESTS,
     pending_row,
-    priced_rows,
+    priced,
     total_tokens,
 )
 from chatvault.pricing import PriceBook
@@ -126,8 +126,16 @@ class Importer:
         batch: dict[str, tuple] = {}  # pending rows by request_id
         for item in self._items(source_input, stream):
             if type(item) is Checked:  # many records at once, checked by their source
-                rows = item.rows
+                summary.read += len(item.columns[REQUEST_ID])
+                self._store(conn, columns_of(list(batch.values())), summary)
+                batch = {}
+                if _unique(item.columns[REQUEST_ID]):  # the usual chunk: stored as it is
+                    self._store(conn, item.columns, summary)
+                    progress(stream.consumed)
+                    continue
+                rows = zip(*item.columns, strict=True)
             elif item.error is None:
+                summary.read += 1
                 rows = (pending_row(item.record),)
             else:
                 summary.read += 1
@@ -137,11 +145,6 @@ class Importer:
                 summary.rejected += 1
                 self._reject(where, item)
                 continue
-            summary.read += len(rows)
-            ids = [row[REQUEST_ID] for row in rows]
-            if len(set(ids)) == len(ids) and batch.keys().isdisjoint(ids):
-                batch.update(zip(ids, rows, strict=True))  # no snapshots to choose between
-                rows = ()
             for row in rows:
                 kept = batch.get(row[REQUEST_ID])
                 if kept is not None:
@@ -150,10 +153,10 @@ class Importer:
                         continue
                 batch[row[REQUEST_ID]] = row
             if len(batch) >= BATCH:
-                self._store(conn, batch, summary)
+                self._store(conn, columns_of(list(batch.values())), summary)
                 batch = {}
                 progress(stream.consumed)
-        self._store(conn, batch, summary)
+        self._store(conn, columns_of(list(batch.values())), summary)
         progress(stream.consumed)
 
     def _items(self, source_input: Input, stream: CountingReader) -> Iterator[Item]:
@@ -165,12 +168,17 @@ class Importer:
         module = next(m for m in DETECTABLE if name == m.NAME)
         return module.records(stream, self.options)
 
-    def _store(self, conn, batch: dict[str, tuple], summary: Summary) -> None:
-        rows = priced_rows(batch.values(), self.prices)
-        for row in rows:
-            if row[COST] is None:
-                summary.unpriced[row[MODEL]] += row[REQUESTS]
-        counts = upsert_rows(conn, rows)
+    def _store(self, conn, pending: Sequence[Sequence[Any]], summary: Summary) -> None:
+        """Store pending rows, given as columns."""
+        if not pending[REQUEST_ID]:
+            return
+        columns = priced(pending, self.prices)
+        costs = columns[COST]
+        if None in costs:
+            for model, requests, cost in zip(columns[MODEL], columns[REQUESTS], costs, strict=True):
+                if cost is None:
+                    summary.unpriced[model] += requests
+        counts = upsert(conn, columns)
         summary.inserted += counts.inserted
         summary.replaced += counts.replaced
         summary.duplicates += counts.duplicates
@@ -180,6 +188,10 @@ class Importer:
             raw = item.raw.decode(errors="replace") if isinstance(item.raw, bytes) else item.raw
             reason = {"where": where, "problem": str(item.error), "record": raw.rstrip("\r\n")}
             self.rejects.write(json.dumps(reason, ensure_ascii=False) + "\n")
+
+
+def _unique(ids: Sequence[str]) -> bool:
+    return len(set(ids)) == len(ids)
 
 
 def detect(source_input: Input, stream: CountingReader) -> str:
