@@ -50,7 +50,8 @@ with open(path, "rb") as f:
 conn.executemany(sql, batch); n += len(batch)
 conn.commit()
 seconds = time.perf_counter() - started
-print(n, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(n, seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime)
 """
 
 MEASURED = r"""
@@ -62,7 +63,8 @@ try:
     main()
 finally:
     seconds = time.perf_counter() - started
-    print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, file=sys.stderr)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, file=sys.stderr)
 """
 
 
@@ -137,13 +139,13 @@ def write_claude_code(root: Path, lines: int, rng: random.Random) -> None:
         session += 1
 
 
-def chatvault(args: list[str]) -> tuple[float, int, str]:
+def chatvault(args: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS and CPU seconds of one `chatvault` run in a fresh process."""
     done = subprocess.run([sys.executable, "-c", MEASURED, *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"chatvault {' '.join(args)} failed:\n{done.stderr}")
-    *lines, last = done.stderr.strip().splitlines()
-    seconds, peak = last.split()
-    return float(seconds), int(peak), "\n".join(lines)
+    seconds, peak, cpu = done.stderr.strip().splitlines()[-1].split()
+    return float(seconds), int(peak), float(cpu)
 
 
 def fresh_sqlite(folder: Path, name: str) -> str:
@@ -156,10 +158,13 @@ def fresh_sqlite(folder: Path, name: str) -> str:
     return url
 
 
-def report(label: str, records: int, seconds: float, peak: int) -> dict:
+def report(label: str, records: int, seconds: float, peak: int, cpu: float) -> dict:
     rate = records / seconds
-    print(f"{label:<46} {records:>10,} {seconds:>8.1f} s {rate:>10,.0f}/s {peak / 2**20:>8.0f} MiB")
-    return {"label": label, "records": records, "seconds": seconds, "rate": rate, "peak": peak}
+    print(
+        f"{label:<46} {records:>10,} {seconds:>8.1f} s {rate:>10,.0f}/s "
+        f"{peak / 2**20:>8.0f} MiB {cpu:>8.1f} s"
+    )
+    return {"records": records, "rate": rate, "peak": peak, "cpu_rate": records / cpu}
 
 
 def main() -> None:
@@ -174,7 +179,7 @@ def main() -> None:
         write_chatvault(big, args.records, rng)
         write_chatvault(small, args.records // 10, rng)
         write_claude_code(folder / "claude", args.records, rng)
-        print(f"{'':<46} {'records':>10} {'time':>10} {'rate':>11} {'peak RSS':>12}")
+        print(f"{'':<46} {'records':>10} {'time':>10} {'rate':>11} {'peak RSS':>12} {'CPU':>10}")
         bare_db = fresh_sqlite(folder, "bare.db")
         out = subprocess.run(
             [sys.executable, "-c", BARE_LOOP, str(big), bare_db[len("sqlite:///") :]],
@@ -183,7 +188,11 @@ def main() -> None:
             check=True,
         ).stdout.split()
         bare = report(
-            "bare loop: orjson + sqlite3 executemany", int(out[0]), float(out[1]), int(out[2])
+            "bare loop: orjson + sqlite3 executemany",
+            int(out[0]),
+            float(out[1]),
+            int(out[2]),
+            float(out[3]),
         )
         results = []
         for label, source, size in (
@@ -191,13 +200,13 @@ def main() -> None:
             ("  the same at a tenth of the size", small, args.records // 10),
         ):
             url = fresh_sqlite(folder, f"{source.stem}.db")
-            seconds, peak, _ = chatvault(["ingest", "--quiet", "--database", url, str(source)])
-            results.append(report(label, size, seconds, peak))
+            measured = chatvault(["ingest", "--quiet", "--database", url, str(source)])
+            results.append(report(label, size, *measured))
         url = fresh_sqlite(folder, "claude.db")
-        seconds, peak, _ = chatvault(
+        measured = chatvault(
             ["ingest", "--quiet", "--user", "dev", "--database", url, str(folder / "claude")]
         )
-        report("chatvault ingest, Claude Code logs, SQLite", args.records, seconds, peak)
+        report("chatvault ingest, Claude Code logs, SQLite", args.records, *measured)
         if args.postgresql:
             subprocess.run(
                 [
@@ -218,13 +227,13 @@ def main() -> None:
                 check=True,
                 capture_output=True,
             )
-            seconds, peak, _ = chatvault(
-                ["ingest", "--quiet", "--database", args.postgresql, str(big)]
-            )
-            report("chatvault ingest, chatvault JSONL, PostgreSQL", args.records, seconds, peak)
+            measured = chatvault(["ingest", "--quiet", "--database", args.postgresql, str(big)])
+            report("chatvault ingest, chatvault JSONL, PostgreSQL", args.records, *measured)
         ratio = results[0]["rate"] / bare["rate"]
+        cpu_ratio = results[0]["cpu_rate"] / bare["cpu_rate"]
         growth = results[0]["peak"] / results[1]["peak"]
         print(f"\nrate against the bare loop: {ratio:.2f}x (goal: at least 0.70x)")
+        print(f"the same in CPU time (steadier on a shared machine): {cpu_ratio:.2f}x")
         print(f"peak memory at full size / at a tenth: {growth:.2f}x (goal: flat, about 1.0x)")
 
 

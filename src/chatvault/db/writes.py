@@ -161,7 +161,7 @@ def insert_columns(conn: Connection, columns: Sequence[Sequence[Any]]) -> int:
     dialect = conn.dialect.name
     kept_names, kept_columns = [], []
     for name, column in zip(ROW_COLUMNS, columns, strict=True):
-        if column.count(DEFAULTS.get(name)) == count and name != "request_id":
+        if name != "request_id" and column.count(DEFAULTS.get(name)) == count:
             continue  # the database fills in the same value
         kept_names.append(name)
         kept_columns.append(_to_driver(name, dialect)(column))

@@ -30,7 +30,7 @@ from chatvault.ingest.record import (
 )
 
 NAME = "chatvault"
-CHUNK = 2000  # lines checked together
+CHUNK = 5000  # lines checked together
 TEXT = ("request_id", "user_id", "model", "provider", "session_id", "project", "api_key")
 SECONDS = ("processing_time_seconds", "session_duration_seconds")
 FIELDS = frozenset(
