@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_CACHE_KIB = 32 * 1024
+SQLITE_CACHE_KIB = 16 * 1024
 
 # The driver a bare scheme means (installed by the extras named after the database).
 _DRIVERS = {
