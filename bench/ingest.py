@@ -98,7 +98,8 @@ def write_claude_code(root: Path, lines: int, rng: random.Random) -> None:
         project.mkdir(parents=True, exist_ok=True)
         sid = str(uuid.UUID(int=rng.getrandbits(128)))
         with (project / f"{sid}.jsonl").open("w") as out:
-            for _ in range(min(per_file, lines - written)):
+            end = min(written + per_file, lines)
+            while written < end:
                 mid = f"msg_{rng.getrandbits(64):016x}"
                 at = START + timedelta(seconds=rng.randrange(180 * 86_400))
                 usage = {
@@ -134,6 +135,12 @@ def write_claude_code(root: Path, lines: int, rng: random.Random) -> None:
                     "uuid": str(uuid.UUID(int=rng.getrandbits(128))),
                     "timestamp": at.isoformat(),
                 }
+                if rng.random() < 0.1 and written + 1 < end:  # a snapshot while streaming
+                    output = usage["output_tokens"]
+                    usage["output_tokens"] = 1
+                    out.write(json.dumps(entry) + "\n")
+                    usage["output_tokens"] = output
+                    written += 1
                 out.write(json.dumps(entry) + "\n")
                 written += 1
         session += 1
