@@ -7,10 +7,12 @@ with one query; memory stays flat whatever the size of the input.
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -86,7 +88,7 @@ class Importer:
         summary = Summary()
         started = time.perf_counter()
         done = 0
-        with open_current(self.url, create=self.create_database) as conn:
+        with rare_collections(), open_current(self.url, create=self.create_database) as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")  # writers lock up front
             for source_input in inputs:
                 summary.files += 1
@@ -188,6 +190,22 @@ class Importer:
             raw = item.raw.decode(errors="replace") if isinstance(item.raw, bytes) else item.raw
             reason = {"where": where, "problem": str(item.error), "record": raw.rstrip("\r\n")}
             self.rejects.write(json.dumps(reason, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def rare_collections() -> Iterator[None]:
+    """An import makes millions of short-lived objects without cycles, which reference
+    counting frees. With Python's default thresholds the cycle collector walks the heap
+    every 700 of them for nothing: 13% of a million-record import. While importing, it
+    runs every 50,000, and leaves out what existed before the import."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _unique(ids: Sequence[str]) -> bool:
