@@ -26,7 +26,7 @@ from functools import cached_property
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
-from chatvault.db.types import CENTS_SCALE
+from chatvault.db.types import from_micro_cents
 
 if TYPE_CHECKING:
     from chatvault.config import PriceOverride
@@ -206,7 +206,7 @@ def cost_cents(usage: TokenUsage, rates: Rates) -> Decimal:
     )
     usages = Usages([[count] for count in counts], [usage.service_tier], [usage.context_window])
     (micro_cents,) = rates.scaled.costs(usages)
-    return Decimal(micro_cents).scaleb(-CENTS_SCALE)
+    return from_micro_cents(micro_cents)
 
 
 def _window_basis(context_window: str | None) -> int | None:

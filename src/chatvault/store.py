@@ -17,7 +17,7 @@ from typing import Any
 
 from chatvault.config import load_settings
 from chatvault.db.guard import open_current
-from chatvault.db.types import CENTS_SCALE
+from chatvault.db.types import from_micro_cents
 from chatvault.db.writes import COST, REQUEST_ID, UpsertCounts, columns_of, upsert
 from chatvault.errors import InputError
 from chatvault.ingest.record import RecordError, UsageRecord
@@ -41,7 +41,7 @@ class UsageStore:
         """
         row = self._row({"model": model, "user_id": user_id, **fields})
         self._store([row])
-        return None if row[COST] is None else Decimal(row[COST]).scaleb(-CENTS_SCALE)
+        return None if row[COST] is None else from_micro_cents(row[COST])
 
     def record_many(self, records: Iterable[Mapping[str, Any]]) -> UpsertCounts:
         """Store many requests in one transaction: all of them, or none if one is invalid."""

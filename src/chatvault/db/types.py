@@ -38,7 +38,7 @@ class Cents(TypeDecorator[Decimal]):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return Decimal(int(value)).scaleb(-CENTS_SCALE).quantize(_QUANTUM)
+            return from_micro_cents(int(value))
         return Decimal(value).quantize(_QUANTUM)
 
 
@@ -47,6 +47,11 @@ def cents_param(value: Any, dialect_name: str) -> int | Decimal | None:
     if value is None:
         return None
     return to_micro_cents(value) if dialect_name == "sqlite" else to_cents(value)
+
+
+def from_micro_cents(value: int) -> Decimal:
+    """Cents from a whole number of millionths of a cent (what SQLite stores)."""
+    return Decimal(value).scaleb(-CENTS_SCALE)
 
 
 def to_micro_cents(value: Decimal | int | str) -> int:

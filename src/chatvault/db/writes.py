@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatvault.db.models import UsageLog
-from chatvault.db.types import CENTS_SCALE, from_utc_text, to_micro_cents, utc_text
+from chatvault.db.types import from_micro_cents, from_utc_text, to_micro_cents, utc_text
 
 usage_logs = UsageLog.__table__
 
@@ -180,7 +180,7 @@ def _to_driver(name: str, dialect: str) -> Any:
 
 
 def _decimal_cents(micro_cents: int | None) -> Decimal | None:
-    return None if micro_cents is None else Decimal(micro_cents).scaleb(-CENTS_SCALE)
+    return None if micro_cents is None else from_micro_cents(micro_cents)
 
 
 @functools.cache
