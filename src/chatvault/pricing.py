@@ -40,11 +40,7 @@ class Tiered:
     tiers: tuple[tuple[int, Decimal], ...] = ()  # (threshold in input tokens, price), ascending
 
     def at(self, total_input: int) -> Decimal:
-        price = self.base
-        for threshold, tier_price in self.tiers:
-            if total_input > threshold:
-                price = tier_price
-        return price
+        return _tier_at(self.base, self.tiers, total_input)
 
 
 @dataclass(frozen=True)
@@ -121,11 +117,7 @@ class ScaledRates:
         return [(2 * n + d) // (2 * d) for n, d in zip(numerators, denominators, strict=True)]
 
     def _prices_for(self, tier_basis: int) -> tuple[int, ...]:
-        prices = self.tiers[0][1]
-        for threshold, tier_prices in self.tiers:
-            if tier_basis > threshold:
-                prices = tier_prices
-        return prices
+        return _tier_at(self.tiers[0][1], self.tiers, tier_basis)
 
 
 @dataclass(frozen=True)
@@ -216,6 +208,15 @@ def _window_basis(context_window: str | None) -> int | None:
         return None
     scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
     return int(match.group(1)) * scale + 1
+
+
+def _tier_at(base: Any, tiers: Sequence[tuple[int, Any]], basis: int) -> Any:
+    """The value of the last tier whose threshold `basis` passes (thresholds ascending), else
+    `base`."""
+    for threshold, value in tiers:
+        if basis > threshold:
+            base = value
+    return base
 
 
 def _price(tiered: Tiered | None, total_input: int, fallback: Decimal) -> Decimal:

@@ -5,6 +5,16 @@ from __future__ import annotations
 # chatvault's own Alembic version table: it can share a database with another app's Alembic history.
 VERSION_TABLE = "chatvault_alembic_version"
 
+# The usage_logs columns that count tokens or requests, in the order rows carry them.
+COUNT_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "request_count",
+)
+
 # The newest revision this chatvault knows; tests check it against the migration scripts,
 # so commands can compare it with the database without loading Alembic.
 HEAD = "0006"

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatvault.db.models import UsageLog
+from chatvault.db.shapes import COUNT_COLUMNS
 from chatvault.db.types import from_micro_cents, from_utc_text, to_micro_cents, utc_text
 
 usage_logs = UsageLog.__table__
@@ -31,12 +32,7 @@ ROW_COLUMNS = (
     "user_id",
     "model",
     "provider",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "request_count",
+    *COUNT_COLUMNS,
     "session_id",
     "project",
     "api_key",

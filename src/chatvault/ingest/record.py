@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from operator import attrgetter
 from typing import Any
 
+from chatvault.db.shapes import COUNT_COLUMNS as COUNTS
+
 STATUSES = ("success", "error")
 # Older than this, or later than a day from now, a timestamp is a mistake (a unit error, a
 # zeroed clock), not a request.
@@ -99,14 +101,6 @@ class UsageRecord:
         return self
 
 
-COUNTS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "request_count",
-)
 LIMITS = (
     ("request_id", 128),
     ("user_id", 64),
