@@ -3,9 +3,15 @@
 from decimal import Decimal
 
 
+def dollars(cents: Decimal) -> str:
+    """'1.50', '-0.00012': every digit chatvault keeps (a millionth of a cent), at least two."""
+    amount = (cents / 100).normalize()  # dividing by 100 only moves the decimal point
+    whole, _, fraction = f"{abs(amount):f}".partition(".")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{whole}.{fraction.ljust(2, '0')}"
+
+
 def usd(cents: Decimal) -> str:
-    """'$1.50', '-$0.00012': every digit chatvault keeps (a millionth of a cent), at least two."""
-    dollars = (cents / 100).normalize()  # dividing by 100 only moves the decimal point
-    whole, _, fraction = f"{abs(dollars):f}".partition(".")
-    sign = "-" if dollars < 0 else ""
-    return f"{sign}${whole}.{fraction.ljust(2, '0')}"
+    """'$1.50', '-$0.00012'."""
+    text = dollars(cents)
+    return f"-${text[1:]}" if text.startswith("-") else f"${text}"

@@ -12,11 +12,13 @@ from chatvault.cli import db as db_group
 from chatvault.cli import ingest as ingest_command
 from chatvault.cli import pricing as pricing_group
 from chatvault.cli import reprice as reprice_command
+from chatvault.cli import usage as usage_group
 from chatvault.cli.common import GLOBAL, RootConfigOpt, RootDatabaseOpt, RootOptions, new_app
 
 app = new_app("LLM API usage and cost analytics.")
 app.command()(ingest_command.ingest)
 app.command()(reprice_command.reprice)
+app.add_typer(usage_group.app, name="usage")
 app.add_typer(pricing_group.app, name="pricing")
 app.add_typer(db_group.app, name="db")
 app.add_typer(config_group.app, name="config")

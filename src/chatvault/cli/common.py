@@ -111,10 +111,9 @@ def new_app(help: str, **kwargs: Any) -> typer.Typer:
     return typer.Typer(
         cls=Group,
         help=help,
-        no_args_is_help=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
-        **kwargs,
+        **{"no_args_is_help": True, **kwargs},
     )
 
 

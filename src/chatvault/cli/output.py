@@ -13,6 +13,8 @@ def table(
     rows: Sequence[Sequence[Any]],
     header: bool = True,
     keep_whole: Sequence[str] = (),
+    footer: Sequence[str] | None = None,
+    right: Sequence[str] = (),
 ) -> None:
     """A Rich table; plain ASCII without colour when stdout is not a terminal.
 
@@ -28,10 +30,20 @@ def table(
     if not console.is_terminal:
         # Piped or redirected: no box-drawing characters, and no wrapping at 80 columns.
         console = Console(highlight=False, width=10_000, no_color=True)
-    grid = Table(show_header=header, box=box.ROUNDED if console.is_terminal else box.ASCII)
-    for name in columns:
+    grid = Table(
+        show_header=header,
+        show_footer=footer is not None,
+        box=box.ROUNDED if console.is_terminal else box.ASCII,
+    )
+    for i, name in enumerate(columns):
         whole = name in keep_whole
-        grid.add_column(name, no_wrap=whole, overflow="ellipsis" if whole else "fold")
+        grid.add_column(
+            name,
+            footer=Text(footer[i]) if footer is not None else "",
+            no_wrap=whole,
+            overflow="ellipsis" if whole else "fold",
+            justify="right" if name in right else "left",
+        )
     for row in rows:
         grid.add_row(*(Text("" if cell is None else str(cell)) for cell in row))  # no markup
     console.print(grid)

@@ -9,7 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import REAL, BigInteger, Boolean, Double, Index, Integer, String, Text, true
+from sqlalchemy import (
+    REAL,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Double,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chatvault.db.types import Cents, UTCDateTime
@@ -67,3 +80,68 @@ class UsageLog(Base):
     session_duration_seconds: Mapped[float | None] = mapped_column(Seconds)
     status: Mapped[str] = mapped_column(String(20), server_default="success")
     error_details: Mapped[str | None] = mapped_column(Text)  # JSON
+
+
+# Pre-aggregated usage, per local day of a time zone (see db/rollups.py). Reports read these
+# instead of usage_logs; triggers on usage_logs mark the hours that changed, whoever wrote them.
+ROLLUP_DIMENSIONS = ("provider", "model", "project", "status", "billable")
+ROLLUP_USER_DIMENSIONS = ("user_id", *ROLLUP_DIMENSIONS)
+# Latency histogram: bin k holds processing times in [2^(k/3), 2^((k+1)/3)) x 8 ms; the first
+# and last bins are open-ended. A percentile read off it is within 12.2% of the true value.
+LATENCY_BINS = 48
+LATENCY_BIN_COLUMNS = tuple(f"latency_bin_{k:02d}" for k in range(LATENCY_BINS))
+ROLLUP_COUNTS = (
+    "rows",
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "unpriced_requests",
+    "error_requests",
+    "latency_rows",
+    "latency_us",
+    *LATENCY_BIN_COLUMNS,
+)
+
+
+def _rollup_table(name: str, dimensions: tuple[str, ...]) -> Table:
+    dimension_types = {
+        "user_id": String(64),
+        "provider": String(50),
+        "model": String(100),
+        "project": String(100),
+        "status": String(20),
+        "billable": Boolean,
+    }
+    return Table(
+        name,
+        Base.metadata,
+        Column("id", Integer, primary_key=True),
+        Column("zone", String(64), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("week", Date, nullable=False),  # the Monday of the day's ISO week
+        Column("month", Date, nullable=False),  # the 1st of the day's month
+        *(Column(d, dimension_types[d]) for d in dimensions),
+        *(Column(c, TokenCount, nullable=False) for c in ROLLUP_COUNTS),
+        Column("cost_cents", Cents),  # NULL when no row of the group is priced
+        Index(f"ix_{name}_zone_day", "zone", "day"),
+    )
+
+
+usage_daily = _rollup_table("usage_daily", ROLLUP_DIMENSIONS)
+usage_daily_users = _rollup_table("usage_daily_users", ROLLUP_USER_DIMENSIONS)
+
+# The time zones whose daily rollups are kept (each built on first use).
+rollup_zones = Table(
+    "usage_rollup_zones", Base.metadata, Column("zone", String(64), primary_key=True)
+)
+# UTC hours whose usage_logs rows changed since the rollups were last brought up to date;
+# version counts the changes, so a refresh only clears an hour nobody touched meanwhile.
+rollup_stale = Table(
+    "usage_rollup_stale",
+    Base.metadata,
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("version", BigInteger, nullable=False, server_default="1"),
+)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     RowMapping,
+    and_,
     bindparam,
     case,
     func,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 
+from chatvault.db.filters import UsageFilter, dimension_conditions, matches, span_conditions
 from chatvault.db.models import UsageLog
 
 usage_logs = UsageLog.__table__
@@ -83,7 +85,8 @@ def rows_to_price(
     if not rows.include_reported:
         query = query.where(or_(c.cost_source.is_(None), c.cost_source != "reported"))
     if rows.models:
-        query = query.where(or_(*(c.model.like(_like(g), escape="\\") for g in rows.models)))
+        dialect = conn.dialect.name
+        query = query.where(or_(*(matches(c.model, g, dialect) for g in rows.models)))
     if rows.since is not None:
         query = query.where(c.created_at >= rows.since)
     if rows.until is not None:
@@ -100,11 +103,6 @@ def set_costs(conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
             .values(cost_cents=bindparam("cost_cents"), cost_source=bindparam("cost_source"))
         )
         conn.execute(statement, [{**change, "row_id": change["id"]} for change in changes])
-
-
-def _like(glob: str) -> str:
-    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
 
 
 def get_by_user_and_date_range(
@@ -138,3 +136,42 @@ def total_cost(
         query = query.where(usage_logs.c.created_at < end)
     total_requests, cents, unpriced_requests = conn.execute(query).one()
     return CostTotal(int(total_requests), cents or Decimal("0"), int(unpriced_requests))
+
+
+LOG_COLUMNS = (
+    "id",
+    "created_at",
+    "user_id",
+    "model",
+    "provider",
+    "project",
+    "status",
+    "request_count",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_cents",
+    "processing_time_seconds",
+)
+
+
+def newest_rows(
+    conn: Connection, rows: UsageFilter, limit: int, offset: int = 0, after_id: int | None = None
+) -> Sequence[RowMapping]:
+    """The filtered rows, newest first; `after_id` continues after that row (keyset: no
+    OFFSET scan however deep the listing goes)."""
+    c = usage_logs.c
+    query = select(*(c[name] for name in LOG_COLUMNS)).where(
+        *span_conditions(c.created_at, rows.span),
+        *dimension_conditions(c, rows, conn.dialect.name),
+    )
+    if after_id is not None:
+        anchor = conn.execute(select(c.created_at).where(c.id == after_id)).scalar()
+        if anchor is None:
+            return []
+        query = query.where(
+            or_(c.created_at < anchor, and_(c.created_at == anchor, c.id < after_id))
+        )
+    query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit).offset(offset)
+    return conn.execute(query).mappings().all()

@@ -17,7 +17,7 @@ COUNT_COLUMNS = (
 
 # The newest revision this chatvault knows; tests check it against the migration scripts,
 # so commands can compare it with the database without loading Alembic.
-HEAD = "0006"
+HEAD = "0007"
 
 _LEGACY = frozenset(
     {
@@ -60,6 +60,8 @@ USAGE_LOGS_COLUMNS: dict[str, frozenset[str]] = {
     "0005": _HEAD | {"cache_write_1h_tokens"},
     "0006": _HEAD | {"cache_write_1h_tokens", "service_tier", "context_window"},
 }
+# 0007 added the rollup tables and left usage_logs as it was.
+USAGE_LOGS_COLUMNS["0007"] = USAGE_LOGS_COLUMNS["0006"]
 
 
 def recognise(columns: set[str] | frozenset[str]) -> str | None:

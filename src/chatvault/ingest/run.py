@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from chatvault.db.guard import open_current
+from chatvault.db.rollups import refresh
 from chatvault.db.writes import COST, columns_of, upsert
 from chatvault.errors import InputError
 from chatvault.ingest import (
@@ -114,6 +115,9 @@ class Importer:
                         transaction.rollback() if self.dry_run else transaction.commit()
                         summary.add(this_file, kept=True)
                     done += stream.consumed
+            if not self.dry_run and summary.inserted + summary.replaced:
+                with conn.begin():  # so the next report finds its daily rollups exact
+                    refresh(conn)
         summary.seconds = time.perf_counter() - started
         return summary
 

@@ -1,0 +1,110 @@
+"""Usage measures grouped by time and dimensions: whole local days from the rollups, the
+partial days at either end of the span from usage_logs, summed per group.
+
+Each group comes back as a tuple of its values (dates for day/week/month) and a list of the
+measures in rollups.MEASURES order: integer counts, then cost in exact Decimal cents (None
+when no row of the group is priced).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from chatvault.db.filters import UsageFilter, dimension_conditions, span_conditions
+from chatvault.db.rollups import (
+    MEASURES,
+    raw_measures,
+    raw_rows,
+    summed_measures,
+    table_for,
+    usage_logs,
+    whole_days,
+)
+from chatvault.period import GRAINS, Span, bucket_of, local_date
+
+# What --group-by accepts, and the column each one reads.
+GROUP_COLUMNS = {
+    "day": "day",
+    "week": "week",
+    "month": "month",
+    "model": "model",
+    "user": "user_id",
+    "provider": "provider",
+    "project": "project",
+    "status": "status",
+}
+Groups = dict[tuple[Any, ...], list[Any]]
+
+
+def aggregate(
+    conn: Connection, rows: UsageFilter, group_by: tuple[str, ...], zone: ZoneInfo
+) -> Groups:
+    """The measures of the rows the filter selects, per group (one group when ungrouped)."""
+    dialect = conn.dialect.name
+    dimensions = {GROUP_COLUMNS[g] for g in group_by if g not in GRAINS} | rows.dimensions()
+    table = table_for(dimensions)
+    whole, edges = whole_days(rows.span.start, rows.span.end, zone)
+    groups: Groups = {}
+    if whole is not None:
+        keys = [table.c[GROUP_COLUMNS[g]] for g in group_by]
+        query = select(*keys, *summed_measures(table)).where(
+            table.c.zone == zone.key, *dimension_conditions(table.c, rows, dialect)
+        )
+        first, last = whole
+        if first is not None:
+            query = query.where(table.c.day >= first)
+        if last is not None:
+            query = query.where(table.c.day < last)
+        _add(groups, conn.execute(query.group_by(*keys)), group_by)
+    for start, end in edges:
+        day = local_date(start, zone)
+        query = _edge_query(rows, group_by, start, end, dialect)
+        _add(groups, conn.execute(query), group_by, day)
+    return groups
+
+
+def _edge_query(
+    rows: UsageFilter, group_by: tuple[str, ...], start: datetime, end: datetime, dialect: str
+):
+    """A partial local day from raw rows, grouped by the dimensions (its day, week and month
+    are the same for every row: _add fills them in)."""
+    conditions = span_conditions(usage_logs.c.created_at, Span(start, end))
+    conditions += dimension_conditions(usage_logs.c, rows, dialect)
+    source = raw_rows(conditions)
+    dims = [source.c[GROUP_COLUMNS[g]] for g in group_by if g not in GRAINS]
+    query = select(*dims, *raw_measures(source.c))
+    return query.group_by(*dims) if dims else query
+
+
+def _add(groups: Groups, result, group_by: tuple[str, ...], day: date | None = None) -> None:
+    """Sum result rows into groups; `day` is the one day every row is of (edges only)."""
+    width = len(group_by) if day is None else sum(g not in GRAINS for g in group_by)
+    counted = len(MEASURES) - 1  # every measure but the cost is a count
+    for row in result:
+        if not row[width]:  # no rows: an aggregate without GROUP BY still returns one
+            continue
+        key = tuple(row[:width])
+        if day is not None:
+            dims = iter(key)
+            key = tuple(bucket_of(day, g) if g in GRAINS else next(dims) for g in group_by)
+        values = [*(int(v) for v in row[width : width + counted]), row[width + counted]]
+        groups[key] = _sum(groups[key], values) if key in groups else values
+
+
+def _sum(a: list[Any], b: list[Any]) -> list[Any]:
+    total = [x + y for x, y in zip(a[:-1], b[:-1], strict=True)]
+    cost_a, cost_b = a[-1], b[-1]
+    cost = cost_b if cost_a is None else cost_a if cost_b is None else cost_a + cost_b
+    return [*total, cost]
+
+
+def known_values(conn: Connection, group: str, zone: ZoneInfo) -> list[str]:
+    """The distinct values of a dimension in the zone's rollups (a small table to scan)."""
+    column = GROUP_COLUMNS[group]
+    table = table_for({column})
+    query = select(table.c[column]).where(table.c.zone == zone.key).distinct()
+    return sorted(v for v in conn.execute(query).scalars() if v is not None)

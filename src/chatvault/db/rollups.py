@@ -1,0 +1,288 @@
+"""Daily rollups per time zone: the measures reports read, kept exactly equal to usage_logs.
+
+Triggers on usage_logs (migration 0007) record every UTC hour whose rows changed, whoever
+changed them. Before a report reads, `bring_up_to_date` recomputes the local days touching
+those hours, in every zone kept, from the raw rows: a day is rebuilt whole, never adjusted,
+so an insert, a backfill, an update or a delete all end in the same exact sums. A stale
+mark is cleared only if its version did not move meanwhile, so a write that lands during a
+refresh is picked up by the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Date,
+    String,
+    Table,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.sql import ColumnElement
+
+from chatvault.db.models import (
+    LATENCY_BINS,
+    ROLLUP_COUNTS,
+    ROLLUP_DIMENSIONS,
+    ROLLUP_USER_DIMENSIONS,
+    UsageLog,
+    rollup_stale,
+    rollup_zones,
+    usage_daily,
+    usage_daily_users,
+)
+from chatvault.period import bucket_of, local_date, midnight
+
+usage_logs = UsageLog.__table__
+MEASURES = (*ROLLUP_COUNTS, "cost_cents")
+# Lower edges of latency bins 1..47, in seconds (see models.LATENCY_BINS).
+LATENCY_EDGES = tuple(0.008 * 2 ** (k / 3) for k in range(1, LATENCY_BINS))
+MYSQL_LOCK = "chatvault_rollups"
+
+
+def latency_of_bin(k: int) -> float:
+    """A bin's representative latency in seconds: its geometric middle."""
+    return 0.008 * 2 ** ((k + 0.5) / 3)
+
+
+def table_for(dimensions: Iterable[str]) -> Table:
+    """The smaller rollup that holds every dimension a report needs."""
+    return usage_daily if set(dimensions) <= set(ROLLUP_DIMENSIONS) else usage_daily_users
+
+
+def raw_measures(source) -> list[ColumnElement]:
+    """The measures over raw rows: `source` is usage_logs' columns with a `bin` column added."""
+    c = source
+    zero: ColumnElement = literal(0)
+    sums = [
+        func.count(),
+        func.coalesce(func.sum(c.request_count), zero),
+        *(
+            func.coalesce(func.sum(c[name]), zero)
+            for name in (
+                "input_tokens",
+                "output_tokens",
+                "cache_read_tokens",
+                "cache_write_tokens",
+                "cache_write_1h_tokens",
+            )
+        ),
+        func.coalesce(func.sum(case((c.cost_cents.is_(None), c.request_count), else_=0)), zero),
+        func.coalesce(func.sum(case((c.status != "success", c.request_count), else_=0)), zero),
+        func.count(c.processing_time_seconds),
+        func.coalesce(
+            func.sum(cast(func.round(c.processing_time_seconds * 1_000_000), BigInteger)), zero
+        ),
+        *(func.sum(case((c.bin == k, 1), else_=0)) for k in range(LATENCY_BINS)),
+        func.sum(c.cost_cents),
+    ]
+    return [s.label(name) for s, name in zip(sums, MEASURES, strict=True)]
+
+
+def summed_measures(table: Table) -> list[ColumnElement]:
+    """The measures over rollup rows: plain sums."""
+    return [func.sum(table.c[name]).label(name) for name in MEASURES]
+
+
+def raw_rows(conditions: list[ColumnElement]):
+    """usage_logs rows matching the conditions, with each row's latency bin, as a subquery."""
+    c = usage_logs.c
+    return (
+        select(
+            *(c[d] for d in ROLLUP_USER_DIMENSIONS),
+            *(c[n] for n in ("request_count", "input_tokens", "output_tokens")),
+            *(c[n] for n in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens")),
+            c.cost_cents,
+            c.processing_time_seconds,
+            case(
+                (c.processing_time_seconds.is_(None), None),
+                else_=_bin(c.processing_time_seconds, 0, LATENCY_BINS - 1),
+            ).label("bin"),
+        )
+        .where(*conditions)
+        .subquery("r")
+    )
+
+
+def _bin(seconds: ColumnElement, low: int, high: int) -> ColumnElement:
+    """The bin number by binary search over the edges: six comparisons a row, not 48."""
+    if low == high:
+        return literal(low)
+    middle = (low + high + 1) // 2
+    return case(
+        (seconds < LATENCY_EDGES[middle - 1], _bin(seconds, low, middle - 1)),
+        else_=_bin(seconds, middle, high),
+    )
+
+
+def bring_up_to_date(conn: Connection, zone: str, note: Callable[[str], None]) -> None:
+    """Make the rollups of `zone` (built now if new) and every kept zone exact.
+
+    Cheap when nothing changed: one read. Otherwise one write transaction under a lock.
+    """
+    kept = set(conn.execute(select(rollup_zones.c.zone)).scalars())
+    stale = conn.execute(select(rollup_stale.c.hour).limit(1)).first()
+    conn.rollback()
+    if zone in kept and stale is None:
+        return
+    writer = conn.execution_options(sqlite_begin="IMMEDIATE")
+    with writer.begin():
+        release = _lock(writer)
+        try:
+            if not writer.execute(
+                select(rollup_zones.c.zone).where(rollup_zones.c.zone == zone)
+            ).first():
+                note(f"building the daily rollups for {zone} (once per time zone)")
+                _build(writer, zone)
+            _refresh(writer)
+        finally:
+            release()
+
+
+def refresh(conn: Connection) -> None:
+    """Bring every kept zone up to date, in the caller's transaction (imports call it)."""
+    release = _lock(conn)
+    try:
+        _refresh(conn)
+    finally:
+        release()
+
+
+def _refresh(conn: Connection) -> None:
+    marks = conn.execute(select(rollup_stale.c.hour, rollup_stale.c.version)).all()
+    if not marks:
+        return
+    for zone in conn.execute(select(rollup_zones.c.zone)).scalars().all():
+        place = ZoneInfo(zone)
+        days: set[date] = set()
+        for hour, _ in marks:
+            days.add(local_date(hour, place))
+            days.add(local_date(hour + timedelta(hours=1) - timedelta(microseconds=1), place))
+        _rebuild(conn, zone, sorted(days))
+    conn.execute(
+        delete(rollup_stale).where(
+            rollup_stale.c.hour == bindparam("h"), rollup_stale.c.version == bindparam("v")
+        ),
+        [{"h": hour, "v": version} for hour, version in marks],
+    )
+
+
+def _build(conn: Connection, zone: str) -> None:
+    conn.execute(insert(rollup_zones).values(zone=zone))
+    first, last = conn.execute(
+        select(func.min(usage_logs.c.created_at), func.max(usage_logs.c.created_at))
+    ).one()
+    if first is None:
+        return
+    place = ZoneInfo(zone)
+    day, end = local_date(first, place), local_date(last, place)
+    _rebuild(conn, zone, [day + timedelta(days=n) for n in range((end - day).days + 1)])
+
+
+def _rebuild(conn: Connection, zone: str, days: list[date]) -> None:
+    """Recompute whole local days: the users rollup from raw rows, the other from it."""
+    place = ZoneInfo(zone)
+    for table in (usage_daily_users, usage_daily):
+        for first, last in _runs(days):
+            conn.execute(
+                delete(table).where(table.c.zone == zone, table.c.day >= first, table.c.day <= last)
+            )
+    from_raw = _insert_from_raw()
+    from_users = _insert_from_users()
+    for day in days:
+        params = {
+            "zone": zone,
+            "day": day,
+            "week": bucket_of(day, "week"),
+            "month": bucket_of(day, "month"),
+            "start": midnight(day, place),
+            "end": midnight(day + timedelta(days=1), place),
+        }
+        conn.execute(from_raw, params)
+        conn.execute(from_users, params)
+
+
+def _labels() -> list[ColumnElement]:
+    return [
+        bindparam("zone", type_=String()).label("zone"),
+        bindparam("day", type_=Date()).label("day"),
+        bindparam("week", type_=Date()).label("week"),
+        bindparam("month", type_=Date()).label("month"),
+    ]
+
+
+def _insert_from_raw():
+    created = usage_logs.c.created_at
+    rows = raw_rows([created >= bindparam("start"), created < bindparam("end")])
+    dims = [rows.c[d] for d in ROLLUP_USER_DIMENSIONS]
+    query = select(*_labels(), *dims, *raw_measures(rows.c)).group_by(*dims)
+    columns = ["zone", "day", "week", "month", *ROLLUP_USER_DIMENSIONS, *MEASURES]
+    return insert(usage_daily_users).from_select(columns, query)
+
+
+def _insert_from_users():
+    source = usage_daily_users
+    dims = [source.c[d] for d in ROLLUP_DIMENSIONS]
+    query = (
+        select(*_labels(), *dims, *summed_measures(source))
+        .where(source.c.zone == bindparam("zone"), source.c.day == bindparam("day"))
+        .group_by(*dims)
+    )
+    columns = ["zone", "day", "week", "month", *ROLLUP_DIMENSIONS, *MEASURES]
+    return insert(usage_daily).from_select(columns, query)
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days (first, last), for ranged deletes."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _lock(conn: Connection) -> Callable[[], None]:
+    """Serialise refreshes (SQLite: the caller's BEGIN IMMEDIATE already does)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        # Conflicts with itself only: readers and writers of usage_logs go on.
+        conn.execute(text("LOCK TABLE usage_rollup_zones IN SHARE ROW EXCLUSIVE MODE"))
+    elif dialect in ("mysql", "mariadb"):
+        conn.execute(text("SELECT GET_LOCK(:name, 60)"), {"name": MYSQL_LOCK})
+        return lambda: conn.execute(text("DO RELEASE_LOCK(:name)"), {"name": MYSQL_LOCK})
+    return lambda: None
+
+
+def whole_days(start: datetime | None, end: datetime | None, zone: tzinfo):
+    """[start, end) as whole local days (first, last), each None when unbounded, or None when
+    there is no whole day; and the partial days at its ends, as (start, end) pairs."""
+    first = last = None
+    if start is not None:
+        day = local_date(start, zone)
+        first = day if midnight(day, zone) == start else day + timedelta(days=1)
+    if end is not None:
+        last = local_date(end, zone)
+    if first is not None and last is not None and first >= last:
+        # No whole day: one partial day, or the ends of two split at the midnight between.
+        cut = midnight(last, zone)
+        return None, [(start, cut), (cut, end)] if start < cut < end else [(start, end)]
+    edges = []
+    if first is not None and midnight(first, zone) > start:
+        edges.append((start, midnight(first, zone)))
+    if last is not None and midnight(last, zone) < end:
+        edges.append((midnight(last, zone), end))
+    return (first, last), edges

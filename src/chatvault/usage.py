@@ -1,0 +1,211 @@
+"""Usage reports: the grouped measures from SQL made readable (rates, latency, shares), with
+a totals row, sorting and pages. No SQL here; db/aggregate.py does the summing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chatvault.db.filters import UsageFilter
+from chatvault.db.models import LATENCY_BIN_COLUMNS
+from chatvault.db.rollups import MEASURES, latency_of_bin
+from chatvault.period import GRAINS
+
+P95 = 0.95
+_AT = {name: i for i, name in enumerate(MEASURES)}
+_BINS = slice(_AT[LATENCY_BIN_COLUMNS[0]], _AT[LATENCY_BIN_COLUMNS[-1]] + 1)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One group of a report (or the totals): what the table, JSON and CSV show."""
+
+    key: tuple[Any, ...]
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_cents: Decimal | None  # over priced requests; None when none is priced
+    unpriced_requests: int
+    error_requests: int
+    avg_latency_ms: float | None
+    p95_latency_ms: float | None
+    share: float | None = None  # of the total cost (of requests when nothing is priced)
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.error_requests / self.requests if self.requests else None
+
+    @property
+    def tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+        )
+
+
+# --sort keys: each a row's value to order by; metrics sort largest first.
+SORTS: dict[str, Callable[[Row], Any]] = {
+    "cost": lambda r: r.cost_cents if r.cost_cents is not None else Decimal(-1),
+    "requests": lambda r: r.requests,
+    "tokens": lambda r: r.tokens,
+    "input": lambda r: r.input_tokens,
+    "output": lambda r: r.output_tokens,
+    "unpriced": lambda r: r.unpriced_requests,
+    "errors": lambda r: r.error_requests,
+    "error-rate": lambda r: r.error_rate if r.error_rate is not None else -1.0,
+    "latency": lambda r: r.avg_latency_ms if r.avg_latency_ms is not None else -1.0,
+    "p95": lambda r: r.p95_latency_ms if r.p95_latency_ms is not None else -1.0,
+}
+
+
+@dataclass(frozen=True)
+class Report:
+    group_by: tuple[str, ...]
+    rows: list[Row]  # the page asked for
+    totals: Row  # over every group, not just the page
+    groups: int  # how many groups in all
+    page: int
+    pages: int
+    limit: int | None
+    sort: str
+
+
+def make_row(key: tuple[Any, ...], measures: list[Any]) -> Row:
+    m = measures
+    latency_rows = m[_AT["latency_rows"]]
+    return Row(
+        key=key,
+        requests=m[_AT["requests"]],
+        input_tokens=m[_AT["input_tokens"]],
+        output_tokens=m[_AT["output_tokens"]],
+        cache_read_tokens=m[_AT["cache_read_tokens"]],
+        cache_write_tokens=m[_AT["cache_write_tokens"]],
+        cost_cents=m[_AT["cost_cents"]],
+        unpriced_requests=m[_AT["unpriced_requests"]],
+        error_requests=m[_AT["error_requests"]],
+        avg_latency_ms=m[_AT["latency_us"]] / latency_rows / 1000 if latency_rows else None,
+        p95_latency_ms=percentile(m[_BINS], P95),
+    )
+
+
+def percentile(bins: list[int], q: float) -> float | None:
+    """The q-quantile in ms from a latency histogram: the middle of the bin that holds it."""
+    total = sum(bins)
+    if not total:
+        return None
+    rank = math.ceil(q * total)
+    seen = 0
+    for k, count in enumerate(bins):
+        seen += count
+        if seen >= rank:
+            return round(latency_of_bin(k) * 1000, 1)
+    raise AssertionError("unreachable: the ranks add up to the total")
+
+
+def build(
+    groups: dict[tuple[Any, ...], list[Any]],
+    group_by: tuple[str, ...],
+    sort: str | None = None,
+    reverse: bool = False,
+    limit: int | None = None,
+    page: int = 1,
+) -> Report:
+    """Rows with shares, in order, one page of them, and the totals over all groups."""
+    totals = make_row((), _total(groups.values())) if groups else make_row((), _zeros())
+    by_cost = totals.cost_cents is not None and totals.cost_cents > 0
+    rows = []
+    for key, measures in groups.items():
+        row = make_row(key, measures)
+        if by_cost:
+            share = float((row.cost_cents or 0) / totals.cost_cents)
+        else:
+            share = row.requests / totals.requests if totals.requests else None
+        rows.append(replace(row, share=share))
+    order = sort or ("group" if group_by and group_by[0] in GRAINS else "cost")
+    if order == "group":
+        rows.sort(key=lambda r: tuple(_sortable(v) for v in r.key), reverse=reverse)
+    else:
+        rows.sort(key=lambda r: tuple(_sortable(v) for v in r.key))  # ties in a stable order
+        rows.sort(key=SORTS[order], reverse=not reverse)
+    pages = max(1, math.ceil(len(rows) / limit)) if limit else 1
+    shown = rows[(page - 1) * limit : page * limit] if limit else rows
+    return Report(
+        group_by,
+        shown,
+        replace(totals, share=1.0 if groups else None),
+        len(rows),
+        page,
+        pages,
+        limit,
+        order,
+    )
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    return (0, "") if value is None else (1, value)
+
+
+def _zeros() -> list[Any]:
+    return [0] * (len(MEASURES) - 1) + [None]
+
+
+def _total(all_measures) -> list[Any]:
+    total = _zeros()
+    for measures in all_measures:
+        for i, value in enumerate(measures[:-1]):
+            total[i] += value
+        if measures[-1] is not None:
+            total[-1] = measures[-1] if total[-1] is None else total[-1] + measures[-1]
+    return total
+
+
+def run(
+    url: str,
+    rows: UsageFilter,
+    group_by: tuple[str, ...],
+    zone: ZoneInfo,
+    note: Callable[[str], None],
+) -> dict[tuple[Any, ...], list[Any]]:
+    """The grouped measures from the database, its rollups brought up to date first."""
+    from chatvault.db.aggregate import aggregate
+    from chatvault.db.guard import open_current
+    from chatvault.db.rollups import bring_up_to_date
+
+    with open_current(url) as conn:
+        bring_up_to_date(conn, zone.key, note)
+        return aggregate(conn, rows, group_by, zone)
+
+
+def nothing_found(url: str, rows: UsageFilter, zone: ZoneInfo) -> str:
+    """The friendly line for an empty report; for a filter that matches no value the
+    database has, the closest values it does have."""
+    import difflib
+    from fnmatch import fnmatchcase
+
+    from chatvault.db.aggregate import known_values
+    from chatvault.db.guard import open_current
+
+    hints = []
+    with open_current(url) as conn:
+        for group, globs in (
+            ("model", rows.models),
+            ("user", rows.users),
+            ("project", rows.projects),
+        ):
+            if not globs:
+                continue
+            known = known_values(conn, group, zone)
+            for glob in globs:
+                if not any(fnmatchcase(value, glob) for value in known):
+                    close = difflib.get_close_matches(glob, known, n=3, cutoff=0.5)
+                    maybe = f"; close matches: {', '.join(close)}" if close else ""
+                    hints.append(f"no {group} in the database matches {glob!r}{maybe}")
+    return "; ".join(hints) if hints else "no usage matches these filters"
