@@ -3,6 +3,7 @@ a totals row, sorting and pages. No SQL here; db/aggregate.py does the summing."
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -10,9 +11,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chatvault.config import Tier
+from chatvault.db.aggregate import Groups, add_measures
 from chatvault.db.filters import UsageFilter
 from chatvault.db.models import LATENCY_BIN_COLUMNS
 from chatvault.db.rollups import MEASURES, latency_of_bin
+from chatvault.db.types import to_cents
+from chatvault.discounts import monthly_discount
 from chatvault.period import GRAINS
 
 P95 = 0.95
@@ -36,6 +41,13 @@ class Row:
     avg_latency_ms: float | None
     p95_latency_ms: float | None
     share: float | None = None  # of the total cost (of requests when nothing is priced)
+    discount_cents: Decimal | None = None  # volume discount, when tiers are configured
+
+    @property
+    def net_cents(self) -> Decimal | None:
+        if self.discount_cents is None or self.cost_cents is None:
+            return self.cost_cents
+        return self.cost_cents - self.discount_cents
 
     @property
     def error_rate(self) -> float | None:
@@ -111,8 +123,9 @@ def percentile(bins: list[int], q: float) -> float | None:
 
 
 def build(
-    groups: dict[tuple[Any, ...], list[Any]],
+    groups: Groups,
     group_by: tuple[str, ...],
+    discounts: dict[tuple[Any, ...], Decimal] | None = None,
     sort: str | None = None,
     reverse: bool = False,
     limit: int | None = None,
@@ -128,7 +141,8 @@ def build(
             share = float((row.cost_cents or 0) / totals.cost_cents)
         else:
             share = row.requests / totals.requests if totals.requests else None
-        rows.append(replace(row, share=share))
+        discount = None if discounts is None else discounts.get(key, Decimal(0))
+        rows.append(replace(row, share=share, discount_cents=discount))
     order = sort or ("group" if group_by and group_by[0] in GRAINS else "cost")
     if order == "group":
         rows.sort(key=lambda r: tuple(_sortable(v) for v in r.key), reverse=reverse)
@@ -140,7 +154,11 @@ def build(
     return Report(
         group_by,
         shown,
-        replace(totals, share=1.0 if groups else None),
+        replace(
+            totals,
+            share=1.0 if groups else None,
+            discount_cents=None if discounts is None else sum(discounts.values(), Decimal(0)),
+        ),
         len(rows),
         page,
         pages,
@@ -158,13 +176,7 @@ def _zeros() -> list[Any]:
 
 
 def _total(all_measures) -> list[Any]:
-    total = _zeros()
-    for measures in all_measures:
-        for i, value in enumerate(measures[:-1]):
-            total[i] += value
-        if measures[-1] is not None:
-            total[-1] = measures[-1] if total[-1] is None else total[-1] + measures[-1]
-    return total
+    return functools.reduce(add_measures, all_measures, _zeros())
 
 
 def run(
@@ -173,15 +185,43 @@ def run(
     group_by: tuple[str, ...],
     zone: ZoneInfo,
     note: Callable[[str], None],
-) -> dict[tuple[Any, ...], list[Any]]:
-    """The grouped measures from the database, its rollups brought up to date first."""
-    from chatvault.db.aggregate import aggregate
+    tiers: tuple[Tier, ...] = (),
+) -> tuple[Groups, dict[tuple[Any, ...], Decimal] | None]:
+    """The grouped measures from the database, its rollups brought up to date first; with
+    volume discount tiers, each group's discount in cents too."""
+    from chatvault.db.aggregate import aggregate, month_days
     from chatvault.db.guard import open_current
     from chatvault.db.rollups import bring_up_to_date
 
     with open_current(url) as conn:
         bring_up_to_date(conn, zone.key, note)
-        return aggregate(conn, rows, group_by, zone)
+        if not tiers:
+            return aggregate(conn, rows, group_by, zone), None
+        # A month's discount depends on the whole month's volume: split groups by month,
+        # apply each month's rate, then fold the months back.
+        by_month = group_by if "month" in group_by else (*group_by, "month")
+        split = aggregate(conn, rows, by_month, zone)
+        rates = {key[by_month.index("month")]: None for key in split}
+        for month in rates:
+            rates[month] = _discount_rate(tiers, month_days(conn, zone, month))
+    return _fold_months(split, by_month, group_by, rates)
+
+
+def _discount_rate(tiers: tuple[Tier, ...], days: list[tuple[int, Any]]) -> Decimal:
+    total = monthly_discount(tiers, days)
+    return total.discount_cents / total.list_cents if total.list_cents else Decimal(0)
+
+
+def _fold_months(split: Groups, by_month, group_by, rates) -> tuple[Groups, dict]:
+    at = by_month.index("month")
+    groups: Groups = {}
+    discounts: dict[tuple[Any, ...], Decimal] = {}
+    for key, measures in split.items():
+        cost = measures[-1] or Decimal(0)
+        folded = key if len(by_month) == len(group_by) else key[:at] + key[at + 1 :]
+        groups[folded] = add_measures(groups[folded], measures) if folded in groups else measures
+        discounts[folded] = discounts.get(folded, Decimal(0)) + cost * rates[key[at]]
+    return groups, {key: to_cents(d) for key, d in discounts.items()}
 
 
 def nothing_found(url: str, rows: UsageFilter, zone: ZoneInfo) -> str:

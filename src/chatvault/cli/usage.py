@@ -96,8 +96,10 @@ def usage(
     current = settings(ctx, database, config)
     zone = zone_of(tz or current.config.timezone)
     rows = usage_filter(zone, since, until, model, user, provider, project, status, billable)
-    measured = reports.run(current.database_url, rows, groups, zone, info)
-    report = reports.build(measured, groups, sort, reverse, limit, page)
+    tiered = current.config.cost_calculation.tiered_pricing
+    tiers = tiered.tiers if tiered.enabled else ()
+    measured, discounts = reports.run(current.database_url, rows, groups, zone, info, tiers)
+    report = reports.build(measured, groups, discounts, sort, reverse, limit, page)
     if page > report.pages:
         raise InputError(f"--page {page}: there are {report.pages} page(s) of {limit} rows")
     if output is Format.json:
@@ -134,6 +136,11 @@ def _columns(report: Report) -> list[tuple[str, str]]:
         ("cache_read_tokens", "Cache read"),
         ("cache_write_tokens", "Cache write"),
         ("cost_usd", "Cost"),
+        *(
+            [("discount_usd", "Discount"), ("net_usd", "Net")]
+            if report.totals.discount_cents is not None
+            else []
+        ),
         ("unpriced_requests", "Unpriced"),
         ("error_rate", "Errors"),
         ("avg_latency_ms", "Avg ms"),
@@ -157,6 +164,13 @@ def _record(report: Report, row: Row) -> dict[str, Any]:
         cache_read_tokens=row.cache_read_tokens,
         cache_write_tokens=row.cache_write_tokens,
         cost_usd=None if row.cost_cents is None else dollars(row.cost_cents),
+    )
+    if row.discount_cents is not None:
+        record.update(
+            discount_usd=dollars(row.discount_cents),
+            net_usd=None if row.net_cents is None else dollars(row.net_cents),
+        )
+    record.update(
         unpriced_requests=row.unpriced_requests,
         error_rate=None if row.error_rate is None else round(row.error_rate, 6),
         avg_latency_ms=None if row.avg_latency_ms is None else round(row.avg_latency_ms, 1),
@@ -232,6 +246,11 @@ def _cells(report: Report, row: Row) -> list[str]:
         count(row.cache_read_tokens),
         count(row.cache_write_tokens),
         "-" if row.cost_cents is None else usd(row.cost_cents),
+        *(
+            []
+            if row.discount_cents is None
+            else [usd(row.discount_cents), "-" if row.net_cents is None else usd(row.net_cents)]
+        ),
         count(row.unpriced_requests),
         number(None if row.error_rate is None else row.error_rate * 100, "%"),
         number(row.avg_latency_ms),

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from chatvault.db.filters import UsageFilter, dimension_conditions, span_conditions
 from chatvault.db.rollups import (
@@ -21,6 +21,7 @@ from chatvault.db.rollups import (
     raw_rows,
     summed_measures,
     table_for,
+    usage_daily,
     usage_logs,
     whole_days,
 )
@@ -92,10 +93,11 @@ def _add(groups: Groups, result, group_by: tuple[str, ...], day: date | None = N
             dims = iter(key)
             key = tuple(bucket_of(day, g) if g in GRAINS else next(dims) for g in group_by)
         values = [*(int(v) for v in row[width : width + counted]), row[width + counted]]
-        groups[key] = _sum(groups[key], values) if key in groups else values
+        groups[key] = add_measures(groups[key], values) if key in groups else values
 
 
-def _sum(a: list[Any], b: list[Any]) -> list[Any]:
+def add_measures(a: list[Any], b: list[Any]) -> list[Any]:
+    """Two groups' measures summed (the cost stays None only if both are)."""
     total = [x + y for x, y in zip(a[:-1], b[:-1], strict=True)]
     cost_a, cost_b = a[-1], b[-1]
     cost = cost_b if cost_a is None else cost_a if cost_b is None else cost_a + cost_b
@@ -108,3 +110,17 @@ def known_values(conn: Connection, group: str, zone: ZoneInfo) -> list[str]:
     table = table_for({column})
     query = select(table.c[column]).where(table.c.zone == zone.key).distinct()
     return sorted(v for v in conn.execute(query).scalars() if v is not None)
+
+
+def month_days(conn: Connection, zone: ZoneInfo, month: date) -> list[tuple[int, Any]]:
+    """(tokens, cost in cents) of each day of a local month, in order: what volume
+    discounts are computed from."""
+    t = usage_daily.c
+    tokens = t.input_tokens + t.output_tokens + t.cache_read_tokens + t.cache_write_tokens
+    query = (
+        select(func.sum(tokens), func.sum(t.cost_cents))
+        .where(t.zone == zone.key, t.month == month)
+        .group_by(t.day)
+        .order_by(t.day)
+    )
+    return [(int(n), cost) for n, cost in conn.execute(query)]

@@ -1,0 +1,76 @@
+"""Reports made readable: percentiles, shares, order, pages and volume discounts."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chatvault.config import Tier
+from chatvault.db.filters import UsageFilter
+from chatvault.discounts import monthly_discount
+from chatvault.usage import build, percentile, run
+from tests.db.test_aggregate import load, random_rows, reference
+
+TIERS = (
+    Tier("starter", 300_000, Decimal(0)),
+    Tier("growth", 1_000_000, Decimal("5.5")),
+    Tier("scale", None, Decimal(12)),
+)
+
+
+def test_the_percentile_is_the_middle_of_the_bin_that_holds_it():
+    bins = [0] * 48
+    bins[10], bins[20] = 94, 6  # the 95th of 100 falls in bin 20
+    assert percentile(bins, 0.95) == round(0.008 * 2 ** (20.5 / 3) * 1000, 1)
+    bins[10], bins[20] = 95, 5  # now the 95th is the last of bin 10
+    assert percentile(bins, 0.95) == round(0.008 * 2 ** (10.5 / 3) * 1000, 1)
+    assert percentile([0] * 48, 0.95) is None
+
+
+def test_shares_order_pages_and_totals():
+    rows = random_rows(random.Random(5), 300)
+    groups = reference(rows, UsageFilter(), ("user",), ZoneInfo("UTC"))
+    report = build(groups, ("user",), limit=2, page=2)
+    everything = build(groups, ("user",))
+    assert [r.cost_cents for r in everything.rows] == sorted(
+        (r.cost_cents for r in everything.rows), reverse=True
+    )
+    assert report.rows == everything.rows[2:4] and report.pages == 2 and report.groups == 3
+    assert report.totals == everything.totals
+    assert sum(r.share for r in everything.rows) == pytest.approx(1.0)
+    assert report.totals.requests == sum(r.requests for r in everything.rows)
+
+
+def test_volume_discounts_follow_each_months_brackets(sqlite_url):
+    zone = ZoneInfo("Asia/Kolkata")
+    rows = random_rows(random.Random(11), 300, days=50)  # October, November, December
+    load(sqlite_url, rows)
+    groups, discounts = run(sqlite_url, UsageFilter(), ("model",), zone, lambda _: None, TIERS)
+    # The oracle: each month's discount over its days in order, from the raw rows.
+    days: dict = defaultdict(lambda: defaultdict(lambda: [0, None]))
+    for row in rows:
+        day = row["created_at"].astimezone(zone).date()
+        item = days[day.replace(day=1)][day]
+        item[0] += sum(
+            row[k]
+            for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+        )
+        if row["cost_cents"] is not None:
+            item[1] = row["cost_cents"] + (item[1] or 0)
+    expected = sum(
+        (
+            monthly_discount(TIERS, [tuple(days[m][d]) for d in sorted(days[m])]).discount_cents
+            for m in days
+        ),
+        Decimal(0),
+    )
+    assert set(days) == {date(2025, 10, 1), date(2025, 11, 1), date(2025, 12, 1)}
+    assert abs(sum(discounts.values()) - expected) <= Decimal("0.000003")  # one rounding per group
+    assert set(discounts) == set(groups)
+    report = build(groups, ("model",), discounts)
+    assert report.totals.net_cents == report.totals.cost_cents - sum(discounts.values())
