@@ -48,24 +48,35 @@ UTC_TIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 TRIGGERS = ("usage_logs_mark_insert", "usage_logs_mark_update", "usage_logs_mark_delete")
 
 
-def _rollup(name: str, dimensions: dict) -> None:
+# Each rollup: its time grain and dimensions (frozen here: later code may change them).
+ROLLUPS = {
+    "rollup_day_user_details": ("day", ("user_id", *DIMENSIONS)),
+    "rollup_day_details": ("day", tuple(DIMENSIONS)),
+    "rollup_day_users": ("day", ("user_id",)),
+    "rollup_day_models": ("day", ("provider", "model")),
+    "rollup_days": ("day", ()),
+    "rollup_month_users": ("month", ("user_id",)),
+}
+TYPES = {"user_id": sa.String(64), **DIMENSIONS}
+
+
+def _rollup(name: str, grain: str, dimensions: tuple[str, ...]) -> None:
+    times = ("month",) if grain == "month" else ("day", "week", "month")
     idempotent.create_table(
         name,
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("zone", sa.String(64), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("week", sa.Date(), nullable=False),
-        sa.Column("month", sa.Date(), nullable=False),
-        *(sa.Column(d, t) for d, t in dimensions.items()),
+        *(sa.Column(t, sa.Date(), nullable=False) for t in times),
+        *(sa.Column(d, TYPES[d]) for d in dimensions),
         *(sa.Column(c, TOKENS, nullable=False) for c in COUNTS),
         sa.Column("cost_cents", CENTS),
     )
-    idempotent.create_index(f"ix_{name}_zone_day", name, ["zone", "day"])
+    idempotent.create_index(f"ix_{name}_zone_{grain}", name, ["zone", grain, *dimensions[:1]])
 
 
 def upgrade() -> None:
-    _rollup("usage_daily", DIMENSIONS)
-    _rollup("usage_daily_users", {"user_id": sa.String(64), **DIMENSIONS})
+    for name, (grain, dimensions) in ROLLUPS.items():
+        _rollup(name, grain, dimensions)
     idempotent.create_table(
         "usage_rollup_zones", sa.Column("zone", sa.String(64), primary_key=True)
     )
@@ -81,7 +92,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _drop_triggers()
-    for table in ("usage_rollup_stale", "usage_rollup_zones", "usage_daily_users", "usage_daily"):
+    for table in ("usage_rollup_stale", "usage_rollup_zones", *ROLLUPS):
         idempotent.drop_table(table)
 
 
@@ -153,8 +164,9 @@ _TRIGGER_SQL = {
         "FOR EACH STATEMENT EXECUTE FUNCTION usage_logs_mark_stale()",
         # TRUNCATE fires no row triggers: it empties the rollups too.
         "CREATE OR REPLACE FUNCTION usage_logs_clear_rollups() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$ BEGIN DELETE FROM usage_daily; DELETE FROM usage_daily_users; "
-        "RETURN NULL; END $$",
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        + " ".join(f"DELETE FROM {name};" for name in ROLLUPS)
+        + " RETURN NULL; END $$",
         "CREATE TRIGGER usage_logs_mark_truncate AFTER TRUNCATE ON usage_logs "
         "FOR EACH STATEMENT EXECUTE FUNCTION usage_logs_clear_rollups()",
     ],

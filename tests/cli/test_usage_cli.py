@@ -143,3 +143,33 @@ def test_logs_newest_first_in_local_time_with_keyset_pages(url):
     lines = list(csv.DictReader(io.StringIO(after.stdout)))
     assert [r["request_count"] for r in lines] == ["1", "1"]
     assert [r["cost_usd"] for r in lines] == ["0.0125", "1.00"]
+
+
+def test_options_are_converted_without_importing_pydantic(url):
+    """Typer would import pydantic to convert options: longer than the report itself."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from chatvault.cli.app import main\n"
+        "sys.argv = ['chatvault', 'usage', '-f', 'JSON', '--limit', '2', '-g', 'model',"
+        f" '--model', 'gpt*', '--database', {url!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('pydantic' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stderr.strip().endswith("False"), done.stderr
+    assert json.loads(done.stdout)["limit"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--limit", "0"), "0 is not in the range x>=1"),
+        (("--limit", "x"), "'x' is not a valid integer"),
+        (("-f", "xml"), "'xml' is not one of 'table', 'json', 'csv'"),
+    ],
+)
+def test_bad_option_values_get_typers_usage_message(url, args, message):
+    result = run("usage", *args, "--database", url)
+    assert result.exit_code == 2 and message in result.stderr

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from chatvault.cli import coercion  # noqa: F401  (options converted without pydantic)
 from chatvault.errors import ChatvaultError
 from chatvault.redact import redact
 

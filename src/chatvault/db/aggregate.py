@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, func, select
 
 from chatvault.db.filters import UsageFilter, dimension_conditions, span_conditions
+from chatvault.db.models import ROLLUP_TABLES
 from chatvault.db.rollups import (
     MEASURES,
     raw_measures,
     raw_rows,
     summed_measures,
     table_for,
-    usage_daily,
     usage_logs,
     whole_days,
 )
@@ -47,19 +47,21 @@ def aggregate(
     """The measures of the rows the filter selects, per group (one group when ungrouped)."""
     dialect = conn.dialect.name
     dimensions = {GROUP_COLUMNS[g] for g in group_by if g not in GRAINS} | rows.dimensions()
-    table = table_for(dimensions)
     whole, edges = whole_days(rows.span.start, rows.span.end, zone)
     groups: Groups = {}
     if whole is not None:
+        grain = next((g for g in group_by if g in GRAINS), None)
+        table = table_for(dimensions, grain, whole)
+        time = table.c.day if "day" in table.c else table.c.month
         keys = [table.c[GROUP_COLUMNS[g]] for g in group_by]
         query = select(*keys, *summed_measures(table)).where(
             table.c.zone == zone.key, *dimension_conditions(table.c, rows, dialect)
         )
         first, last = whole
         if first is not None:
-            query = query.where(table.c.day >= first)
+            query = query.where(time >= first)
         if last is not None:
-            query = query.where(table.c.day < last)
+            query = query.where(time < last)
         _add(groups, conn.execute(query.group_by(*keys)), group_by)
     for start, end in edges:
         day = local_date(start, zone)
@@ -107,7 +109,7 @@ def add_measures(a: list[Any], b: list[Any]) -> list[Any]:
 def known_values(conn: Connection, group: str, zone: ZoneInfo) -> list[str]:
     """The distinct values of a dimension in the zone's rollups (a small table to scan)."""
     column = GROUP_COLUMNS[group]
-    table = table_for({column})
+    table = table_for({column}, None, (None, None))
     query = select(table.c[column]).where(table.c.zone == zone.key).distinct()
     return sorted(v for v in conn.execute(query).scalars() if v is not None)
 
@@ -115,7 +117,7 @@ def known_values(conn: Connection, group: str, zone: ZoneInfo) -> list[str]:
 def month_days(conn: Connection, zone: ZoneInfo, month: date) -> list[tuple[int, Any]]:
     """(tokens, cost in cents) of each day of a local month, in order: what volume
     discounts are computed from."""
-    t = usage_daily.c
+    t = ROLLUP_TABLES["rollup_days"].c
     tokens = t.input_tokens + t.output_tokens + t.cache_read_tokens + t.cache_write_tokens
     query = (
         select(func.sum(tokens), func.sum(t.cost_cents))

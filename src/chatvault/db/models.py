@@ -82,8 +82,9 @@ class UsageLog(Base):
     error_details: Mapped[str | None] = mapped_column(Text)  # JSON
 
 
-# Pre-aggregated usage, per local day of a time zone (see db/rollups.py). Reports read these
-# instead of usage_logs; triggers on usage_logs mark the hours that changed, whoever wrote them.
+# Pre-aggregated usage per local day (or month) of a time zone (see db/rollups.py). Reports
+# read the smallest one that holds what they group and filter by; triggers on usage_logs mark
+# the hours that changed, whoever wrote them.
 ROLLUP_DIMENSIONS = ("provider", "model", "project", "status", "billable")
 ROLLUP_USER_DIMENSIONS = ("user_id", *ROLLUP_DIMENSIONS)
 # Latency histogram: bin k holds processing times in [2^(k/3), 2^((k+1)/3)) x 8 ms; the first
@@ -104,34 +105,55 @@ ROLLUP_COUNTS = (
     "latency_us",
     *LATENCY_BIN_COLUMNS,
 )
+_DIMENSION_TYPES = {
+    "user_id": String(64),
+    "provider": String(50),
+    "model": String(100),
+    "project": String(100),
+    "status": String(20),
+    "billable": Boolean,
+}
 
 
-def _rollup_table(name: str, dimensions: tuple[str, ...]) -> Table:
-    dimension_types = {
-        "user_id": String(64),
-        "provider": String(50),
-        "model": String(100),
-        "project": String(100),
-        "status": String(20),
-        "billable": Boolean,
-    }
-    return Table(
+def _rollup_table(name: str, grain: str, dimensions: tuple[str, ...]) -> Table:
+    times = (
+        [Column("month", Date, nullable=False)]  # the 1st of the month
+        if grain == "month"
+        else [
+            Column("day", Date, nullable=False),
+            Column("week", Date, nullable=False),  # the Monday of the day's ISO week
+            Column("month", Date, nullable=False),
+        ]
+    )
+    table = Table(
         name,
         Base.metadata,
         Column("id", Integer, primary_key=True),
         Column("zone", String(64), nullable=False),
-        Column("day", Date, nullable=False),
-        Column("week", Date, nullable=False),  # the Monday of the day's ISO week
-        Column("month", Date, nullable=False),  # the 1st of the day's month
-        *(Column(d, dimension_types[d]) for d in dimensions),
+        *times,
+        *(Column(d, _DIMENSION_TYPES[d]) for d in dimensions),
         *(Column(c, TokenCount, nullable=False) for c in ROLLUP_COUNTS),
         Column("cost_cents", Cents),  # NULL when no row of the group is priced
-        Index(f"ix_{name}_zone_day", "zone", "day"),
     )
+    Index(
+        f"ix_{name}_zone_{grain}",
+        table.c.zone,
+        table.c[grain],
+        *(table.c[d] for d in dimensions[:1]),
+    )
+    return table
 
 
-usage_daily = _rollup_table("usage_daily", ROLLUP_DIMENSIONS)
-usage_daily_users = _rollup_table("usage_daily_users", ROLLUP_USER_DIMENSIONS)
+# From the finest (built from usage_logs) to the smallest; each is built from an earlier one.
+ROLLUPS = {
+    "rollup_day_user_details": ("day", ROLLUP_USER_DIMENSIONS),
+    "rollup_day_details": ("day", ROLLUP_DIMENSIONS),
+    "rollup_day_users": ("day", ("user_id",)),
+    "rollup_day_models": ("day", ("provider", "model")),
+    "rollup_days": ("day", ()),
+    "rollup_month_users": ("month", ("user_id",)),
+}
+ROLLUP_TABLES = {name: _rollup_table(name, *spec) for name, spec in ROLLUPS.items()}
 
 # The time zones whose daily rollups are kept (each built on first use).
 rollup_zones = Table(

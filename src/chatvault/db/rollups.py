@@ -10,7 +10,7 @@ refresh is picked up by the next one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -35,18 +35,18 @@ from sqlalchemy.sql import ColumnElement
 from chatvault.db.models import (
     LATENCY_BINS,
     ROLLUP_COUNTS,
-    ROLLUP_DIMENSIONS,
+    ROLLUP_TABLES,
     ROLLUP_USER_DIMENSIONS,
+    ROLLUPS,
     UsageLog,
     rollup_stale,
     rollup_zones,
-    usage_daily,
-    usage_daily_users,
 )
 from chatvault.period import bucket_of, local_date, midnight
 
 usage_logs = UsageLog.__table__
 MEASURES = (*ROLLUP_COUNTS, "cost_cents")
+FINEST = next(iter(ROLLUPS))
 # Lower edges of latency bins 1..47, in seconds (see models.LATENCY_BINS).
 LATENCY_EDGES = tuple(0.008 * 2 ** (k / 3) for k in range(1, LATENCY_BINS))
 MYSQL_LOCK = "chatvault_rollups"
@@ -57,9 +57,25 @@ def latency_of_bin(k: int) -> float:
     return 0.008 * 2 ** ((k + 0.5) / 3)
 
 
-def table_for(dimensions: Iterable[str]) -> Table:
-    """The smaller rollup that holds every dimension a report needs."""
-    return usage_daily if set(dimensions) <= set(ROLLUP_DIMENSIONS) else usage_daily_users
+def table_for(dimensions: set[str], grain: str | None, whole: tuple) -> Table:
+    """The smallest rollup holding every dimension a report needs, at a time grain that fits
+    its grouping and its whole days (a month rollup only for whole months)."""
+    first, last = whole
+    months = all(day is None or day.day == 1 for day in (first, last))
+    for name in reversed(ROLLUPS):
+        table_grain, held = ROLLUPS[name]
+        if dimensions <= set(held) and (
+            table_grain == "day" or (months and grain in (None, "month"))
+        ):
+            return ROLLUP_TABLES[name]
+    raise AssertionError("unreachable: the finest rollup holds every dimension")
+
+
+def _source(name: str) -> str:
+    """The smallest day rollup built before `name` that holds its dimensions."""
+    earlier = list(ROLLUPS)[: list(ROLLUPS).index(name)]
+    held = set(ROLLUPS[name][1])
+    return [e for e in earlier if ROLLUPS[e][0] == "day" and held <= set(ROLLUPS[e][1])][-1]
 
 
 def raw_measures(source) -> list[ColumnElement]:
@@ -192,15 +208,20 @@ def _build(conn: Connection, zone: str) -> None:
 
 
 def _rebuild(conn: Connection, zone: str, days: list[date]) -> None:
-    """Recompute whole local days: the users rollup from raw rows, the other from it."""
+    """Recompute whole local days (and their months): the finest rollup from raw rows, each
+    other from a finer one."""
     place = ZoneInfo(zone)
-    for table in (usage_daily_users, usage_daily):
+    months = sorted({bucket_of(day, "month") for day in days})
+    for name, (grain, _) in ROLLUPS.items():
+        table = ROLLUP_TABLES[name]
+        if grain == "month":
+            conn.execute(delete(table).where(table.c.zone == zone, table.c.month.in_(months)))
+            continue
         for first, last in _runs(days):
             conn.execute(
                 delete(table).where(table.c.zone == zone, table.c.day >= first, table.c.day <= last)
             )
-    from_raw = _insert_from_raw()
-    from_users = _insert_from_users()
+    inserts = {name: _insert(name) for name in ROLLUPS}
     for day in days:
         params = {
             "zone": zone,
@@ -210,38 +231,35 @@ def _rebuild(conn: Connection, zone: str, days: list[date]) -> None:
             "start": midnight(day, place),
             "end": midnight(day + timedelta(days=1), place),
         }
-        conn.execute(from_raw, params)
-        conn.execute(from_users, params)
+        for name, (grain, _) in ROLLUPS.items():
+            if grain == "day":
+                conn.execute(inserts[name], params)
+    for month in months:
+        for name, (grain, _) in ROLLUPS.items():
+            if grain == "month":
+                conn.execute(inserts[name], {"zone": zone, "month": month})
 
 
-def _labels() -> list[ColumnElement]:
-    return [
-        bindparam("zone", type_=String()).label("zone"),
-        bindparam("day", type_=Date()).label("day"),
-        bindparam("week", type_=Date()).label("week"),
-        bindparam("month", type_=Date()).label("month"),
-    ]
-
-
-def _insert_from_raw():
-    created = usage_logs.c.created_at
-    rows = raw_rows([created >= bindparam("start"), created < bindparam("end")])
-    dims = [rows.c[d] for d in ROLLUP_USER_DIMENSIONS]
-    query = select(*_labels(), *dims, *raw_measures(rows.c)).group_by(*dims)
-    columns = ["zone", "day", "week", "month", *ROLLUP_USER_DIMENSIONS, *MEASURES]
-    return insert(usage_daily_users).from_select(columns, query)
-
-
-def _insert_from_users():
-    source = usage_daily_users
-    dims = [source.c[d] for d in ROLLUP_DIMENSIONS]
-    query = (
-        select(*_labels(), *dims, *summed_measures(source))
-        .where(source.c.zone == bindparam("zone"), source.c.day == bindparam("day"))
-        .group_by(*dims)
-    )
-    columns = ["zone", "day", "week", "month", *ROLLUP_DIMENSIONS, *MEASURES]
-    return insert(usage_daily).from_select(columns, query)
+def _insert(name: str):
+    """INSERT ... SELECT of one zone's day (or month) of a rollup, from raw rows for the
+    finest, from a finer rollup for the others."""
+    grain, held = ROLLUPS[name]
+    labels = [bindparam("zone", type_=String()).label("zone")]
+    times = ["month"] if grain == "month" else ["day", "week", "month"]
+    labels += [bindparam(t, type_=Date()).label(t) for t in times]
+    if name == FINEST:
+        created = usage_logs.c.created_at
+        source = raw_rows([created >= bindparam("start"), created < bindparam("end")])
+        measures, where = raw_measures(source.c), []
+    else:
+        source = ROLLUP_TABLES[_source(name)]
+        measures = summed_measures(source)
+        where = [source.c.zone == bindparam("zone"), source.c[grain] == bindparam(grain)]
+    dims = [source.c[d] for d in held]
+    query = select(*labels, *dims, *measures).where(*where).group_by(*dims)
+    if not dims:  # an aggregate without GROUP BY returns a row even for an empty day
+        query = query.having(func.count() > 0)
+    return insert(ROLLUP_TABLES[name]).from_select(["zone", *times, *held, *MEASURES], query)
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:
