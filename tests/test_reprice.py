@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from chatvault.cli.app import app
 from chatvault.db.engine import connect
 from chatvault.db.migrate import migrate
-from chatvault.db.models import UsageLog
+from chatvault.db.models import usage_logs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 runner = CliRunner()
@@ -41,7 +41,9 @@ def run(url: str, *args: str, config: Path | None = None):
 
 def costs(url: str) -> dict[str, tuple]:
     with connect(url) as conn:
-        rows = conn.execute(select(UsageLog.request_id, UsageLog.cost_cents, UsageLog.cost_source))
+        rows = conn.execute(
+            select(usage_logs.c.request_id, usage_logs.c.cost_cents, usage_logs.c.cost_source)
+        )
         return {r[0]: (r[1], r[2]) for r in rows}
 
 

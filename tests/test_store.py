@@ -11,7 +11,7 @@ from sqlalchemy import select
 import chatvault
 from chatvault.db.engine import connect
 from chatvault.db.migrate import migrate
-from chatvault.db.models import UsageLog
+from chatvault.db.models import usage_logs
 from chatvault.errors import InputError
 
 
@@ -23,9 +23,7 @@ def store(db_url):
 
 def stored(url: str) -> dict[str, dict]:
     with connect(url) as conn:
-        return {
-            r["request_id"]: dict(r) for r in conn.execute(select(UsageLog.__table__)).mappings()
-        }
+        return {r["request_id"]: dict(r) for r in conn.execute(select(usage_logs)).mappings()}
 
 
 def test_record_prices_and_stores(store):

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from chatvault.cli.app import app
 from chatvault.db.engine import get_engine
 from chatvault.db.migrate import migrate
-from chatvault.db.models import UsageLog
+from chatvault.db.models import usage_logs
 
 runner = CliRunner()
 NOW = datetime.now(UTC)
@@ -37,7 +37,7 @@ def url(sqlite_url):
     ]
     with get_engine(sqlite_url).begin() as conn:
         conn.execute(
-            insert(UsageLog.__table__),
+            insert(usage_logs),
             [
                 {
                     "request_id": rid,

@@ -21,11 +21,10 @@ from chatvault.db.aggregate import GROUP_COLUMNS, aggregate
 from chatvault.db.engine import get_engine
 from chatvault.db.filters import UsageFilter
 from chatvault.db.migrate import migrate
-from chatvault.db.models import UsageLog
+from chatvault.db.models import usage_logs
 from chatvault.db.rollups import LATENCY_EDGES, MEASURES, bring_up_to_date
 from chatvault.period import Span, bucket_of
 
-usage_logs = UsageLog.__table__
 ZONES = ("UTC", "America/New_York", "Asia/Kolkata")
 # Around the end of US daylight saving time (2025-11-02) and the start of a month.
 ORIGIN = datetime(2025, 10, 28, tzinfo=UTC)

@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from chatvault.db import shapes
 from chatvault.db.engine import connect
 from chatvault.db.migrate import migrate, read_state
-from chatvault.db.models import UsageLog
+from chatvault.db.models import usage_logs
 from chatvault.errors import MigrationError
 from tests.legacy import ROWS, create_legacy_database, expected_cents
 from tests.revisions import ALL
@@ -191,5 +191,7 @@ def test_every_revision_completes_when_rerun_over_its_own_partial_work(db_url, m
         assert migrate(db_url, revision, backup=False).steps == [revision]
     with connect(db_url) as conn:
         assert read_state(conn).revision == shapes.HEAD
-        costs = conn.execute(select(UsageLog.cost_cents).order_by(UsageLog.id)).scalars().all()
+        costs = (
+            conn.execute(select(usage_logs.c.cost_cents).order_by(usage_logs.c.id)).scalars().all()
+        )
     assert costs == [expected_cents(row[6]) for row in ROWS]  # converted once, not twice

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from chatvault.db.engine import connect, sqlite_path
 from chatvault.db.migrate import migrate, read_state, status
-from chatvault.db.models import UsageLog
+from chatvault.db.models import usage_logs
 from chatvault.db.verify import verify
 from chatvault.errors import MigrationError
 from tests.legacy import ROWS, as_utc, create_legacy_database, expected_cents
@@ -26,7 +26,7 @@ def test_legacy_database_is_adopted_with_every_value_exact(db_url):
     assert result.adopted == "0001"
     assert result.steps == after("0001")
     with connect(db_url) as conn:
-        rows = conn.execute(select(UsageLog.__table__).order_by(UsageLog.id)).mappings().all()
+        rows = conn.execute(select(usage_logs).order_by(usage_logs.c.id)).mappings().all()
     assert len(rows) == len(ROWS)
     for row, legacy in zip(rows, ROWS, strict=True):
         user, session, model, provider, tokens_in, tokens_out, usd, latency, length, state, at = (
@@ -57,7 +57,7 @@ def test_the_famous_values_convert_exactly(db_url):
     create_legacy_database(db_url)
     migrate(db_url, backup=False)
     with connect(db_url) as conn:
-        cents = dict(conn.execute(select(UsageLog.user_id, UsageLog.cost_cents)).all())
+        cents = dict(conn.execute(select(usage_logs.c.user_id, usage_logs.c.cost_cents)).all())
     assert cents["alice"] == Decimal("100.5")  # 1.005 USD: float arithmetic says 100.49999...
     assert cents["erin"] == Decimal("267.5")  # 2.675 USD
     assert cents["José"] == Decimal("0.0001")  # a millionth of a dollar

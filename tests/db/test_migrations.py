@@ -14,14 +14,14 @@ from chatvault.db import shapes
 from chatvault.db.compare import OPTIONS
 from chatvault.db.engine import connect, parse_url
 from chatvault.db.migrate import downgrade, migrate, read_state, script_directory, status
-from chatvault.db.models import Base
+from chatvault.db.models import metadata
 from tests.legacy import ROWS, as_utc, create_legacy_database, expected_cents
 from tests.revisions import ALL, after
 
 
 def schema_diff(url: str) -> list:
     with connect(url) as conn:
-        return compare_metadata(MigrationContext.configure(conn, opts=OPTIONS), Base.metadata)
+        return compare_metadata(MigrationContext.configure(conn, opts=OPTIONS), metadata)
 
 
 def test_one_head_and_the_package_knows_it():
@@ -32,9 +32,7 @@ def test_one_head_and_the_package_knows_it():
 
 
 def test_head_shape_is_the_models_columns():
-    assert shapes.USAGE_LOGS_COLUMNS[shapes.HEAD] == set(
-        Base.metadata.tables["usage_logs"].c.keys()
-    )
+    assert shapes.USAGE_LOGS_COLUMNS[shapes.HEAD] == set(metadata.tables["usage_logs"].c.keys())
 
 
 def test_fresh_database_upgrades_to_head_with_no_diff(db_url):
@@ -102,10 +100,10 @@ def _legacy_view(url: str) -> list[tuple]:
     """The values every revision holds, as chatvault reads them at head."""
     from sqlalchemy import select
 
-    from chatvault.db.models import UsageLog
+    from chatvault.db.models import usage_logs
 
     with connect(url) as conn:
-        rows = conn.execute(select(UsageLog.__table__).order_by(UsageLog.id)).mappings().all()
+        rows = conn.execute(select(usage_logs).order_by(usage_logs.c.id)).mappings().all()
     return [
         (
             r["id"],

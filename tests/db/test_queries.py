@@ -109,13 +109,13 @@ def test_the_fast_write_path_stores_what_sqlalchemy_would(sqlite_url):
     """insert_usage hands the driver its own conversions: the stored text must be identical."""
     from sqlalchemy import insert
 
-    from chatvault.db.models import UsageLog
+    from chatvault.db.models import usage_logs
 
     migrate(sqlite_url)
     at = datetime(2026, 3, 1, 12, 30, 5, tzinfo=timezone(timedelta(hours=-5)))
     with connect(sqlite_url) as conn:
         insert_usage(conn, [row("fast", at, "12.3456789")])
-        conn.execute(insert(UsageLog.__table__), [row("orm", at, "12.3456789")])
+        conn.execute(insert(usage_logs), [row("orm", at, "12.3456789")])
         conn.commit()
         stored = conn.execute(
             text("SELECT user_id, created_at, cost_cents, typeof(cost_cents) FROM usage_logs")

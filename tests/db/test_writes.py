@@ -10,7 +10,7 @@ from sqlalchemy import select
 from chatvault.db import writes
 from chatvault.db.engine import connect
 from chatvault.db.migrate import migrate
-from chatvault.db.models import UsageLog
+from chatvault.db.models import usage_logs
 from chatvault.db.types import utc_text
 from chatvault.db.writes import DEFAULTS, ROW_COLUMNS, UpsertCounts, columns_of
 
@@ -26,7 +26,7 @@ def row(request_id: str, input_tokens: int = 0, **values) -> tuple:
 
 def stored(url: str) -> dict[str, dict]:
     with connect(url) as conn:
-        found = conn.execute(select(UsageLog.__table__)).mappings().all()
+        found = conn.execute(select(usage_logs)).mappings().all()
     return {r["request_id"]: dict(r) for r in found}
 
 
@@ -36,7 +36,7 @@ def upsert(url: str, rows: list[tuple]) -> UpsertCounts:
 
 
 def test_defaults_are_the_tables_server_defaults():
-    table = UsageLog.__table__
+    table = usage_logs
     for name, value in DEFAULTS.items():
         default = table.c[name].server_default.arg
         text = getattr(default, "text", default)

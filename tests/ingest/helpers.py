@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from chatvault.cli.app import app
 from chatvault.db.engine import connect
-from chatvault.db.models import UsageLog
+from chatvault.db.models import usage_logs
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "ingest"
 USER = "dev"  # the user_id of sources that record none (Claude Code, llm)
@@ -23,5 +23,5 @@ def ingest(url: str, *args: str, input: bytes | None = None):
 def rows(url: str) -> dict[str, dict]:
     """Every stored row, by request_id."""
     with connect(url) as conn:
-        found = conn.execute(select(UsageLog.__table__)).mappings().all()
+        found = conn.execute(select(usage_logs)).mappings().all()
     return {r["request_id"]: dict(r) for r in found}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from chatvault.db.engine import connect
 from chatvault.db.migrate import migrate
-from chatvault.db.models import UsageLog
+from chatvault.db.models import usage_logs
 from tests.ingest.helpers import FIXTURES, ingest
 
 
@@ -22,7 +22,7 @@ def db(db_url) -> str:
 
 def by_model(url: str) -> dict[tuple, dict]:
     with connect(url) as conn:
-        rows = conn.execute(select(UsageLog.__table__).order_by(UsageLog.id)).mappings().all()
+        rows = conn.execute(select(usage_logs).order_by(usage_logs.c.id)).mappings().all()
     return {(r["model"], r["api_key"]): dict(r) for r in rows}
 
 
@@ -67,7 +67,7 @@ def test_anthropic_report(db):
 def _rows(url: str) -> list[dict]:
     with connect(url) as conn:
         found = conn.execute(
-            select(UsageLog.__table__).order_by(UsageLog.created_at, UsageLog.input_tokens)
+            select(usage_logs).order_by(usage_logs.c.created_at, usage_logs.c.input_tokens)
         )
         return [dict(r) for r in found.mappings()]
 

@@ -6,14 +6,14 @@ from typing import Any
 
 from sqlalchemy import Boolean
 
-from chatvault.db.models import Base
+from chatvault.db.models import metadata
 from chatvault.db.shapes import VERSION_TABLE
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Only chatvault's tables: the database may be shared with another application."""
     if type_ == "table":
-        return name in Base.metadata.tables or bool(name and name.startswith("chatvault_"))
+        return name in metadata.tables or bool(name and name.startswith("chatvault_"))
     return True
 
 
@@ -40,7 +40,7 @@ def _boolean(default: str | None) -> str:
 
 
 OPTIONS = {
-    "target_metadata": Base.metadata,
+    "target_metadata": metadata,
     "version_table": VERSION_TABLE,
     "compare_type": True,
     "compare_server_default": compare_server_default,

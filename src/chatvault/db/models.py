@@ -1,13 +1,10 @@
-"""The ORM models: the schema at head, which `db verify` compares the live database with.
+"""The tables: the schema at head, which `db verify` compares the live database with.
 
 Every column added after the legacy service's own model is nullable or has a server
 default, so that service can keep inserting rows into `usage_logs` unchanged.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import (
     REAL,
@@ -18,12 +15,12 @@ from sqlalchemy import (
     Double,
     Index,
     Integer,
+    MetaData,
     String,
     Table,
     Text,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chatvault.db.types import Cents, UTCDateTime
 
@@ -33,53 +30,51 @@ TokenCount = BigInteger().with_variant(Integer(), "sqlite")
 Seconds = Double().with_variant(REAL(), "sqlite")
 
 
-class Base(DeclarativeBase):
-    pass
+metadata = MetaData()
+NOT_NULL = {"nullable": False}
 
-
-class UsageLog(Base):
-    """One request, or one pre-aggregated bucket of `request_count` requests."""
-
-    __tablename__ = "usage_logs"
-    __table_args__ = (
-        Index("ix_usage_logs_request_id", "request_id", unique=True),
-        Index("ix_usage_logs_created_at", "created_at"),
-        Index("ix_usage_logs_user_id_created_at", "user_id", "created_at"),
-        Index("ix_usage_logs_model_created_at", "model", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+# One request, or one pre-aggregated bucket of `request_count` requests. (Core, not the ORM:
+# chatvault reads and writes in bulk, and the ORM would double every command's import time.)
+usage_logs = Table(
+    "usage_logs",
+    metadata,
+    Column("id", Integer, primary_key=True),
     # Stable id of the request (or bucket) in its source; imports dedupe on it. NULL only for
     # rows another application inserted directly.
-    request_id: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    user_id: Mapped[str] = mapped_column(String(64))
-    session_id: Mapped[str | None] = mapped_column(String(64))
-    project: Mapped[str | None] = mapped_column(String(100))
-    api_key: Mapped[str | None] = mapped_column(String(100))
-    model: Mapped[str] = mapped_column(String(100))
-    provider: Mapped[str | None] = mapped_column(String(50))
-    request_count: Mapped[int] = mapped_column(Integer, server_default="1")
+    Column("request_id", String(128)),
+    Column("created_at", UTCDateTime, **NOT_NULL),
+    Column("user_id", String(64), **NOT_NULL),
+    Column("session_id", String(64)),
+    Column("project", String(100)),
+    Column("api_key", String(100)),
+    Column("model", String(100), **NOT_NULL),
+    Column("provider", String(50)),
+    Column("request_count", Integer, server_default="1", **NOT_NULL),
     # Input tokens exclude cache reads and cache writes, which have their own columns.
-    input_tokens: Mapped[int] = mapped_column(TokenCount, server_default="0")
-    output_tokens: Mapped[int] = mapped_column(TokenCount, server_default="0")
-    cache_read_tokens: Mapped[int] = mapped_column(TokenCount, server_default="0")
-    cache_write_tokens: Mapped[int] = mapped_column(TokenCount, server_default="0")
+    Column("input_tokens", TokenCount, server_default="0", **NOT_NULL),
+    Column("output_tokens", TokenCount, server_default="0", **NOT_NULL),
+    Column("cache_read_tokens", TokenCount, server_default="0", **NOT_NULL),
+    Column("cache_write_tokens", TokenCount, server_default="0", **NOT_NULL),
     # The part of cache_write_tokens written with a 1-hour lifetime (billed higher).
-    cache_write_1h_tokens: Mapped[int] = mapped_column(TokenCount, server_default="0")
+    Column("cache_write_1h_tokens", TokenCount, server_default="0", **NOT_NULL),
     # US cents, exact to a millionth of a cent. NULL = unpriced (unknown), never 0.
-    cost_cents: Mapped[Decimal | None] = mapped_column(Cents)
+    Column("cost_cents", Cents),
     # 'reported' by the source, or 'estimated' by chatvault from a price list.
-    cost_source: Mapped[str | None] = mapped_column(String(16))
+    Column("cost_source", String(16)),
     # Billing dimensions a cost depends on: 'batch' is half price; a context window such as
     # '200k-1M' says which long-context price a bucket of requests was billed at.
-    service_tier: Mapped[str | None] = mapped_column(String(20))
-    context_window: Mapped[str | None] = mapped_column(String(20))
-    billable: Mapped[bool] = mapped_column(Boolean, server_default=true())
-    processing_time_seconds: Mapped[float | None] = mapped_column(Seconds)
-    session_duration_seconds: Mapped[float | None] = mapped_column(Seconds)
-    status: Mapped[str] = mapped_column(String(20), server_default="success")
-    error_details: Mapped[str | None] = mapped_column(Text)  # JSON
+    Column("service_tier", String(20)),
+    Column("context_window", String(20)),
+    Column("billable", Boolean, server_default=true(), **NOT_NULL),
+    Column("processing_time_seconds", Seconds),
+    Column("session_duration_seconds", Seconds),
+    Column("status", String(20), server_default="success", **NOT_NULL),
+    Column("error_details", Text),  # JSON
+    Index("ix_usage_logs_request_id", "request_id", unique=True),
+    Index("ix_usage_logs_created_at", "created_at"),
+    Index("ix_usage_logs_user_id_created_at", "user_id", "created_at"),
+    Index("ix_usage_logs_model_created_at", "model", "created_at"),
+)
 
 
 # Pre-aggregated usage per local day (or month) of a time zone (see db/rollups.py). Reports
@@ -127,7 +122,7 @@ def _rollup_table(name: str, grain: str, dimensions: tuple[str, ...]) -> Table:
     )
     table = Table(
         name,
-        Base.metadata,
+        metadata,
         Column("id", Integer, primary_key=True),
         Column("zone", String(64), nullable=False),
         *times,
@@ -156,14 +151,12 @@ ROLLUPS = {
 ROLLUP_TABLES = {name: _rollup_table(name, *spec) for name, spec in ROLLUPS.items()}
 
 # The time zones whose daily rollups are kept (each built on first use).
-rollup_zones = Table(
-    "usage_rollup_zones", Base.metadata, Column("zone", String(64), primary_key=True)
-)
+rollup_zones = Table("usage_rollup_zones", metadata, Column("zone", String(64), primary_key=True))
 # UTC hours whose usage_logs rows changed since the rollups were last brought up to date;
 # version counts the changes, so a refresh only clears an hour nobody touched meanwhile.
 rollup_stale = Table(
     "usage_rollup_stale",
-    Base.metadata,
+    metadata,
     Column("hour", UTCDateTime, primary_key=True),
     Column("version", BigInteger, nullable=False, server_default="1"),
 )

@@ -26,9 +26,7 @@ from sqlalchemy import (
 )
 
 from chatvault.db.filters import UsageFilter, dimension_conditions, matches, span_conditions
-from chatvault.db.models import UsageLog
-
-usage_logs = UsageLog.__table__
+from chatvault.db.models import usage_logs
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,12 @@ from chatvault.db.models import (
     ROLLUP_TABLES,
     ROLLUP_USER_DIMENSIONS,
     ROLLUPS,
-    UsageLog,
     rollup_stale,
     rollup_zones,
+    usage_logs,
 )
 from chatvault.period import bucket_of, local_date, midnight
 
-usage_logs = UsageLog.__table__
 MEASURES = (*ROLLUP_COUNTS, "cost_cents")
 FINEST = next(iter(ROLLUPS))
 # Lower edges of latency bins 1..47, in seconds (see models.LATENCY_BINS).

@@ -88,11 +88,11 @@ def _compare(conn: Any) -> list[Any]:
     from alembic.runtime.migration import MigrationContext
 
     from chatvault.db.compare import OPTIONS
-    from chatvault.db.models import Base
+    from chatvault.db.models import metadata
 
     context = MigrationContext.configure(conn, opts=OPTIONS)
     flat: list[Any] = []
-    for diff in compare_metadata(context, Base.metadata):
+    for diff in compare_metadata(context, metadata):
         flat.extend(diff if isinstance(diff, list) else [diff])  # modify_* come grouped per column
     return flat
 

@@ -20,11 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chatvault.db.models import UsageLog
+from chatvault.db.models import usage_logs
 from chatvault.db.shapes import COUNT_COLUMNS
 from chatvault.db.types import from_micro_cents, from_utc_text, to_micro_cents, utc_text
-
-usage_logs = UsageLog.__table__
 
 ROW_COLUMNS = (
     "request_id",
