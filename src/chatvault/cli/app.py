@@ -9,6 +9,7 @@ import typer
 from chatvault import __version__
 from chatvault.cli import config as config_group
 from chatvault.cli import db as db_group
+from chatvault.cli import export as export_command
 from chatvault.cli import ingest as ingest_command
 from chatvault.cli import pricing as pricing_group
 from chatvault.cli import reprice as reprice_command
@@ -18,6 +19,7 @@ from chatvault.cli.common import GLOBAL, RootConfigOpt, RootDatabaseOpt, RootOpt
 app = new_app("LLM API usage and cost analytics.")
 app.command()(ingest_command.ingest)
 app.command()(reprice_command.reprice)
+app.command()(export_command.export)
 app.add_typer(usage_group.app, name="usage")
 app.add_typer(pricing_group.app, name="pricing")
 app.add_typer(db_group.app, name="db")

@@ -1,0 +1,144 @@
+"""`chatvault export`: usage rows to a CSV or JSONL file (or stdout), for finance and tools."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, settings, stderr
+from chatvault.cli.filters import (
+    BillableOpt,
+    ModelOpt,
+    ProjectOpt,
+    ProviderOpt,
+    SinceOpt,
+    StatusOpt,
+    TzOpt,
+    UntilOpt,
+    UserOpt,
+    usage_filter,
+    zone_of,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from chatvault.export import ExportSummary, OnProgress, Target
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+def export(
+    ctx: typer.Context,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Where to write; '-' for stdout. Written whole or not at all.",
+            show_default=False,
+        ),
+    ],
+    format: Annotated[
+        ExportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="File format [default: jsonl for a .jsonl/.ndjson name, else csv].",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
+    gzip: Annotated[
+        bool, typer.Option("--gzip", help="Compress with gzip (implied by a .gz name).")
+    ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="CSV: text cells exactly as stored, without the ' put before a leading "
+            "=, +, -, @, tab or CR.",
+        ),
+    ] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    model: ModelOpt = None,
+    user: UserOpt = None,
+    provider: ProviderOpt = None,
+    project: ProjectOpt = None,
+    status: StatusOpt = None,
+    billable: BillableOpt = False,
+    tz: TzOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar, no summary.")
+    ] = False,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write usage rows, every column, oldest first: exact costs, UTC times (docs/export.md)."""
+    from chatvault.export import Target
+    from chatvault.export import export as write
+
+    current = settings(ctx, database, config)
+    zone = zone_of(tz or current.config.timezone)
+    rows = usage_filter(zone, since, until, model, user, provider, project, status, billable)
+    target = Target.of(output, format.value if format else None, gzip, raw)
+    console = stderr()
+    # Rows printed to the same terminal would tear a bar apart.
+    bar = not quiet and not (target.path is None and sys.stdout.isatty())
+    with _progress(console, bar) as progress:
+        summary = write(current.database_url, rows, target, progress)
+    if not quiet:
+        info(_describe(summary, target))
+
+
+def _describe(summary: ExportSummary, target: Target) -> str:
+    return (
+        f"exported {summary.rows:,} row{'' if summary.rows == 1 else 's'} to "
+        f"{target.describe()}: {summary.bytes:,} bytes"
+        f"{' (gzip)' if target.compress else ''} in {summary.seconds:.1f} s, "
+        f"{summary.rows_per_second:,.0f} rows/s"
+    )
+
+
+class _progress:
+    """A bar on stderr sized by the rows to write, when wanted and stderr is a terminal
+    (without one, the rows are not counted first)."""
+
+    def __init__(self, console: Console, wanted: bool):
+        self._bar = None
+        if wanted and console.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("rows"),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            )
+            self._task = self._bar.add_task("export", total=None)
+
+    def __enter__(self) -> OnProgress | None:
+        if self._bar is None:
+            return None
+        self._bar.start()
+        return lambda done, total: self._bar.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
