@@ -33,13 +33,17 @@ NAME = "chatvault"
 CHUNK = 5000  # lines checked together
 TEXT = ("request_id", "user_id", "model", "provider", "session_id", "project", "api_key")
 SECONDS = ("processing_time_seconds", "session_duration_seconds")
-FIELDS = frozenset(
+# A record without a request_id is identified by a hash of these fields' values: frozen, so
+# ids (and so idempotent imports) stay stable when fields are added.
+_IDENTITY = frozenset(
     TEXT
     + COUNTS
     + SECONDS
     + ("created_at", "cost_usd", "cost_cents", "status", "billable", "error_details")
     + ("id", "cost_source")  # written by `chatvault export`; ignored on the way in
 )
+BILLING = ("service_tier", "context_window")
+FIELDS = _IDENTITY | frozenset(BILLING)
 
 
 # Records with only these fields, all given, take the short way through from_mapping.
@@ -136,7 +140,7 @@ def _converted(data: Mapping[str, Any], options: ParseOptions) -> UsageRecord:
         values["error_details"] = _details(data["error_details"])
     if not values.get("request_id"):
         values["request_id"] = derived_id(
-            NAME, values["created_at"].isoformat(), *(data.get(k) for k in sorted(FIELDS))
+            NAME, values["created_at"].isoformat(), *(data.get(k) for k in sorted(_IDENTITY))
         )
     return UsageRecord(**values).check(options.now)
 
@@ -158,7 +162,7 @@ def _seconds(value: Any, field: str) -> float:
 
 
 _CONVERT = {
-    **dict.fromkeys(TEXT, _text),
+    **dict.fromkeys(TEXT + BILLING, _text),
     **dict.fromkeys(COUNTS, count),
     **dict.fromkeys(SECONDS, _seconds),
 }
