@@ -13,7 +13,8 @@ import pytest
 from chatvault.config import Tier
 from chatvault.db.filters import UsageFilter
 from chatvault.discounts import monthly_discount
-from chatvault.usage import build, percentile, run
+from chatvault.period import Span, midnight
+from chatvault.usage import build, percentile, report, run
 from tests.db.test_aggregate import load, random_rows, reference
 
 TIERS = (
@@ -74,3 +75,21 @@ def test_volume_discounts_follow_each_months_brackets(sqlite_url):
     assert set(discounts) == set(groups)
     report = build(groups, ("model",), discounts)
     assert report.totals.net_cents == report.totals.cost_cents - sum(discounts.values())
+
+
+@pytest.mark.parametrize("sort", ["cost", "requests", "unpriced"])
+def test_pages_sorted_in_sql_equal_pages_sorted_here(db_url, sort):
+    rows = random_rows(random.Random(4), 250)
+    for row in rows[::7]:
+        row["project"] = None  # ties and NULL groups, ordered the same both ways
+        row["cost_cents"] = None
+    load(db_url, rows)
+    zone = ZoneInfo("America/New_York")
+    whole_days = UsageFilter(span=Span(midnight(date(2025, 10, 28), zone), None))
+    for group_by in (("project", "model"), ("user",), ("model",)):
+        groups, _ = run(db_url, whole_days, group_by, zone, lambda _: None)
+        for reverse in (False, True):
+            for page in (1, 2, 3):
+                args = (sort, reverse, 3, page)
+                in_sql = report(db_url, whole_days, group_by, zone, lambda _: None, (), *args)
+                assert in_sql == build(groups, group_by, None, *args)

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chatvault.config import Tier
-from chatvault.db.aggregate import Groups, add_measures
+from chatvault.db.aggregate import Groups, add_measures, zeros
 from chatvault.db.filters import UsageFilter
 from chatvault.db.models import LATENCY_BIN_COLUMNS
 from chatvault.db.rollups import MEASURES, latency_of_bin
@@ -132,51 +132,96 @@ def build(
     page: int = 1,
 ) -> Report:
     """Rows with shares, in order, one page of them, and the totals over all groups."""
-    totals = make_row((), _total(groups.values())) if groups else make_row((), _zeros())
-    by_cost = totals.cost_cents is not None and totals.cost_cents > 0
-    rows = []
-    for key, measures in groups.items():
-        row = make_row(key, measures)
-        if by_cost:
-            share = float((row.cost_cents or 0) / totals.cost_cents)
-        else:
-            share = row.requests / totals.requests if totals.requests else None
-        discount = None if discounts is None else discounts.get(key, Decimal(0))
-        rows.append(replace(row, share=share, discount_cents=discount))
-    order = sort or ("group" if group_by and group_by[0] in GRAINS else "cost")
+    totals = make_row((), _total(groups.values()))
+    rows = [_shared(make_row(key, m), totals, discounts) for key, m in groups.items()]
+    order = sort or default_sort(group_by)
     if order == "group":
         rows.sort(key=lambda r: tuple(_sortable(v) for v in r.key), reverse=reverse)
     else:
         rows.sort(key=lambda r: tuple(_sortable(v) for v in r.key))  # ties in a stable order
         rows.sort(key=SORTS[order], reverse=not reverse)
-    pages = max(1, math.ceil(len(rows) / limit)) if limit else 1
     shown = rows[(page - 1) * limit : page * limit] if limit else rows
+    return _report(group_by, shown, totals, discounts, len(rows), order, limit, page)
+
+
+def default_sort(group_by: tuple[str, ...]) -> str:
+    return "group" if group_by and group_by[0] in GRAINS else "cost"
+
+
+def _shared(row: Row, totals: Row, discounts: dict | None) -> Row:
+    if totals.cost_cents:
+        share = float((row.cost_cents or 0) / totals.cost_cents)
+    else:
+        share = row.requests / totals.requests if totals.requests else None
+    discount = None if discounts is None else discounts.get(row.key, Decimal(0))
+    return replace(row, share=share, discount_cents=discount)
+
+
+def _report(group_by, shown, totals, discounts, count, order, limit, page) -> Report:
+    discount = None if discounts is None else sum(discounts.values(), Decimal(0))
     return Report(
         group_by,
         shown,
-        replace(
-            totals,
-            share=1.0 if groups else None,
-            discount_cents=None if discounts is None else sum(discounts.values(), Decimal(0)),
-        ),
-        len(rows),
+        replace(totals, share=1.0 if count else None, discount_cents=discount),
+        count,
         page,
-        pages,
+        max(1, math.ceil(count / limit)) if limit else 1,
         limit,
         order,
     )
+
+
+# Sorts the database can do itself, by the measure each reads.
+SQL_SORTS = {
+    "cost": "cost_cents",
+    "requests": "requests",
+    "input": "input_tokens",
+    "output": "output_tokens",
+    "unpriced": "unpriced_requests",
+    "errors": "error_requests",
+}
+
+
+def report(
+    url: str,
+    rows: UsageFilter,
+    group_by: tuple[str, ...],
+    zone: ZoneInfo,
+    note: Callable[[str], None],
+    tiers: tuple[Tier, ...] = (),
+    sort: str | None = None,
+    reverse: bool = False,
+    limit: int | None = None,
+    page: int = 1,
+) -> Report:
+    """The report. A page of the top groups by a plain measure is sorted and cut in SQL, so
+    a thousand users cost no more than the twenty shown; anything else is sorted here."""
+    from chatvault.db.aggregate import top
+    from chatvault.db.guard import open_current
+    from chatvault.db.rollups import bring_up_to_date
+
+    order = sort or default_sort(group_by)
+    if limit and not tiers and order in SQL_SORTS:
+        with open_current(url) as conn:
+            bring_up_to_date(conn, zone.key, note)
+            found = top(
+                conn, rows, group_by, zone, SQL_SORTS[order], reverse, limit, (page - 1) * limit
+            )
+        if found is not None:
+            groups, measures, count = found
+            totals = make_row((), measures)
+            shown = [_shared(make_row(key, m), totals, None) for key, m in groups.items()]
+            return _report(group_by, shown, totals, None, count, order, limit, page)
+    groups, discounts = run(url, rows, group_by, zone, note, tiers)
+    return build(groups, group_by, discounts, order, reverse, limit, page)
 
 
 def _sortable(value: Any) -> tuple[int, Any]:
     return (0, "") if value is None else (1, value)
 
 
-def _zeros() -> list[Any]:
-    return [0] * (len(MEASURES) - 1) + [None]
-
-
 def _total(all_measures) -> list[Any]:
-    return functools.reduce(add_measures, all_measures, _zeros())
+    return functools.reduce(add_measures, all_measures, zeros())
 
 
 def run(

@@ -1,29 +1,33 @@
-"""The root command: global options, and the command groups wired together."""
+"""The root command: global options, and the command groups wired together.
+
+Building Typer's command tree reads every command's signature, and importing every command
+module costs too: a command line that names its command gets a root holding just that one.
+`app` (the whole tree: help, completion, tests) is built when first asked for.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from importlib import import_module
+from typing import Annotated, Any
 
 import typer
 
 from chatvault import __version__
-from chatvault.cli import config as config_group
-from chatvault.cli import db as db_group
-from chatvault.cli import export as export_command
-from chatvault.cli import ingest as ingest_command
-from chatvault.cli import pricing as pricing_group
-from chatvault.cli import reprice as reprice_command
-from chatvault.cli import usage as usage_group
 from chatvault.cli.common import GLOBAL, RootConfigOpt, RootDatabaseOpt, RootOptions, new_app
 
-app = new_app("LLM API usage and cost analytics.")
-app.command()(ingest_command.ingest)
-app.command()(reprice_command.reprice)
-app.command()(export_command.export)
-app.add_typer(usage_group.app, name="usage")
-app.add_typer(pricing_group.app, name="pricing")
-app.add_typer(db_group.app, name="db")
-app.add_typer(config_group.app, name="config")
+# Each command, in the order --help lists them: (module in chatvault.cli, function), or for a
+# group of commands the module whose `app` it is.
+COMMANDS: dict[str, tuple[str, str | None]] = {
+    "usage": ("usage", None),
+    "export": ("export", "export"),
+    "ingest": ("ingest", "ingest"),
+    "reprice": ("reprice", "reprice"),
+    "pricing": ("pricing", None),
+    "db": ("db", None),
+    "config": ("config", None),
+}
+_VALUED = ("--database", "--config")  # root options that take a value
 
 
 def _print_version(value: bool) -> None:
@@ -32,7 +36,6 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     database: RootDatabaseOpt = None,
@@ -52,5 +55,39 @@ def root(
     ctx.obj = RootOptions(database, config)
 
 
+def make_app(names: list[str]) -> typer.Typer:
+    """The root with these commands."""
+    root_app = new_app("LLM API usage and cost analytics.")
+    root_app.callback()(root)
+    for name in names:
+        module_name, function = COMMANDS[name]
+        module = import_module(f"chatvault.cli.{module_name}")
+        if function is None:
+            root_app.add_typer(module.app, name=name)
+        else:
+            root_app.command()(getattr(module, function))
+    return root_app
+
+
+def command_named(args: list[str]) -> str | None:
+    """The command a command line names, if it names a known one before anything else."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _VALUED:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return make_app(list(COMMANDS))
+    raise AttributeError(name)
+
+
 def main() -> None:
-    app(prog_name="chatvault")
+    named = command_named(sys.argv[1:])
+    make_app([named] if named else list(COMMANDS))(prog_name="chatvault")

@@ -98,8 +98,9 @@ def usage(
     rows = usage_filter(zone, since, until, model, user, provider, project, status, billable)
     tiered = current.config.cost_calculation.tiered_pricing
     tiers = tiered.tiers if tiered.enabled else ()
-    measured, discounts = reports.run(current.database_url, rows, groups, zone, info, tiers)
-    report = reports.build(measured, groups, discounts, sort, reverse, limit, page)
+    report = reports.report(
+        current.database_url, rows, groups, zone, info, tiers, sort, reverse, limit, page
+    )
     if page > report.pages:
         raise InputError(f"--page {page}: there are {report.pages} page(s) of {limit} rows")
     if output is Format.json:

@@ -46,28 +46,71 @@ def aggregate(
 ) -> Groups:
     """The measures of the rows the filter selects, per group (one group when ungrouped)."""
     dialect = conn.dialect.name
-    dimensions = {GROUP_COLUMNS[g] for g in group_by if g not in GRAINS} | rows.dimensions()
     whole, edges = whole_days(rows.span.start, rows.span.end, zone)
     groups: Groups = {}
     if whole is not None:
-        grain = next((g for g in group_by if g in GRAINS), None)
-        table = table_for(dimensions, grain, whole)
-        time = table.c.day if "day" in table.c else table.c.month
-        keys = [table.c[GROUP_COLUMNS[g]] for g in group_by]
-        query = select(*keys, *summed_measures(table)).where(
-            table.c.zone == zone.key, *dimension_conditions(table.c, rows, dialect)
-        )
-        first, last = whole
-        if first is not None:
-            query = query.where(time >= first)
-        if last is not None:
-            query = query.where(time < last)
-        _add(groups, conn.execute(query.group_by(*keys)), group_by)
+        table, keys, conditions = _whole_days(rows, group_by, zone, whole, dialect)
+        query = select(*keys, *summed_measures(table)).where(*conditions).group_by(*keys)
+        _add(groups, conn.execute(query), group_by)
     for start, end in edges:
         day = local_date(start, zone)
         query = _edge_query(rows, group_by, start, end, dialect)
         _add(groups, conn.execute(query), group_by, day)
     return groups
+
+
+def _whole_days(
+    rows: UsageFilter, group_by: tuple[str, ...], zone: ZoneInfo, whole: tuple, dialect: str
+):
+    """The rollup to read for whole days, its group columns, and the conditions on it."""
+    dimensions = {GROUP_COLUMNS[g] for g in group_by if g not in GRAINS} | rows.dimensions()
+    grain = next((g for g in group_by if g in GRAINS), None)
+    table = table_for(dimensions, grain, whole)
+    time = table.c.day if "day" in table.c else table.c.month
+    conditions = [table.c.zone == zone.key, *dimension_conditions(table.c, rows, dialect)]
+    first, last = whole
+    if first is not None:
+        conditions.append(time >= first)
+    if last is not None:
+        conditions.append(time < last)
+    return table, [table.c[GROUP_COLUMNS[g]] for g in group_by], conditions
+
+
+def top(
+    conn: Connection,
+    rows: UsageFilter,
+    group_by: tuple[str, ...],
+    zone: ZoneInfo,
+    measure: str,
+    smallest_first: bool,
+    limit: int,
+    offset: int,
+) -> tuple[Groups, list[Any], int] | None:
+    """One page of groups ordered by a measure, the totals and the number of groups, sorted
+    and cut in SQL; None when the span has partial days (their rows must be merged first).
+
+    Ties are ordered by the group values, NULL first, as the Python sort orders them.
+    """
+    whole, edges = whole_days(rows.span.start, rows.span.end, zone)
+    if whole is None or edges or not group_by:
+        return None
+    table, keys, conditions = _whole_days(rows, group_by, zone, whole, conn.dialect.name)
+    grouped = select(*keys, *summed_measures(table)).where(*conditions).group_by(*keys)
+    value = func.coalesce(func.sum(table.c[measure]), -1)  # a group with no cost: last
+    ties = [part for key in keys for part in (key.is_(None).desc(), key)]
+    ordered = grouped.order_by(value if smallest_first else value.desc(), *ties)
+    page: Groups = {}
+    _add(page, conn.execute(ordered.limit(limit).offset(offset)), group_by)
+    totals: Groups = {}
+    _add(totals, conn.execute(select(*summed_measures(table)).where(*conditions)), ())
+    counted = select(*keys).where(*conditions).group_by(*keys).subquery()
+    count = conn.execute(select(func.count()).select_from(counted)).scalar()
+    return page, totals.get((), zeros()), int(count or 0)
+
+
+def zeros() -> list[Any]:
+    """The measures of no rows."""
+    return [0] * (len(MEASURES) - 1) + [None]
 
 
 def _edge_query(
@@ -94,7 +137,9 @@ def _add(groups: Groups, result, group_by: tuple[str, ...], day: date | None = N
         if day is not None:
             dims = iter(key)
             key = tuple(bucket_of(day, g) if g in GRAINS else next(dims) for g in group_by)
-        values = [*(int(v) for v in row[width : width + counted]), row[width + counted]]
+        values = list(row[width:])
+        if type(values[1]) is not int:  # PostgreSQL and MySQL sum integers as decimals
+            values[:counted] = map(int, values[:counted])
         groups[key] = add_measures(groups[key], values) if key in groups else values
 
 

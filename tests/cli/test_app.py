@@ -1,0 +1,39 @@
+"""The root: a command line that names its command gets a root holding just that one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from chatvault.cli.app import command_named
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["usage", "--since", "7d"], "usage"),
+        (["--database", "sqlite:///x.db", "db", "status"], "db"),
+        (["--config", "c.yaml", "--database=sqlite:///x.db", "export", "-o", "-"], "export"),
+        (["--help"], None),
+        (["nonsense"], None),
+        ([], None),
+    ],
+)
+def test_the_command_a_line_names(args, named):
+    assert command_named(args) == named
+
+
+def test_a_named_command_imports_no_other_command_module():
+    script = (
+        "import sys; from chatvault.cli.app import main\n"
+        "sys.argv = ['chatvault', 'usage', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('chatvault.cli.')), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert "Usage: chatvault usage" in done.stdout
+    loaded = done.stderr.strip().splitlines()[-1]
+    assert "chatvault.cli.usage" in loaded
+    assert "chatvault.cli.db'" not in loaded and "chatvault.cli.ingest" not in loaded
