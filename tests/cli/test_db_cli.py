@@ -368,3 +368,22 @@ def test_database_kinds(url, message):
     result = run("db", "status", "--database", url)
     assert result.exit_code in (2, 3) and message in result.stderr
     assert "tiger" not in result.stderr
+
+
+def test_verify_finds_a_dropped_rollup_trigger_and_the_fix_restores_it(db_url):
+    """Without its triggers, usage reports would silently drift from usage_logs."""
+    from sqlalchemy import text
+
+    from chatvault.db.engine import get_engine
+
+    assert run("db", "migrate", "--database", db_url).exit_code == 0
+    on_table = " ON usage_logs" if db_url.startswith("postgresql") else ""
+    with get_engine(db_url).begin() as conn:
+        conn.execute(text(f"DROP TRIGGER usage_logs_mark_update{on_table}"))
+    drift = run("db", "verify", "--database", db_url)
+    assert drift.exit_code == 1
+    assert "missing trigger" in drift.stdout and "usage_logs_mark_update" in drift.stdout
+    assert "db downgrade 0006 --yes" in drift.stdout
+    assert run("db", "downgrade", "0006", "--yes", "--database", db_url).exit_code == 0
+    assert run("db", "migrate", "--database", db_url).exit_code == 0
+    assert run("db", "verify", "--database", db_url).exit_code == 0

@@ -13,6 +13,7 @@ from typing import Any
 from chatvault.db import shapes
 from chatvault.db.engine import connect, database_exists, mask_url
 from chatvault.db.migrate import DatabaseState, describe_mismatch, read_state, script_directory
+from chatvault.db.rollups import missing_triggers
 from chatvault.errors import DatabaseError
 
 # The fix every finding points at depends on where the database stands as a whole.
@@ -23,6 +24,8 @@ UNKNOWN_SHAPE = (
     "(docs/database.md#drift)"
 )
 NEWER = "schema of a newer chatvault: upgrade chatvault"
+# Usage reports would drift from usage_logs: recreate the rollups and their triggers.
+REBUILD = "chatvault db downgrade 0006 --yes && chatvault db migrate (rebuilds the rollups)"
 RENAMED_AT_HEAD = "looks like the same column renamed: rename it back, values unchanged"
 
 # Columns whose old names the legacy service left behind, and what the data means there.
@@ -68,8 +71,13 @@ def verify(url: str) -> Report:
         state = read_state(conn)
         diffs = _compare(conn)
         dialect = conn.dialect
+        triggers = missing_triggers(conn) if state.revision == head else []
     fix = _fix(state, head)
     findings = _revision_findings(state, head, fix) + _schema_findings(diffs, dialect, fix)
+    findings += [
+        Finding("missing trigger", f"usage_logs.{name}", "-", "trigger", REBUILD)
+        for name in triggers
+    ]
     return Report(mask_url(url), dialect.name, state.revision, head, findings)
 
 
