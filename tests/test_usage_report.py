@@ -12,9 +12,11 @@ import pytest
 
 from chatvault.config import Tier
 from chatvault.db.filters import UsageFilter
+from chatvault.db.guard import open_current
+from chatvault.db.rollups import bring_up_to_date
 from chatvault.discounts import monthly_discount
 from chatvault.period import Span, midnight
-from chatvault.usage import build, percentile, report, run
+from chatvault.usage import build, measure, percentile, report
 from tests.db.test_aggregate import load, random_rows, reference
 
 TIERS = (
@@ -51,7 +53,7 @@ def test_volume_discounts_follow_each_months_brackets(sqlite_url):
     zone = ZoneInfo("Asia/Kolkata")
     rows = random_rows(random.Random(11), 300, days=50)  # October, November, December
     load(sqlite_url, rows)
-    groups, discounts = run(sqlite_url, UsageFilter(), ("model",), zone, lambda _: None, TIERS)
+    groups, discounts = measured(sqlite_url, UsageFilter(), ("model",), zone, TIERS)
     # The oracle: each month's discount over its days in order, from the raw rows.
     days: dict = defaultdict(lambda: defaultdict(lambda: [0, None]))
     for row in rows:
@@ -87,9 +89,15 @@ def test_pages_sorted_in_sql_equal_pages_sorted_here(db_url, sort):
     zone = ZoneInfo("America/New_York")
     whole_days = UsageFilter(span=Span(midnight(date(2025, 10, 28), zone), None))
     for group_by in (("project", "model"), ("user",), ("model",)):
-        groups, _ = run(db_url, whole_days, group_by, zone, lambda _: None)
+        groups, _ = measured(db_url, whole_days, group_by, zone)
         for reverse in (False, True):
             for page in (1, 2, 3):
                 args = (sort, reverse, 3, page)
                 in_sql = report(db_url, whole_days, group_by, zone, lambda _: None, (), *args)
                 assert in_sql == build(groups, group_by, None, *args)
+
+
+def measured(url, rows, group_by, zone, tiers=()):
+    with open_current(url) as conn:
+        bring_up_to_date(conn, zone.key, lambda _: None)
+        return measure(conn, rows, group_by, zone, tiers)

@@ -1,5 +1,5 @@
 """Usage reports: the grouped measures from SQL made readable (rates, latency, shares), with
-a totals row, sorting and pages. No SQL here; db/aggregate.py does the summing."""
+a totals row, sorting and pages. No SQL here: db/aggregate.py does the summing."""
 
 from __future__ import annotations
 
@@ -11,11 +11,22 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection
+
 from chatvault.config import Tier
-from chatvault.db.aggregate import Groups, add_measures, zeros
+from chatvault.db.aggregate import (
+    Groups,
+    add_measures,
+    aggregate,
+    known_values,
+    month_days,
+    top,
+    zeros,
+)
 from chatvault.db.filters import UsageFilter
+from chatvault.db.guard import open_current
 from chatvault.db.models import LATENCY_BIN_COLUMNS
-from chatvault.db.rollups import MEASURES, latency_of_bin
+from chatvault.db.rollups import MEASURES, bring_up_to_date, latency_of_bin
 from chatvault.db.types import to_cents
 from chatvault.discounts import monthly_discount
 from chatvault.period import GRAINS
@@ -194,25 +205,21 @@ def report(
     limit: int | None = None,
     page: int = 1,
 ) -> Report:
-    """The report. A page of the top groups by a plain measure is sorted and cut in SQL, so
-    a thousand users cost no more than the twenty shown; anything else is sorted here."""
-    from chatvault.db.aggregate import top
-    from chatvault.db.guard import open_current
-    from chatvault.db.rollups import bring_up_to_date
-
+    """The report, the rollups brought up to date first. A page of the top groups by a plain
+    measure is sorted and cut in SQL, so a thousand users cost no more than the twenty shown;
+    anything else is sorted here."""
     order = sort or default_sort(group_by)
-    if limit and not tiers and order in SQL_SORTS:
-        with open_current(url) as conn:
-            bring_up_to_date(conn, zone.key, note)
-            found = top(
-                conn, rows, group_by, zone, SQL_SORTS[order], reverse, limit, (page - 1) * limit
-            )
-        if found is not None:
-            groups, measures, count = found
-            totals = make_row((), measures)
-            shown = [_shared(make_row(key, m), totals, None) for key, m in groups.items()]
-            return _report(group_by, shown, totals, None, count, order, limit, page)
-    groups, discounts = run(url, rows, group_by, zone, note, tiers)
+    with open_current(url) as conn:
+        bring_up_to_date(conn, zone.key, note)
+        if limit and not tiers and order in SQL_SORTS:
+            offset = (page - 1) * limit
+            found = top(conn, rows, group_by, zone, SQL_SORTS[order], reverse, limit, offset)
+            if found is not None:
+                groups, measures, count = found
+                totals = make_row((), measures)
+                shown = [_shared(make_row(key, m), totals, None) for key, m in groups.items()]
+                return _report(group_by, shown, totals, None, count, order, limit, page)
+        groups, discounts = measure(conn, rows, group_by, zone, tiers)
     return build(groups, group_by, discounts, order, reverse, limit, page)
 
 
@@ -224,31 +231,22 @@ def _total(all_measures) -> list[Any]:
     return functools.reduce(add_measures, all_measures, zeros())
 
 
-def run(
-    url: str,
+def measure(
+    conn: Connection,
     rows: UsageFilter,
     group_by: tuple[str, ...],
     zone: ZoneInfo,
-    note: Callable[[str], None],
     tiers: tuple[Tier, ...] = (),
 ) -> tuple[Groups, dict[tuple[Any, ...], Decimal] | None]:
-    """The grouped measures from the database, its rollups brought up to date first; with
-    volume discount tiers, each group's discount in cents too."""
-    from chatvault.db.aggregate import aggregate, month_days
-    from chatvault.db.guard import open_current
-    from chatvault.db.rollups import bring_up_to_date
-
-    with open_current(url) as conn:
-        bring_up_to_date(conn, zone.key, note)
-        if not tiers:
-            return aggregate(conn, rows, group_by, zone), None
-        # A month's discount depends on the whole month's volume: split groups by month,
-        # apply each month's rate, then fold the months back.
-        by_month = group_by if "month" in group_by else (*group_by, "month")
-        split = aggregate(conn, rows, by_month, zone)
-        rates = {key[by_month.index("month")]: None for key in split}
-        for month in rates:
-            rates[month] = _discount_rate(tiers, month_days(conn, zone, month))
+    """The grouped measures; with volume discount tiers, each group's discount in cents."""
+    if not tiers:
+        return aggregate(conn, rows, group_by, zone), None
+    # A month's discount depends on the whole month's volume: split groups by month, apply
+    # each month's rate, then fold the months back.
+    by_month = group_by if "month" in group_by else (*group_by, "month")
+    split = aggregate(conn, rows, by_month, zone)
+    months = {key[by_month.index("month")] for key in split}
+    rates = {m: _discount_rate(tiers, month_days(conn, zone, m)) for m in months}
     return _fold_months(split, by_month, group_by, rates)
 
 
@@ -274,9 +272,6 @@ def nothing_found(url: str, rows: UsageFilter, zone: ZoneInfo) -> str:
     database has, the closest values it does have."""
     import difflib
     from fnmatch import fnmatchcase
-
-    from chatvault.db.aggregate import known_values
-    from chatvault.db.guard import open_current
 
     hints = []
     with open_current(url) as conn:
