@@ -115,6 +115,7 @@ def test_an_empty_result_is_a_friendly_line_with_close_matches(url):
         (("--sort", "price"), "--sort 'price'"),
         (("--since", "next week"), "--since 'next week' is not a date"),
         (("--tz", "Mars/Base"), "not an IANA time zone"),
+        (("--page", "2"), "--page goes with --limit"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(url, args, message):

@@ -93,6 +93,8 @@ def usage(
     groups = _group_by(group_by)
     if sort is not None and sort not in SORT_KEYS:
         raise InputError(f"--sort {sort!r}: use one of {', '.join(SORT_KEYS)}")
+    if page > 1 and limit is None:
+        raise InputError("--page goes with --limit (rows per page)")
     current = settings(ctx, database, config)
     zone = zone_of(tz or current.config.timezone)
     rows = usage_filter(zone, since, until, model, user, provider, project, status, billable)
@@ -198,7 +200,7 @@ def _json(report: Report, rows, zone: str) -> dict[str, Any]:
         "limit": report.limit,
         "groups": report.groups,
         "rows": [_record(report, row) for row in report.rows],
-        "totals": {k: v for k, v in _record(report, report.totals).items()},
+        "totals": _record(report, report.totals),
     }
 
 
