@@ -10,6 +10,7 @@ refresh is picked up by the next one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -106,9 +107,11 @@ def raw_measures(source) -> list[ColumnElement]:
     return [s.label(name) for s, name in zip(sums, MEASURES, strict=True)]
 
 
-def summed_measures(table: Table) -> list[ColumnElement]:
-    """The measures over rollup rows: plain sums."""
-    return [func.sum(table.c[name]).label(name) for name in MEASURES]
+@functools.cache
+def summed_measures(table: Table) -> tuple[ColumnElement, ...]:
+    """The measures over rollup rows: plain sums (built once: sixty of them cost a report
+    a third of its time)."""
+    return tuple(func.sum(table.c[name]).label(name) for name in MEASURES)
 
 
 def raw_rows(conditions: list[ColumnElement]):
