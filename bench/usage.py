@@ -12,7 +12,8 @@ its own. The databases are cached in --workdir, keyed by rows, days and seed, fo
 
 Then measures, in the same run: each report of QUERIES inside one process (the library call
 the command makes; start-up, Typer's parsing and rendering excluded) against the same
-aggregation as hand-written SQL on the raw table and in DuckDB; each report as a whole `chatvault` process against `python -c "import typer, sqlalchemy"`;
+aggregation as hand-written SQL on the raw table and in DuckDB; each report as a whole
+`chatvault` process against `python -c "import typer, sqlalchemy"`;
 `chatvault export` against a bare cursor + csv.writer loop (rows/s, peak RSS); and
 `chatvault --help`. Progress goes to stderr, the results (markdown) to stdout.
 """
