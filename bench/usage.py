@@ -395,6 +395,16 @@ class Loader:
     def finish(self) -> None: ...
 
 
+def table_rows(chunk: Chunk, text: dict[str, np.ndarray], cost: np.ndarray, billable: np.ndarray):
+    """A chunk as usage_logs rows in COLUMNS order, with the cost and billable columns as
+    the target database takes them."""
+    c = chunk.columns
+    counts = ("request_count", "input_tokens", "output_tokens")
+    counts += ("cache_read_tokens", "cache_write_tokens", "cost_source")
+    values = {**text, **{k: c[k] for k in counts}, "cost_cents": cost, "billable": billable}
+    return zip(*(values[k].tolist() for k in COLUMNS), strict=True)
+
+
 class SqliteLoader(Loader):
     name = "sqlite"
 
@@ -418,18 +428,7 @@ class SqliteLoader(Loader):
         c = chunk.columns
         cost = c["cost_micro"].astype(object)
         cost[~c["priced"]] = None
-        values = {
-            **text,
-            "request_count": c["request_count"],
-            "input_tokens": c["input_tokens"],
-            "output_tokens": c["output_tokens"],
-            "cache_read_tokens": c["cache_read_tokens"],
-            "cache_write_tokens": c["cache_write_tokens"],
-            "cost_cents": cost,
-            "cost_source": c["cost_source"],
-            "billable": c["billable"].astype(np.int64),
-        }
-        rows = zip(*(values[k].tolist() for k in COLUMNS), strict=True)
+        rows = table_rows(chunk, text, cost, c["billable"].astype(np.int64))
         self.conn.execute("BEGIN")
         self.conn.executemany(self.sql, rows)
         self.conn.execute("COMMIT")
@@ -463,19 +462,7 @@ class PostgresLoader(Loader):
 
     def write(self, chunk: Chunk, text: dict[str, np.ndarray]) -> None:
         started = time.perf_counter()
-        c = chunk.columns
-        values = {
-            **text,
-            "request_count": c["request_count"],
-            "input_tokens": c["input_tokens"],
-            "output_tokens": c["output_tokens"],
-            "cache_read_tokens": c["cache_read_tokens"],
-            "cache_write_tokens": c["cache_write_tokens"],
-            "cost_cents": text["cost_text"],
-            "cost_source": c["cost_source"],
-            "billable": c["billable"],
-        }
-        rows = zip(*(values[k].tolist() for k in COLUMNS), strict=True)
+        rows = table_rows(chunk, text, text["cost_text"], chunk.columns["billable"])
         with self.conn.cursor() as cur:
             sql = f"COPY usage_logs ({', '.join(COLUMNS)}) FROM STDIN"
             with cur.copy(sql) as copy:
