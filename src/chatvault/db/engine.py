@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,11 +84,10 @@ def get_engine(url: str) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
         from sqlalchemy import create_engine
-        from sqlalchemy.pool import NullPool
 
-        # A command uses one server connection at a time; a pool would only keep idle ones open.
-        pool = {} if path is not None else {"poolclass": NullPool}
-        engine = create_engine(parsed, **pool)
+        # A command uses one connection at a time, but may open it more than once (a report,
+        # then its hints): a pool of one keeps the server's connect cost to once a process.
+        engine = create_engine(parsed, pool_size=1, max_overflow=4)
     except ModuleNotFoundError as exc:
         extra = "postgresql" if parsed.get_backend_name() == "postgresql" else "mysql"
         raise DatabaseError(
@@ -96,6 +96,9 @@ def get_engine(url: str) -> Engine:
         ) from None
     if parsed.get_backend_name() == "sqlite":
         _tune_sqlite(engine)
+    else:
+        # Say goodbye to the server at exit, rather than leave it to log a dropped connection.
+        atexit.register(engine.dispose)
     return engine
 
 

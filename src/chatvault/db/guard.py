@@ -1,7 +1,8 @@
 """The check every data command runs first: is the schema the one this chatvault expects?
 
 It costs two cheap queries (the version row, and the column names of an empty SELECT), so
-it can run on every invocation; `db verify` does the full comparison.
+it can run on every invocation; `db verify` does the full comparison. Only when the version
+row cannot be read does it look further, to say why.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, inspect
+from sqlalchemy.exc import DBAPIError
 
 from chatvault.db import shapes
 from chatvault.db.engine import connect, database_exists, mask_url
@@ -19,11 +21,13 @@ MIGRATE = "chatvault db migrate"
 
 
 @contextmanager
-def open_current(url: str, create: bool = False) -> Iterator[Connection]:
+def open_current(url: str, create: bool = False, reading: bool = False) -> Iterator[Connection]:
     """A connection to a database whose schema is at head, or a SchemaError saying what to do.
 
     With `create` (the default database, on first use) a missing SQLite file is created at
     head; a missing file someone named is more likely a typo than a wish, and is an error.
+    The check's read transaction is ended unless `reading`: a reader carries on in it (one
+    snapshot, and no second BEGIN on a server).
     """
     if not database_exists(url):
         if not create:
@@ -33,7 +37,8 @@ def open_current(url: str, create: bool = False) -> Iterator[Connection]:
         migrate(url)
     with connect(url) as conn:
         check_current(conn)
-        conn.rollback()  # end the check's read transaction: the caller starts its own
+        if not reading:
+            conn.rollback()  # the caller starts its own transaction
         yield conn
 
 
@@ -55,7 +60,7 @@ def check_current(conn: Connection) -> None:
             f"{shapes.HEAD})",
             fix=MIGRATE,
         )
-    columns = set(conn.execute(text("SELECT * FROM usage_logs WHERE 1 = 0")).keys())
+    columns = set(conn.exec_driver_sql("SELECT * FROM usage_logs WHERE 1 = 0").keys())
     expected = shapes.USAGE_LOGS_COLUMNS[shapes.HEAD]
     if columns != expected:
         missing = ", ".join(sorted(expected - columns)) or "none"
@@ -68,6 +73,10 @@ def check_current(conn: Connection) -> None:
 
 
 def _revision(conn: Connection) -> str | None:
-    if not inspect(conn).has_table(shapes.VERSION_TABLE):
+    try:
+        return conn.exec_driver_sql(f"SELECT version_num FROM {shapes.VERSION_TABLE}").scalar()
+    except DBAPIError:
+        conn.rollback()  # PostgreSQL refuses anything else in a failed transaction
+        if inspect(conn).has_table(shapes.VERSION_TABLE):
+            raise
         return None
-    return conn.execute(text(f"SELECT version_num FROM {shapes.VERSION_TABLE}")).scalar()

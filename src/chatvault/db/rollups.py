@@ -148,13 +148,13 @@ def _bin(seconds: ColumnElement, low: int, high: int) -> ColumnElement:
 def bring_up_to_date(conn: Connection, zone: str, note: Callable[[str], None]) -> None:
     """Make the rollups of `zone` (built now if new) and every kept zone exact.
 
-    Cheap when nothing changed: one read. Otherwise one write transaction under a lock.
+    Cheap when nothing changed: one read, in the caller's transaction. Otherwise one write
+    transaction under a lock.
     """
-    kept = set(conn.execute(select(rollup_zones.c.zone)).scalars())
-    stale = conn.execute(select(rollup_stale.c.hour).limit(1)).first()
-    conn.rollback()
-    if zone in kept and stale is None:
+    kept, stale = conn.execute(_freshness(), {"zone": zone}).one()
+    if kept and not stale:
         return
+    conn.rollback()
     writer = conn.execution_options(sqlite_begin="IMMEDIATE")
     with writer.begin():
         release = _lock(writer)
@@ -167,6 +167,13 @@ def bring_up_to_date(conn: Connection, zone: str, note: Callable[[str], None]) -
             _refresh(writer)
         finally:
             release()
+
+
+@functools.cache
+def _freshness():
+    """Is the zone kept, and is any hour marked stale? Built once: it runs before every report."""
+    kept = select(rollup_zones.c.zone).where(rollup_zones.c.zone == bindparam("zone")).exists()
+    return select(kept, select(rollup_stale.c.hour).exists())
 
 
 def refresh(conn: Connection) -> None:
