@@ -8,14 +8,15 @@ when no row of the group is priced).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, bindparam, func, select
 
-from chatvault.db.filters import UsageFilter, dimension_conditions, span_conditions
-from chatvault.db.models import ROLLUP_TABLES
+from chatvault.db.filters import UsageFilter, dimension_conditions, filter_params, filter_shape
+from chatvault.db.models import ROLLUP_TABLES, ROLLUPS
 from chatvault.db.rollups import (
     MEASURES,
     raw_measures,
@@ -25,7 +26,7 @@ from chatvault.db.rollups import (
     usage_logs,
     whole_days,
 )
-from chatvault.period import GRAINS, Span, bucket_of, local_date
+from chatvault.period import GRAINS, bucket_of, local_date
 
 # What --group-by accepts, and the column each one reads.
 GROUP_COLUMNS = {
@@ -49,31 +50,61 @@ def aggregate(
     whole, edges = whole_days(rows.span.start, rows.span.end, zone)
     groups: Groups = {}
     if whole is not None:
-        table, keys, conditions = _whole_days(rows, group_by, zone, whole, dialect)
-        query = select(*keys, *summed_measures(table)).where(*conditions).group_by(*keys)
-        _add(groups, conn.execute(query), group_by)
+        table, keys, conditions, params = _whole_days(rows, group_by, zone, whole, dialect)
+        query = _statement(
+            ("whole", table.name, group_by, tuple(params), filter_shape(rows, dialect), dialect),
+            lambda: _grouped(table, keys, conditions, group_by),
+        )
+        _add(groups, conn.execute(query, params), group_by)
     for start, end in edges:
-        day = local_date(start, zone)
-        query = _edge_query(rows, group_by, start, end, dialect)
-        _add(groups, conn.execute(query), group_by, day)
+        query = _statement(
+            ("edge", group_by, filter_shape(rows, dialect), dialect),
+            lambda: _edge_query(rows, group_by, dialect),
+        )
+        params = {"start": start, "end": end, **filter_params(rows, dialect)}
+        _add(groups, conn.execute(query, params), group_by, local_date(start, zone))
     return groups
+
+
+def _statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """The statement of a shape, built once and run with each call's parameters: SQLAlchemy
+    then reuses its cache key, which for sixty-odd sums costs more than running it."""
+    if key not in _STATEMENTS:
+        _STATEMENTS[key] = build()
+    return _STATEMENTS[key]
+
+
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _grouped(table: Table, keys: list, conditions: list, group_by: tuple[str, ...]):
+    """The rollup's measures per group: its own rows when a group is one of them (a day of
+    rollup_days, say: summing sixty columns over single rows would double a report's time)."""
+    grain, held = ROLLUPS[table.name]
+    if {GROUP_COLUMNS[g] for g in group_by} == {grain, *held}:
+        return select(*keys, *(table.c[name] for name in MEASURES)).where(*conditions)
+    return select(*keys, *summed_measures(table)).where(*conditions).group_by(*keys)
 
 
 def _whole_days(
     rows: UsageFilter, group_by: tuple[str, ...], zone: ZoneInfo, whole: tuple, dialect: str
 ):
-    """The rollup to read for whole days, its group columns, and the conditions on it."""
+    """The rollup to read for whole days, its group columns, the conditions on it (named
+    parameters) and their values."""
     dimensions = {GROUP_COLUMNS[g] for g in group_by if g not in GRAINS} | rows.dimensions()
     grain = next((g for g in group_by if g in GRAINS), None)
     table = table_for(dimensions, grain, whole)
     time = table.c.day if "day" in table.c else table.c.month
-    conditions = [table.c.zone == zone.key, *dimension_conditions(table.c, rows, dialect)]
+    conditions = [table.c.zone == bindparam("zone"), *dimension_conditions(table.c, rows, dialect)]
+    params: dict[str, Any] = {"zone": zone.key, **filter_params(rows, dialect)}
     first, last = whole
     if first is not None:
-        conditions.append(time >= first)
+        conditions.append(time >= bindparam("first"))
+        params["first"] = first
     if last is not None:
-        conditions.append(time < last)
-    return table, [table.c[GROUP_COLUMNS[g]] for g in group_by], conditions
+        conditions.append(time < bindparam("last"))
+        params["last"] = last
+    return table, [table.c[GROUP_COLUMNS[g]] for g in group_by], conditions, params
 
 
 def top(
@@ -94,17 +125,30 @@ def top(
     whole, edges = whole_days(rows.span.start, rows.span.end, zone)
     if whole is None or edges or not group_by:
         return None
-    table, keys, conditions = _whole_days(rows, group_by, zone, whole, conn.dialect.name)
-    grouped = select(*keys, *summed_measures(table)).where(*conditions).group_by(*keys)
-    value = func.coalesce(func.sum(table.c[measure]), -1)  # a group with no cost: last
-    ties = [part for key in keys for part in (key.is_(None).desc(), key)]
-    ordered = grouped.order_by(value if smallest_first else value.desc(), *ties)
+    dialect = conn.dialect.name
+    table, keys, conditions, params = _whole_days(rows, group_by, zone, whole, dialect)
+    shape = (table.name, group_by, tuple(params), filter_shape(rows, dialect), dialect)
+
+    def page_query():
+        grouped = select(*keys, *summed_measures(table)).where(*conditions).group_by(*keys)
+        value = func.coalesce(func.sum(table.c[measure]), -1)  # a group with no cost: last
+        ties = [part for key in keys for part in (key.is_(None).desc(), key)]
+        ordered = grouped.order_by(value if smallest_first else value.desc(), *ties)
+        return ordered.limit(bindparam("limit")).offset(bindparam("offset"))
+
+    def count_query():
+        counted = select(*keys).where(*conditions).group_by(*keys).subquery()
+        return select(func.count()).select_from(counted)
+
     page: Groups = {}
-    _add(page, conn.execute(ordered.limit(limit).offset(offset)), group_by)
+    query = _statement(("page", measure, smallest_first, *shape), page_query)
+    _add(page, conn.execute(query, {**params, "limit": limit, "offset": offset}), group_by)
     totals: Groups = {}
-    _add(totals, conn.execute(select(*summed_measures(table)).where(*conditions)), ())
-    counted = select(*keys).where(*conditions).group_by(*keys).subquery()
-    count = conn.execute(select(func.count()).select_from(counted)).scalar()
+    query = _statement(
+        ("totals", *shape), lambda: select(*summed_measures(table)).where(*conditions)
+    )
+    _add(totals, conn.execute(query, params), ())
+    count = conn.execute(_statement(("count", *shape), count_query), params).scalar()
     return page, totals.get((), zeros()), int(count or 0)
 
 
@@ -113,12 +157,11 @@ def zeros() -> list[Any]:
     return [0] * (len(MEASURES) - 1) + [None]
 
 
-def _edge_query(
-    rows: UsageFilter, group_by: tuple[str, ...], start: datetime, end: datetime, dialect: str
-):
+def _edge_query(rows: UsageFilter, group_by: tuple[str, ...], dialect: str):
     """A partial local day from raw rows, grouped by the dimensions (its day, week and month
     are the same for every row: _add fills them in)."""
-    conditions = span_conditions(usage_logs.c.created_at, Span(start, end))
+    created = usage_logs.c.created_at
+    conditions = [created >= bindparam("start"), created < bindparam("end")]
     conditions += dimension_conditions(usage_logs.c, rows, dialect)
     source = raw_rows(conditions)
     dims = [source.c[GROUP_COLUMNS[g]] for g in group_by if g not in GRAINS]

@@ -3,10 +3,11 @@ alike to `usage_logs` and to the rollup tables (they share the dimension column 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import ColumnElement, bindparam, or_, true
 
 from chatvault.period import Span
 
@@ -45,15 +46,37 @@ class UsageFilter:
 
 
 def dimension_conditions(columns: Any, rows: UsageFilter, dialect: str) -> list[ColumnElement]:
-    """The filter's conditions on dimension columns (`columns` is a table's `.c`)."""
-    conditions: list[ColumnElement] = []
-    for name, column in TEXT_FILTERS.items():
-        globs = getattr(rows, name)
-        if globs:
-            conditions.append(or_(*(matches(columns[column], g, dialect) for g in globs)))
+    """The filter's conditions on dimension columns (`columns` is a table's `.c`).
+
+    Each glob is a named parameter (see `filter_params`), so a statement built once for a
+    `filter_shape` serves every filter of that shape.
+    """
+    alternatives: dict[str, list[ColumnElement]] = {}
+    for column, key, operator, value in _patterns(rows, dialect):
+        bound = bindparam(key, value)
+        alternatives.setdefault(column, []).append(_compare(columns[column], operator, bound))
+    conditions = [or_(*each) for each in alternatives.values()]
     if rows.billable_only:
         conditions.append(columns.billable == true())
     return conditions
+
+
+def filter_shape(rows: UsageFilter, dialect: str) -> tuple[Any, ...]:
+    """What the SQL of `dimension_conditions` depends on, the globs' values aside."""
+    globs = ((key, operator) for _, key, operator, _ in _patterns(rows, dialect))
+    return (*globs, rows.billable_only)
+
+
+def filter_params(rows: UsageFilter, dialect: str) -> dict[str, str]:
+    """The values of the parameters of `dimension_conditions`."""
+    return {key: value for _, key, _, value in _patterns(rows, dialect)}
+
+
+def _patterns(rows: UsageFilter, dialect: str) -> Iterator[tuple[str, str, str, str]]:
+    """(column, parameter name, operator, value) of each glob of each filter."""
+    for name, column in TEXT_FILTERS.items():
+        for i, glob in enumerate(getattr(rows, name)):
+            yield (column, f"filter_{column}_{i}", *_pattern(glob, dialect))
 
 
 def span_conditions(created_at: Any, span: Span) -> list[ColumnElement]:
@@ -66,14 +89,27 @@ def span_conditions(created_at: Any, span: Span) -> list[ColumnElement]:
 
 
 def matches(column: Any, glob: str, dialect: str) -> ColumnElement:
-    """`column` matches a glob, case-sensitively on every dialect (MySQL: as its collation).
+    """`column` matches a glob, case-sensitively on every dialect (MySQL: as its collation)."""
+    return _compare(column, *_pattern(glob, dialect))
+
+
+def _pattern(glob: str, dialect: str) -> tuple[str, str]:
+    """The operator and operand that match a glob.
 
     Without wildcards it is an equality, which indexes serve. SQLite's LIKE ignores case, so
     there GLOB is used, with its character classes escaped.
     """
     if not any(ch in glob for ch in "*?"):
-        return column == glob
+        return "=", glob
     if dialect == "sqlite":
-        return column.op("GLOB")(glob.replace("[", "[[]"))
+        return "GLOB", glob.replace("[", "[[]")
     escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(escaped.replace("*", "%").replace("?", "_"), escape="\\")
+    return "LIKE", escaped.replace("*", "%").replace("?", "_")
+
+
+def _compare(column: Any, operator: str, operand: Any) -> ColumnElement:
+    if operator == "=":
+        return column == operand
+    if operator == "GLOB":
+        return column.op("GLOB")(operand)
+    return column.like(operand, escape="\\")
