@@ -3,9 +3,10 @@ a totals row, sorting and pages. No SQL here: db/aggregate.py does the summing."
 
 from __future__ import annotations
 
-import functools
+import bisect
+import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -101,36 +102,46 @@ class Report:
     sort: str
 
 
-def make_row(key: tuple[Any, ...], measures: list[Any]) -> Row:
+def make_row(
+    key: tuple[Any, ...],
+    measures: list[Any],
+    totals: Row | None = None,
+    discounts: dict[tuple[Any, ...], Decimal] | None = None,
+) -> Row:
+    """A group's row; its share of `totals` when given, its discount when tiers apply."""
     m = measures
     latency_rows = m[_AT["latency_rows"]]
+    cost, requests = m[_AT["cost_cents"]], m[_AT["requests"]]
     return Row(
         key=key,
-        requests=m[_AT["requests"]],
+        requests=requests,
         input_tokens=m[_AT["input_tokens"]],
         output_tokens=m[_AT["output_tokens"]],
         cache_read_tokens=m[_AT["cache_read_tokens"]],
         cache_write_tokens=m[_AT["cache_write_tokens"]],
-        cost_cents=m[_AT["cost_cents"]],
+        cost_cents=cost,
         unpriced_requests=m[_AT["unpriced_requests"]],
         error_requests=m[_AT["error_requests"]],
         avg_latency_ms=m[_AT["latency_us"]] / latency_rows / 1000 if latency_rows else None,
         p95_latency_ms=percentile(m[_BINS], P95),
+        share=None if totals is None else _share(cost, requests, totals),
+        discount_cents=None if discounts is None else discounts.get(key, Decimal(0)),
     )
+
+
+def _share(cost: Decimal | None, requests: int, totals: Row) -> float | None:
+    if totals.cost_cents:
+        return float((cost or 0) / totals.cost_cents)
+    return requests / totals.requests if totals.requests else None
 
 
 def percentile(bins: list[int], q: float) -> float | None:
     """The q-quantile in ms from a latency histogram: the middle of the bin that holds it."""
-    total = sum(bins)
-    if not total:
+    running = list(itertools.accumulate(bins))
+    if not running[-1]:
         return None
-    rank = math.ceil(q * total)
-    seen = 0
-    for k, count in enumerate(bins):
-        seen += count
-        if seen >= rank:
-            return round(latency_of_bin(k) * 1000, 1)
-    raise AssertionError("unreachable: the ranks add up to the total")
+    k = bisect.bisect_left(running, math.ceil(q * running[-1]))
+    return round(latency_of_bin(k) * 1000, 1)
 
 
 def build(
@@ -144,7 +155,7 @@ def build(
 ) -> Report:
     """Rows with shares, in order, one page of them, and the totals over all groups."""
     totals = make_row((), _total(groups.values()))
-    rows = [_shared(make_row(key, m), totals, discounts) for key, m in groups.items()]
+    rows = [make_row(key, m, totals, discounts) for key, m in groups.items()]
     order = sort or default_sort(group_by)
     if order == "group":
         rows.sort(key=lambda r: tuple(_sortable(v) for v in r.key), reverse=reverse)
@@ -157,15 +168,6 @@ def build(
 
 def default_sort(group_by: tuple[str, ...]) -> str:
     return "group" if group_by and group_by[0] in GRAINS else "cost"
-
-
-def _shared(row: Row, totals: Row, discounts: dict | None) -> Row:
-    if totals.cost_cents:
-        share = float((row.cost_cents or 0) / totals.cost_cents)
-    else:
-        share = row.requests / totals.requests if totals.requests else None
-    discount = None if discounts is None else discounts.get(row.key, Decimal(0))
-    return replace(row, share=share, discount_cents=discount)
 
 
 def _report(group_by, shown, totals, discounts, count, order, limit, page) -> Report:
@@ -209,7 +211,7 @@ def report(
     measure is sorted and cut in SQL, so a thousand users cost no more than the twenty shown;
     anything else is sorted here."""
     order = sort or default_sort(group_by)
-    with open_current(url) as conn:
+    with open_current(url, reading=True) as conn:
         bring_up_to_date(conn, zone.key, note)
         if limit and not tiers and order in SQL_SORTS:
             offset = (page - 1) * limit
@@ -217,7 +219,7 @@ def report(
             if found is not None:
                 groups, measures, count = found
                 totals = make_row((), measures)
-                shown = [_shared(make_row(key, m), totals, None) for key, m in groups.items()]
+                shown = [make_row(key, m, totals) for key, m in groups.items()]
                 return _report(group_by, shown, totals, None, count, order, limit, page)
         groups, discounts = measure(conn, rows, group_by, zone, tiers)
     return build(groups, group_by, discounts, order, reverse, limit, page)
@@ -227,8 +229,13 @@ def _sortable(value: Any) -> tuple[int, Any]:
     return (0, "") if value is None else (1, value)
 
 
-def _total(all_measures) -> list[Any]:
-    return functools.reduce(add_measures, all_measures, zeros())
+def _total(all_measures: Iterable[list[Any]]) -> list[Any]:
+    """The measures of all groups summed, column by column (the cost None only if all are)."""
+    columns = list(zip(*all_measures, strict=True))
+    if not columns:
+        return zeros()
+    costs = [cost for cost in columns[-1] if cost is not None]
+    return [*map(sum, columns[:-1]), sum(costs) if costs else None]
 
 
 def measure(
