@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from chatvault.db.engine import dispose_all
+
 ADMIN_URLS = {
     "postgresql": os.environ.get(
-        "CHATVAULT_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        "CHATVAULT_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/test"
     ),
     "mysql": os.environ.get(
         "CHATVAULT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
@@ -83,6 +85,7 @@ def _fresh_database(dialect: str) -> Iterator[str]:
     try:
         yield url
     finally:
+        dispose_all()  # the pooled connections chatvault kept to it
         drop = f"DROP DATABASE {name}" + (" WITH (FORCE)" if dialect == "postgresql" else "")
         with admin.connect() as conn:
             conn.execute(text(drop))

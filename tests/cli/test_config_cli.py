@@ -27,7 +27,7 @@ def test_show_masks_the_password_and_names_the_source():
     )
     assert result.exit_code == 0
     assert "hunter2" not in result.stdout + result.stderr
-    assert "url: postgresql+psycopg://app:***@db:5432/usage" in result.stdout
+    assert "url: postgresql+psycopg2://app:***@db:5432/usage" in result.stdout
     assert result.stderr.strip() == f"# config file: {ROOT_CONFIG}"
 
 

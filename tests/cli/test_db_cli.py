@@ -115,7 +115,7 @@ def test_unreachable_server_never_shows_the_password():
     assert "s3cret-pw" not in result.stderr + result.stdout
     (line,) = result.stderr.splitlines()
     assert line.startswith(
-        "error: cannot open the database postgresql+psycopg://app:***@127.0.0.1:9/x"
+        "error: cannot open the database postgresql+psycopg2://app:***@127.0.0.1:9/x"
     )
 
 
@@ -361,7 +361,7 @@ def test_an_unexpected_error_is_one_line_unless_debugging(sqlite_url, monkeypatc
             "oracle://scott:tiger@db/orcl",
             "works with SQLite, PostgreSQL and MariaDB/MySQL, not oracle",
         ),
-        ("postgres://app@127.0.0.1:9/x", "cannot open the database postgresql+psycopg://"),
+        ("postgres://app@127.0.0.1:9/x", "cannot open the database postgresql+psycopg2://"),
     ],
 )
 def test_database_kinds(url, message):

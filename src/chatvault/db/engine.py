@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +19,8 @@ SQLITE_CACHE_KIB = 16 * 1024
 
 # The driver a bare scheme means (installed by the extras named after the database).
 _DRIVERS = {
-    "postgresql": "postgresql+psycopg",
-    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg2",
+    "postgres": "postgresql+psycopg2",
     "mysql": "mysql+pymysql",
     "mariadb": "mariadb+pymysql",
 }
@@ -75,9 +74,25 @@ def database_exists(url: str) -> bool:
     return path is None or path.exists()
 
 
-@functools.cache
 def get_engine(url: str) -> Engine:
     """The shared engine for a URL. SQLite files (and their folder) are created on first use."""
+    if url not in _ENGINES:
+        _ENGINES[url] = _create_engine(url)
+    return _ENGINES[url]
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+@atexit.register  # say goodbye to servers, rather than leave them to log dropped connections
+def dispose_all() -> None:
+    """Close every engine's pooled connections (at exit; tests, before dropping a database)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+
+
+def _create_engine(url: str) -> Engine:
     parsed = parse_url(url)
     path = sqlite_path(parsed)
     if path is not None:
@@ -96,9 +111,6 @@ def get_engine(url: str) -> Engine:
         ) from None
     if parsed.get_backend_name() == "sqlite":
         _tune_sqlite(engine)
-    else:
-        # Say goodbye to the server at exit, rather than leave it to log a dropped connection.
-        atexit.register(engine.dispose)
     return engine
 
 
