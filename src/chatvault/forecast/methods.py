@@ -1,0 +1,90 @@
+"""The regression and naive methods: each fits a daily series and returns a `Fit`.
+
+A fit is the point forecast and the covariance matrix of its errors over the horizon, so a
+daily interval and the interval of any horizon total come from the same matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+WEEK = 7
+MEAN_WINDOW = 28  # the run-rate is the mean day of the last four weeks
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Point forecast, covariance of its errors, and degrees of freedom for the t quantile."""
+
+    mean: np.ndarray
+    cov: np.ndarray
+    df: float
+
+
+def regression(y: np.ndarray, X: np.ndarray, X0: np.ndarray) -> Fit:
+    """Least squares of y on X, forecast at the rows of X0 with the prediction covariance."""
+    n, p = X.shape
+    xtx_inv = np.linalg.pinv(X.T @ X)
+    beta = xtx_inv @ X.T @ y
+    resid = y - X @ beta
+    df = n - p
+    s2 = float(resid @ resid) / df
+    # Var(Y0 - X0 b) = s^2 (I + X0 (X'X)^-1 X0'): the new days' noise plus the error of b.
+    cov = s2 * (np.eye(len(X0)) + X0 @ xtx_inv @ X0.T)
+    return Fit(X0 @ beta, cov, df)
+
+
+def _design(t: np.ndarray, weekday0: int, trend: bool, weekdays: bool) -> np.ndarray:
+    columns = [np.ones(len(t))]
+    if trend:
+        columns.append(t.astype(float))
+    if weekdays:
+        day = (weekday0 + t) % WEEK
+        # Monday is the baseline; a dummy per other weekday keeps X'X invertible.
+        columns += [(day == d).astype(float) for d in range(1, WEEK)]
+    return np.column_stack(columns)
+
+
+def _fit_regression(y: np.ndarray, weekday0: int, horizon: int, trend: bool, weekdays: bool) -> Fit:
+    n = len(y)
+    t = np.arange(n + horizon)
+    X = _design(t, weekday0, trend, weekdays)
+    return regression(y, X[:n], X[n:])
+
+
+def fit_mean(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
+    """Run-rate: the mean day of the last four weeks (all days if fewer)."""
+    recent = y[-MEAN_WINDOW:]
+    return _fit_regression(recent, 0, horizon, trend=False, weekdays=False)
+
+
+def fit_trend(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
+    """Straight line through the history."""
+    return _fit_regression(y, weekday0, horizon, trend=True, weekdays=False)
+
+
+def fit_trend_weekday(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
+    """Straight line plus a level per weekday."""
+    return _fit_regression(y, weekday0, horizon, trend=True, weekdays=True)
+
+
+def fit_seasonal_naive(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
+    """The same weekday of the last week, errors from the series' own week-on-week changes."""
+    n = len(y)
+    k = np.arange(horizon)
+    mean = y[n - WEEK + k % WEEK]
+    resid = y[WEEK:] - y[:-WEEK]
+    s2 = float(resid @ resid) / len(resid)
+    # As a seasonal random walk, step k's error sums ceil(k/7) weekly changes of its weekday:
+    # errors grow a season at a time. Changes of different weekdays in the same week share
+    # level moves, so they correlate by rho (the mean lag 1-6 autocorrelation, at least 0).
+    rho = 0.0
+    if s2 > 0 and len(resid) > WEEK:
+        lags = [resid[:-j] @ resid[j:] / len(resid) for j in range(1, WEEK)]
+        rho = min(max(float(np.mean(lags)) / s2, 0.0), 0.95)
+    weeks = k // WEEK + 1
+    same_day = k[:, None] % WEEK == k[None, :] % WEEK
+    cov = s2 * np.minimum.outer(weeks, weeks) * np.where(same_day, 1.0, rho)
+    return Fit(mean.astype(float), cov, len(resid))

@@ -1,0 +1,170 @@
+"""`predict`: the forecast of a daily spend series, its method chosen and intervals calibrated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from chatvault.errors import InputError
+from chatvault.forecast.evaluate import FITTERS, Trial, calibration, mase, origins, trials
+from chatvault.forecast.methods import Fit
+from chatvault.forecast.quantiles import t_quantile
+
+MIN_DAYS = 14  # below this, only the run-rate: two weeks are the least to see a weekly pattern
+AUTO_DAYS = 42  # auto backtests from six weeks: four to fit, two weekly origins to score
+CALIBRATE_DAYS = 60  # intervals are widened by the series' own backtest errors from here
+TRUST_DAYS = 28  # a shorter history gets a warning whatever the method
+AUTO_ORIGINS = 8  # auto and calibration score the last eight weekly origins
+AUTO_HORIZON = 30
+SHORT_METHOD = "trend-weekday"  # auto's pick between MIN_DAYS and AUTO_DAYS
+
+METHODS: dict[str, str] = {
+    "auto": "the method with the lowest backtest MASE on this series (run-rate if short)",
+    "trend-weekday": "linear trend plus a level per weekday, least squares",
+    "holt-winters": "additive Holt-Winters, damped trend, weekly season",
+    "seasonal-naive": "the same weekday of the last week",
+    "trend": "linear trend, least squares (no weekday terms)",
+    "mean": "run-rate: the mean day of the last 28 days",
+}
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Daily point forecasts and prediction intervals (all >= 0), and why this method."""
+
+    method: str
+    reason: str
+    level: float
+    history_days: int
+    calibrated: bool
+    warnings: list[str]
+    dates: list[date]
+    mean: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    daily_scale: float  # calibration factor applied to daily half-widths (1: none)
+    total_scale: float  # the same for totals
+    fit: Fit = field(repr=False)
+
+    def total(self, days: int | None = None) -> tuple[float, float, float]:
+        """(mean, lower, upper) of the sum of the first `days` forecast days (default all)."""
+        days = len(self.mean) if days is None else days
+        if not 1 <= days <= len(self.mean):
+            raise ValueError(f"days must be in 1..{len(self.mean)}, got {days}")
+        mean = float(self.mean[:days].sum())
+        # The sum's variance is 1'C1 over those days: correlated errors add up, daily widths
+        # would not.
+        sd = float(np.sqrt(max(self.fit.cov[:days, :days].sum(), 0.0)))
+        half = _quantile(self.level, self.fit.df) * sd * self.total_scale
+        return mean, max(mean - half, 0.0), mean + half
+
+
+def _quantile(level: float, df: float) -> float:
+    return t_quantile((1 + level) / 2, df)
+
+
+def validate(values: np.ndarray, horizon: int, method: str, level: float) -> None:
+    """Raise InputError unless the arguments make a forecast."""
+    if values.ndim != 1 or len(values) < 2:
+        raise InputError(f"a forecast needs at least 2 days of history, got {values.size}")
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise InputError("daily spend must be finite and not negative")
+    if horizon < 1:
+        raise InputError(f"the horizon must be at least 1 day, got {horizon}")
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    if not 0 < level < 1:
+        raise InputError(f"the level must be between 0 and 1, got {level}")
+
+
+def _warnings(y: np.ndarray, horizon: int) -> list[str]:
+    n = len(y)
+    found = []
+    if n < MIN_DAYS:
+        found.append(
+            f"only {n} days of history: the forecast is the mean day so far, "
+            "without trend or weekly pattern, and its interval is rough"
+        )
+    elif n < TRUST_DAYS:
+        found.append(
+            f"only {n} days of history: too short to trust the trend and the intervals "
+            f"({TRUST_DAYS}+ days recommended)"
+        )
+    if horizon > n:
+        found.append(f"forecasting {horizon} days from {n} days of history")
+    if not y.any():
+        found.append("no spend in the history: the forecast is zero")
+    return found
+
+
+def choose(
+    y: np.ndarray, weekday0: int, cache: dict | None = None
+) -> tuple[str, str, dict[str, list[Trial]]]:
+    """auto's method and reason, and the trials scored (empty when the history is short)."""
+    n = len(y)
+    if n < AUTO_DAYS:
+        reason = f"only {n} days of history (< {AUTO_DAYS} needed to backtest): {SHORT_METHOD}"
+        return SHORT_METHOD, reason, {}
+    starts = origins(n, 7, AUTO_ORIGINS)
+    scored = {m: trials(y, weekday0, m, starts, AUTO_HORIZON, cache) for m in FITTERS}
+    score = {m: mase(t) for m, t in scored.items()}
+    if all(np.isnan(s) for s in score.values()):
+        reason = "the history has no week-on-week change to scale errors by: trend-weekday"
+        return "trend-weekday", reason, scored
+    ranked = sorted(FITTERS, key=lambda m: np.inf if np.isnan(score[m]) else score[m])
+    others = ", ".join(f"{m} {score[m]:.2f}" for m in ranked[1:])
+    reason = f"lowest backtest MASE ({score[ranked[0]]:.2f}; {others}) over {len(starts)} origins"
+    return ranked[0], reason, scored
+
+
+def predict(
+    values: np.ndarray, start: date, horizon: int, method: str = "auto", level: float = 0.8
+) -> Forecast:
+    """Forecast `horizon` days after a dense daily series that starts on `start`."""
+    y = np.asarray(values, dtype=float)
+    validate(y, horizon, method, level)
+    return forecast(y, start, horizon, method, level)
+
+
+def forecast(
+    y: np.ndarray, start: date, horizon: int, method: str, level: float, cache: dict | None = None
+) -> Forecast:
+    """`predict` on a validated series; `cache` shares backtest fits across its prefixes."""
+    n, weekday0 = len(y), start.weekday()
+    scored: dict[str, list[Trial]] = {}
+    if n < MIN_DAYS:
+        chosen = "mean"
+        reason = f"only {n} days of history (< {MIN_DAYS}): mean run-rate"
+        if method not in ("auto", "mean"):
+            reason += f" instead of {method}"
+    elif method == "auto":
+        chosen, reason, scored = choose(y, weekday0, cache)
+    else:
+        chosen, reason = method, "chosen with --method"
+    fit = FITTERS[chosen](y, weekday0, horizon)
+    daily_scale = total_scale = 1.0
+    calibrated = n >= CALIBRATE_DAYS
+    if calibrated:
+        found = scored.get(chosen) or trials(
+            y, weekday0, chosen, origins(n, 7, AUTO_ORIGINS), AUTO_HORIZON, cache
+        )
+        daily_scale, total_scale = calibration(found, lambda df: _quantile(level, df), level)
+    mean = np.maximum(fit.mean, 0.0)
+    half = _quantile(level, fit.df) * np.sqrt(np.diag(fit.cov)) * daily_scale
+    return Forecast(
+        method=chosen,
+        reason=reason,
+        level=level,
+        history_days=n,
+        calibrated=calibrated,
+        warnings=_warnings(y, horizon),
+        dates=[start + timedelta(days=n + k) for k in range(horizon)],
+        mean=mean,
+        lower=np.maximum(mean - half, 0.0),
+        upper=mean + half,
+        daily_scale=daily_scale,
+        total_scale=total_scale,
+        fit=fit,
+    )
