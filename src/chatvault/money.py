@@ -11,6 +11,12 @@ def dollars(cents: Decimal) -> str:
     return f"{sign}{whole}.{fraction.ljust(2, '0')}"
 
 
+def usd_rounded(cents: Decimal) -> str:
+    """'$1,234.57': to the cent, with thousands separators (estimates, and sums at a glance)."""
+    text = f"{abs(cents) / 100:,.2f}"
+    return f"-${text}" if cents < 0 else f"${text}"
+
+
 def usd(cents: Decimal) -> str:
     """'$1.50', '-$0.00012'."""
     text = dollars(cents)

@@ -1,0 +1,320 @@
+"""`chatvault costs`: what the coming days will cost (`predict`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from chatvault.cli.common import ConfigOpt, DatabaseOpt, FormatOpt, TableOrJson, info, new_app
+from chatvault.cli.common import settings as load
+from chatvault.cli.filters import (
+    BillableOpt,
+    ModelOpt,
+    ProjectOpt,
+    ProviderOpt,
+    StatusOpt,
+    TzOpt,
+    UserOpt,
+    usage_filter,
+    zone_of,
+)
+from chatvault.errors import InputError
+
+if TYPE_CHECKING:
+    from chatvault.costs import Estimate, History, Projection
+    from chatvault.forecast import MethodScore
+
+app = new_app("Cost forecasts.")
+# The forecast package's methods, listed here so --help does not import NumPy.
+METHODS = ("auto", "trend-weekday", "holt-winters", "seasonal-naive", "trend", "mean")
+CHART_DAYS = 60  # columns of the chart: the forecast, and as much history as fits
+
+
+@app.command("predict")
+def predict(
+    ctx: typer.Context,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            "-d",
+            metavar="N",
+            min=1,
+            max=366,
+            help="Days to forecast, today first "
+            "[default: the config's cost_prediction.prediction_window_days, 30].",
+            show_default=False,
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="DATE", help="Forecast through this day: end-of-month or YYYY-MM-DD."
+        ),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option("--method", "-m", metavar="METHOD", help=f"{'|'.join(METHODS)}."),
+    ] = "auto",
+    level: Annotated[
+        float,
+        typer.Option(
+            "--level",
+            metavar="P",
+            min=0.5,
+            max=0.99,
+            help="Coverage of the prediction intervals (0.5-0.99).",
+        ),
+    ] = 0.8,
+    history: Annotated[
+        str,
+        typer.Option(
+            "--history", metavar="N[d|w]", help="Complete days before today to learn from."
+        ),
+    ] = "90d",
+    backtest: Annotated[
+        bool,
+        typer.Option(
+            "--backtest",
+            help="Score every method on your own history instead (origins every 7 days, "
+            "30 days ahead).",
+        ),
+    ] = False,
+    model: ModelOpt = None,
+    user: UserOpt = None,
+    provider: ProviderOpt = None,
+    project: ProjectOpt = None,
+    status: StatusOpt = None,
+    billable: BillableOpt = False,
+    tz: TzOpt = None,
+    output: FormatOpt = TableOrJson.table,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Forecast daily spend, the horizon's total and the month's end, with intervals."""
+    from chatvault import costs
+
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
+    if days is not None and to is not None:
+        raise InputError("--days and --to both set the horizon: give one")
+    current = load(ctx, database, config)
+    zone = zone_of(tz or current.config.timezone)
+    today = costs.today_in(zone)
+    rows = usage_filter(zone, None, None, model, user, provider, project, status, billable)
+    back = _days(history)
+    echo = {"time_zone": zone.key, "today": today.isoformat(), "filters": rows.echo()}
+    if backtest:
+        found, scores = costs.backtest(current.database_url, rows, zone, today, back, level, info)
+        if output is TableOrJson.json:
+            from chatvault.cli.output import dump_json
+
+            dump_json(_backtest_json(echo, level, found, scores))
+        else:
+            _backtest_table(found, scores, level, zone.key)
+        return
+    window = current.config.cost_calculation.cost_prediction.prediction_window_days
+    horizon = costs.horizon_to(_last_day(to, today), today) if to else days or window
+    projection = costs.project(
+        current.database_url, rows, zone, today, back, horizon, method, level, info
+    )
+    for warning in projection.forecast.warnings:
+        info(f"warning: {warning}")
+    if output is TableOrJson.json:
+        from chatvault.cli.output import dump_json
+
+        dump_json(_json(echo, method, projection))
+    else:
+        _show(projection, zone.key)
+
+
+def _days(text: str) -> int:
+    found = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text.lower())
+    days = int(found[1]) * (7 if found[2] == "w" else 1) if found else 0
+    if not 2 <= days <= 3660:
+        raise InputError(f"--history {text!r}: give a number of days or weeks, e.g. 90d, 12w")
+    return days
+
+
+def _last_day(text: str, today: date) -> date:
+    from chatvault.costs import month_end_of
+
+    if text.strip().lower() == "end-of-month":
+        return month_end_of(today)
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"--to {text!r}: give end-of-month or a date, e.g. 2026-12-31") from None
+
+
+def _money(cents: Any) -> str:
+    from chatvault.money import dollars
+
+    return dollars(cents)
+
+
+def _estimate(estimate: Estimate) -> dict[str, str]:
+    return {
+        "forecast_usd": _money(estimate.cents),
+        "lower_usd": _money(estimate.lower),
+        "upper_usd": _money(estimate.upper),
+    }
+
+
+def _history(found: History) -> dict[str, Any]:
+    return {
+        "first_day": found.first.isoformat(),
+        "last_day": found.last.isoformat(),
+        "days": len(found.cents),
+        "spend_usd": _money(found.total_cents),
+        "unpriced_requests": found.unpriced_requests,
+    }
+
+
+def _json(echo: dict[str, Any], asked: str, p: Projection) -> dict[str, Any]:
+    fc = p.forecast
+    return {
+        "schema": "chatvault.forecast/1",
+        **echo,
+        "level": fc.level,
+        "method_requested": asked,
+        "method": fc.method,
+        "reason": fc.reason,
+        "calibrated": fc.calibrated,
+        "history": _history(p.history),
+        "warnings": list(fc.warnings),
+        "daily": [{"date": day.isoformat(), **_estimate(e)} for day, e in p.daily],
+        "total": {
+            "days": p.days,
+            "first_day": p.daily[0][0].isoformat(),
+            "last_day": p.daily[-1][0].isoformat(),
+            **_estimate(p.total),
+        },
+        "month_end": {
+            "month": p.month.strftime("%Y-%m"),
+            "actual_to_date_usd": _money(p.month_to_date_cents),
+            "remaining_days": p.month_remaining_days,
+            **_estimate(p.month_end),
+        },
+    }
+
+
+def _show(p: Projection, zone: str) -> None:
+    import sys
+
+    from chatvault.cli.output import table
+    from chatvault.money import usd_rounded as usd
+
+    fc, found, percent = p.forecast, p.history, f"{p.forecast.level:.0%}"
+    last = p.daily[-1][0]
+    print(f"Forecast of daily spend, {p.today} to {last} ({p.days} days), {percent} intervals")
+    print(f"method: {fc.method}: {fc.reason}")
+    if fc.calibrated:
+        print("intervals widened to the errors of this series' own backtest (calibrated)")
+    unpriced = found.unpriced_requests
+    print(
+        f"history: {found.first} to {found.last}, {len(found.cents)} complete days in {zone}, "
+        f"{usd(found.total_cents)}"
+        + (f"; {unpriced:,} unpriced requests not counted" if unpriced else "")
+    )
+    print()
+    _chart(p, ascii_only=not sys.stdout.isatty())
+    print()
+    rows = [[day.isoformat(), usd(e.cents), usd(e.lower), usd(e.upper)] for day, e in p.daily]
+    total = ["total", usd(p.total.cents), usd(p.total.lower), usd(p.total.upper)]
+    heads = ["day", "forecast", f"{percent} low", f"{percent} high"]
+    table(heads, rows, footer=total, right=heads[1:])
+    end = p.month_end
+    print(
+        f"{p.month:%B %Y} month end: {usd(end.cents)} ({percent}: {usd(end.lower)} to "
+        f"{usd(end.upper)}) = {usd(p.month_to_date_cents)} to date + the forecast of the "
+        f"remaining {p.month_remaining_days} day(s)"
+    )
+
+
+def _chart(p: Projection, ascii_only: bool) -> None:
+    from chatvault.chart import day_columns
+
+    shown = p.daily[:CHART_DAYS]
+    room = CHART_DAYS - len(shown)
+    past = [float(c) / 100 for c in p.history.cents[-room:]] if room else []
+    mean = [float(e.cents) / 100 for _, e in shown]
+    high = [float(e.upper) / 100 for _, e in shown]
+    top = max([*past, *high, 0.0])
+    lines = day_columns(past, mean, high, ascii_only=ascii_only)
+    for i, line in enumerate(lines):
+        label = f"${top:,.0f}" if i == 0 else ""
+        print(f"{label:>9} |{line}")
+    print(f"{'':>9} +{'-' * (len(past) + len(mean))}")
+    marks = "#=:" if ascii_only else "█▓░"
+    legend = f"{marks[0]} actual  {marks[1]} forecast  {marks[2]} interval"
+    print(f"{'':>11}{len(past)} days to {p.history.last}, then {len(mean)} forecast   {legend}")
+
+
+def _score(value: float, percent: bool = False) -> Any:
+    import math
+
+    if math.isnan(value):
+        return None
+    return round(value * 100, 1) if percent else round(value, 3)
+
+
+def _backtest_json(
+    echo: dict[str, Any], level: float, found: History, scores: list[MethodScore]
+) -> dict[str, Any]:
+    return {
+        "schema": "chatvault.forecast.backtest/1",
+        **echo,
+        "level": level,
+        "horizon_days": 30,
+        "origin_step_days": 7,
+        "history": _history(found),
+        "methods": [
+            {
+                "method": s.method,
+                "origins": s.origins,
+                "days": s.days,
+                "mase": _score(s.mase),
+                "relative_mase": _score(s.relative_mase),
+                "smape": _score(s.smape),
+                "coverage": _score(s.coverage),
+                "month_ends": s.month_ends,
+                "month_end_error": _score(s.month_end_error),
+                "month_end_coverage": _score(s.month_end_coverage),
+            }
+            for s in scores
+        ],
+    }
+
+
+def _backtest_table(found: History, scores: list[MethodScore], level: float, zone: str) -> None:
+    from chatvault.cli.output import table
+
+    def cell(value: float, percent: bool = False) -> str:
+        shown = _score(value, percent)
+        return "-" if shown is None else f"{shown}%" if percent else f"{shown:.3f}"
+
+    print(
+        f"Backtest on {found.first} to {found.last} ({len(found.cents)} days, {zone}): origins "
+        f"every 7 days, 30 days ahead, {level:.0%} intervals"
+    )
+    heads = ["method", "origins", "MASE", "vs seasonal-naive", "sMAPE", "coverage"]
+    heads += ["month ends", "month-end error", "month-end coverage"]
+    rows = [
+        [
+            s.method,
+            str(s.origins),
+            cell(s.mase),
+            cell(s.relative_mase),
+            cell(s.smape, True),
+            cell(s.coverage, True),
+            str(s.month_ends),
+            cell(s.month_end_error, True),
+            cell(s.month_end_coverage, True),
+        ]
+        for s in scores
+    ]
+    table(heads, rows, right=heads[1:])

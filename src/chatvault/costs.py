@@ -1,0 +1,199 @@
+"""Daily spend from the database and its forecast: what `costs predict` shows.
+
+Actual spend stays exact (Decimal cents, summed in SQL from the daily rollups); forecasts are
+floating-point estimates, rounded to whole cents at the edge. A day is a local day of the
+report's zone, and only complete days are history: today is the first forecast day.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from chatvault.db.filters import UsageFilter
+from chatvault.errors import InputError
+from chatvault.period import Span, local_date, midnight
+
+if TYPE_CHECKING:
+    from chatvault.forecast import Forecast, MethodScore
+
+MIN_HISTORY = 2  # days with usage: a forecast needs at least a difference
+
+
+@dataclass(frozen=True)
+class History:
+    """The complete days a forecast is made from, oldest first."""
+
+    first: date  # the first day with usage in the window asked for
+    cents: list[Decimal]  # each day's priced spend; zero for a day without usage
+    unpriced_requests: int  # requests in these days whose cost is unknown (not in `cents`)
+
+    @property
+    def last(self) -> date:
+        return self.first + timedelta(days=len(self.cents) - 1)
+
+    @property
+    def total_cents(self) -> Decimal:
+        return sum(self.cents, Decimal(0))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A forecast amount in whole cents and its prediction interval."""
+
+    cents: Decimal
+    lower: Decimal
+    upper: Decimal
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A forecast of the next days, its horizon total and the current month's end."""
+
+    today: date
+    history: History
+    forecast: Forecast
+    days: int  # the horizon asked for (the forecast may run further, to the month's end)
+    daily: list[tuple[date, Estimate]]
+    total: Estimate
+    month: date  # the 1st of the current month
+    month_to_date_cents: Decimal  # exact: the month's complete days
+    month_remaining_days: int  # today included
+    month_end: Estimate  # month to date + the forecast of the remaining days
+
+
+def today_in(zone: ZoneInfo, now: datetime | None = None) -> date:
+    return local_date(now or datetime.now(UTC), zone)
+
+
+def horizon_to(last: date, today: date) -> int:
+    """Days from today through `last`, both included."""
+    if last < today:
+        raise InputError(f"--to {last.isoformat()} is in the past (today is {today.isoformat()})")
+    return (last - today).days + 1
+
+
+def month_end_of(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def project(
+    url: str,
+    rows: UsageFilter,
+    zone: ZoneInfo,
+    today: date,
+    history_days: int,
+    days: int,
+    method: str,
+    level: float,
+    note: Callable[[str], None],
+) -> Projection:
+    """Forecast `days` days from today, and the month's end, from `history_days` days back."""
+    from chatvault.forecast import predict
+
+    month = today.replace(day=1)
+    history, month_to_date = _read(url, rows, zone, today, history_days, month, note)
+    remaining = (month_end_of(today) - today).days + 1
+    fc = predict(
+        [float(c) for c in history.cents],
+        history.first,
+        max(days, remaining),
+        method,
+        level,
+    )
+    daily = [
+        (day, _estimate(m, lo, hi))
+        for day, m, lo, hi in zip(fc.dates, fc.mean, fc.lower, fc.upper, strict=True)
+    ][:days]
+    rest = _estimate(*fc.total(remaining))
+    return Projection(
+        today=today,
+        history=history,
+        forecast=fc,
+        days=days,
+        daily=daily,
+        total=_estimate(*fc.total(days)),
+        month=month,
+        month_to_date_cents=month_to_date,
+        month_remaining_days=remaining,
+        month_end=Estimate(
+            _whole(month_to_date + rest.cents),
+            _whole(month_to_date + rest.lower),
+            _whole(month_to_date + rest.upper),
+        ),
+    )
+
+
+def backtest(
+    url: str,
+    rows: UsageFilter,
+    zone: ZoneInfo,
+    today: date,
+    history_days: int,
+    level: float,
+    note: Callable[[str], None],
+) -> tuple[History, list[MethodScore]]:
+    """Every method's rolling-origin backtest scores on the history."""
+    from chatvault.forecast import backtest as scores
+
+    history, _ = _read(url, rows, zone, today, history_days, today, note)
+    return history, scores([float(c) for c in history.cents], history.first, level=level)
+
+
+def _read(
+    url: str,
+    rows: UsageFilter,
+    zone: ZoneInfo,
+    today: date,
+    history_days: int,
+    month: date,
+    note: Callable[[str], None],
+) -> tuple[History, Decimal]:
+    """The history, and the exact spend of the month's complete days."""
+    first = min(today - timedelta(days=history_days), month)
+    span = Span(midnight(first, zone), midnight(today, zone))
+    spend = _daily_spend(url, replace(rows, span=span), zone, note)
+    window = today - timedelta(days=history_days)
+    used = sorted(day for day in spend if day >= window)
+    if len(used) < MIN_HISTORY:
+        raise InputError(
+            f"too little usage to forecast from: {len(used)} day(s) with usage in the "
+            f"{history_days} complete days before today (widen --history or the filters)"
+        )
+    days = [used[0] + timedelta(days=i) for i in range((today - used[0]).days)]
+    cents = [spend[day][0] if day in spend else Decimal(0) for day in days]
+    unpriced = sum(spend[day][1] for day in used)
+    month_to_date = sum((cost for day, (cost, _) in spend.items() if day >= month), Decimal(0))
+    return History(used[0], cents, unpriced), month_to_date
+
+
+def _daily_spend(
+    url: str, rows: UsageFilter, zone: ZoneInfo, note: Callable[[str], None]
+) -> dict[date, tuple[Decimal, int]]:
+    """(priced spend in cents, unpriced requests) of each day with usage."""
+    from chatvault.db.aggregate import aggregate
+    from chatvault.db.guard import open_current
+    from chatvault.db.rollups import MEASURES, bring_up_to_date
+
+    unpriced = MEASURES.index("unpriced_requests")
+    with open_current(url, reading=True) as conn:
+        bring_up_to_date(conn, zone.key, note)
+        groups = aggregate(conn, rows, ("day",), zone)
+    return {day: (m[-1] or Decimal(0), m[unpriced]) for (day,), m in groups.items()}
+
+
+def _estimate(mean: float, lower: float, upper: float) -> Estimate:
+    return Estimate(_cents(mean), _cents(lower), _cents(upper))
+
+
+def _cents(value: float) -> Decimal:
+    return _whole(Decimal(float(value)))
+
+
+def _whole(cents: Decimal) -> Decimal:
+    return cents.quantize(Decimal(1), ROUND_HALF_EVEN)
