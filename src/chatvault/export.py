@@ -229,6 +229,7 @@ def _unbuffered(connection: Any) -> Any:
 _STREAMING_CURSORS = {
     "pysqlite": lambda c: c.cursor(),
     "psycopg": _server_side,
+    "psycopg2": _server_side,
     "pymysql": _unbuffered,
 }
 
