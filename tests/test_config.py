@@ -85,7 +85,7 @@ def test_database_precedence_and_relative_sqlite_paths(tmp_path, monkeypatch):
         (
             "timezon: UTC\n",
             r"unknown key 'timezon' \(expected one of: "
-            r"cost_calculation, database, pricing, timezone\)",
+            r"budgets, cost_calculation, database, pricing, timezone\)",
         ),
         (
             "cost_calculation:\n  budget_alerts:\n    alert_thresholds: [50, 'x']\n",

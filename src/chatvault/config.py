@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from chatvault import paths
+from chatvault.budget_config import KEY_ALIASES, Budget, check_budgets, check_thresholds
 from chatvault.errors import ConfigError
 
 
@@ -88,6 +89,7 @@ class Config:
     timezone: str = "UTC"
     cost_calculation: CostCalculation = field(default_factory=CostCalculation)
     pricing: Pricing = field(default_factory=Pricing)
+    budgets: tuple[Budget, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,20 @@ def effective_config(settings: Settings) -> dict[str, Any]:
 
     data = dataclasses.asdict(settings.config)
     data["database"]["url"] = mask_url(settings.database_url)
+    for budget in data["budgets"]:
+        budget["notify"] = [_masked_channel(c) for c in budget["notify"]]
     return data
+
+
+def _masked_channel(channel: dict[str, Any]) -> dict[str, Any]:
+    """A notification channel without its secrets: a webhook URL's path is its token."""
+    kind, settings = next((k, v) for k, v in channel.items() if v is not None)
+    if kind == "webhook":
+        scheme, _, rest = settings["url"].partition("://")
+        settings["url"] = f"{scheme}://{rest.split('/')[0].rpartition('@')[2]}/***"
+    if kind == "email" and settings["password"] is not None:
+        settings["password"] = "***"
+    return {kind: settings}
 
 
 def dump_yaml(data: dict[str, Any]) -> str:
@@ -250,6 +265,7 @@ def _expand_env(value: str, where: str) -> str:
 _TYPE_NAMES = {
     bool: "true or false",
     int: "a whole number",
+    float: "a number",
     str: "a string",
     Decimal: "a number",
     date: "a date (YYYY-MM-DD)",
@@ -259,6 +275,8 @@ _TYPE_NAMES = {
 def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'the top level'}: expected a mapping, got {_show(data)}")
+    aliases = KEY_ALIASES.get(cls, {})
+    data = {aliases.get(key, key): value for key, value in data.items()}
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     for key in data:
@@ -295,6 +313,8 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         return Decimal(value)
     if hint is int and isinstance(value, int) and not isinstance(value, bool):
         return value
+    if hint is float and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return float(value)  # a timeout, not money
     if hint is bool and isinstance(value, bool):
         return value
     if hint is str and isinstance(value, str):
@@ -336,13 +356,10 @@ def _check(config: Config) -> None:
             f"cost_calculation.cost_prediction.prediction_window_days: must be 1..366, got {window}"
         )
     thresholds = cost.budget_alerts.alert_thresholds
-    where = "cost_calculation.budget_alerts.alert_thresholds"
-    if any(not 0 < t <= 1000 for t in thresholds):
-        raise ConfigError(f"{where}: each threshold is a percent in (0, 1000]")
-    if list(thresholds) != sorted(set(thresholds)):
-        raise ConfigError(f"{where}: thresholds must be in increasing order, without repeats")
+    check_thresholds(thresholds, "cost_calculation.budget_alerts.alert_thresholds")
     _check_tiers(cost.tiered_pricing.tiers)
     _check_overrides(config.pricing.overrides)
+    check_budgets(config.budgets, _is_zone)
 
 
 def _check_tiers(tiers: tuple[Tier, ...]) -> None:
