@@ -160,3 +160,27 @@ rollup_stale = Table(
     Column("hour", UTCDateTime, primary_key=True),
     Column("version", BigInteger, nullable=False, server_default="1"),
 )
+
+# Budget alerts, each written under its unique key before it is sent (see chatvault.alerts).
+# threshold_bp: the threshold in hundredths of a percent (8000 = 80%).
+budget_alerts = Table(
+    "budget_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("budget", String(100), **NOT_NULL),
+    Column("period_start", Date, **NOT_NULL),
+    Column("kind", String(16), **NOT_NULL),  # 'actual' or 'forecast'
+    Column("threshold_bp", Integer, **NOT_NULL),
+    Column("channel", String(64), **NOT_NULL),
+    Column("status", String(16), **NOT_NULL),  # 'sending', 'sent' or 'failed'
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claimed_at", UTCDateTime, **NOT_NULL),
+    Column("sent_at", UTCDateTime),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", String(500)),
+)
+Index(
+    "ux_budget_alerts_key",
+    *(budget_alerts.c[k] for k in ("budget", "period_start", "kind", "threshold_bp", "channel")),
+    unique=True,
+)

@@ -17,7 +17,7 @@ COUNT_COLUMNS = (
 
 # The newest revision this chatvault knows; tests check it against the migration scripts,
 # so commands can compare it with the database without loading Alembic.
-HEAD = "0007"
+HEAD = "0008"
 
 _LEGACY = frozenset(
     {
@@ -62,6 +62,8 @@ USAGE_LOGS_COLUMNS: dict[str, frozenset[str]] = {
 }
 # 0007 added the rollup tables and left usage_logs as it was.
 USAGE_LOGS_COLUMNS["0007"] = USAGE_LOGS_COLUMNS["0006"]
+# 0008 added the budget alerts table.
+USAGE_LOGS_COLUMNS["0008"] = USAGE_LOGS_COLUMNS["0007"]
 
 
 def recognise(columns: set[str] | frozenset[str]) -> str | None:
