@@ -57,7 +57,7 @@ def test_history_is_local_complete_days_exact_with_gaps(db_url):
     assert found.unpriced_requests == 1
     assert found.total_cents == Decimal("19.500001")
     # March 3..9 are this month's complete days: 1.000001 + 3 + 4 + 5 + 6.5 cents, exactly
-    assert p.month_to_date_cents == Decimal("19.500001")
+    assert p.to_date_cents == Decimal("19.500001")
 
 
 def test_a_straight_line_is_projected_exactly_to_the_month_end(sqlite_url):
@@ -74,8 +74,8 @@ def test_a_straight_line_is_projected_exactly_to_the_month_end(sqlite_url):
         1000 + 10 * i for i in range(60) if first + timedelta(days=i) >= date(2026, 3, 1)
     )
     rest = sum(1000 + 10 * (60 + k) for k in range(22))  # March 10..31
-    assert p.month_to_date_cents == month_to_date and p.month_remaining_days == 22
-    assert p.month_end.cents == month_to_date + rest
+    assert p.to_date_cents == month_to_date and p.remaining_days == 22
+    assert p.period_end.cents == month_to_date + rest
 
 
 def test_the_interval_of_the_total_is_not_the_sum_of_daily_widths(sqlite_url):

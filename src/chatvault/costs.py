@@ -53,18 +53,20 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Projection:
-    """A forecast of the next days, its horizon total and the current month's end."""
+    """A forecast of the next days, its horizon total, and the total of the current period
+    (the month, or a budget's period) at its end."""
 
     today: date
     history: History
     forecast: Forecast
-    days: int  # the horizon asked for (the forecast may run further, to the month's end)
+    days: int  # the horizon asked for (the forecast may run further, to the period's end)
     daily: list[tuple[date, Estimate]]
     total: Estimate
-    month: date  # the 1st of the current month
-    month_to_date_cents: Decimal  # exact: the month's complete days
-    month_remaining_days: int  # today included
-    month_end: Estimate  # month to date + the forecast of the remaining days
+    period_start: date
+    period_last: date  # the period's last day
+    to_date_cents: Decimal  # exact: the period's complete days
+    remaining_days: int  # today included
+    period_end: Estimate  # to date + the forecast of the remaining days
 
 
 def today_in(zone: ZoneInfo, now: datetime | None = None) -> date:
@@ -92,13 +94,15 @@ def project(
     method: str,
     level: float,
     note: Callable[[str], None],
+    period: tuple[date, date] | None = None,
 ) -> Projection:
-    """Forecast `days` days from today, and the month's end, from `history_days` days back."""
+    """Forecast `days` days from today, and the total of the period (first and last day;
+    default: this month) at its end, from `history_days` days back."""
     from chatvault.forecast import predict
 
-    month = today.replace(day=1)
-    history, month_to_date = _read(url, rows, zone, today, history_days, month, note)
-    remaining = (month_end_of(today) - today).days + 1
+    first, last = period or (today.replace(day=1), month_end_of(today))
+    history, to_date = _read(url, rows, zone, today, history_days, first, note)
+    remaining = (last - today).days + 1
     fc = predict(
         [float(c) for c in history.cents],
         history.first,
@@ -118,13 +122,14 @@ def project(
         days=days,
         daily=daily,
         total=_estimate(*fc.total(days)),
-        month=month,
-        month_to_date_cents=month_to_date,
-        month_remaining_days=remaining,
-        month_end=Estimate(
-            _whole(month_to_date + rest.cents),
-            _whole(month_to_date + rest.lower),
-            _whole(month_to_date + rest.upper),
+        period_start=first,
+        period_last=last,
+        to_date_cents=to_date,
+        remaining_days=remaining,
+        period_end=Estimate(
+            _whole(to_date + rest.cents),
+            _whole(to_date + rest.lower),
+            _whole(to_date + rest.upper),
         ),
     )
 
@@ -151,11 +156,11 @@ def _read(
     zone: ZoneInfo,
     today: date,
     history_days: int,
-    month: date,
+    since: date,
     note: Callable[[str], None],
 ) -> tuple[History, Decimal]:
-    """The history, and the exact spend of the month's complete days."""
-    first = min(today - timedelta(days=history_days), month)
+    """The history, and the exact spend of the complete days from `since`."""
+    first = min(today - timedelta(days=history_days), since)
     span = Span(midnight(first, zone), midnight(today, zone))
     spend = _daily_spend(url, replace(rows, span=span), zone, note)
     window = today - timedelta(days=history_days)
@@ -168,8 +173,8 @@ def _read(
     days = [used[0] + timedelta(days=i) for i in range((today - used[0]).days)]
     cents = [spend[day][0] if day in spend else Decimal(0) for day in days]
     unpriced = sum(spend[day][1] for day in used)
-    month_to_date = sum((cost for day, (cost, _) in spend.items() if day >= month), Decimal(0))
-    return History(used[0], cents, unpriced), month_to_date
+    to_date = sum((cost for day, (cost, _) in spend.items() if day >= since), Decimal(0))
+    return History(used[0], cents, unpriced), to_date
 
 
 def _daily_spend(

@@ -1,4 +1,4 @@
-"""`chatvault costs`: what the coming days will cost (`predict`)."""
+"""`chatvault costs`: what the coming days will cost (`predict`); budgets (cli/budget.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from chatvault.cli.budget import app as budget_app
 from chatvault.cli.common import ConfigOpt, DatabaseOpt, FormatOpt, TableOrJson, info, new_app
 from chatvault.cli.common import settings as load
 from chatvault.cli.filters import (
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from chatvault.costs import Estimate, History, Projection
     from chatvault.forecast import MethodScore
 
-app = new_app("Cost forecasts.")
+app = new_app("Cost forecasts and budgets.")
+app.add_typer(budget_app, name="budget")
 # The forecast package's methods, listed here so --help does not import NumPy.
 METHODS = ("auto", "trend-weekday", "holt-winters", "seasonal-naive", "trend", "mean")
 CHART_DAYS = 60  # columns of the chart: the forecast, and as much history as fits
@@ -194,10 +196,10 @@ def _json(echo: dict[str, Any], asked: str, p: Projection) -> dict[str, Any]:
             **_estimate(p.total),
         },
         "month_end": {
-            "month": p.month.strftime("%Y-%m"),
-            "actual_to_date_usd": _money(p.month_to_date_cents),
-            "remaining_days": p.month_remaining_days,
-            **_estimate(p.month_end),
+            "month": p.period_start.strftime("%Y-%m"),
+            "actual_to_date_usd": _money(p.to_date_cents),
+            "remaining_days": p.remaining_days,
+            **_estimate(p.period_end),
         },
     }
 
@@ -227,11 +229,11 @@ def _show(p: Projection, zone: str) -> None:
     total = ["total", usd(p.total.cents), usd(p.total.lower), usd(p.total.upper)]
     heads = ["day", "forecast", f"{percent} low", f"{percent} high"]
     table(heads, rows, footer=total, right=heads[1:])
-    end = p.month_end
+    end = p.period_end
     print(
-        f"{p.month:%B %Y} month end: {usd(end.cents)} ({percent}: {usd(end.lower)} to "
-        f"{usd(end.upper)}) = {usd(p.month_to_date_cents)} to date + the forecast of the "
-        f"remaining {p.month_remaining_days} day(s)"
+        f"{p.period_start:%B %Y} month end: {usd(end.cents)} ({percent}: {usd(end.lower)} to "
+        f"{usd(end.upper)}) = {usd(p.to_date_cents)} to date + the forecast of the "
+        f"remaining {p.remaining_days} day(s)"
     )
 
 

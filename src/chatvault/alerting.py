@@ -1,0 +1,241 @@
+"""`costs budget check`: evaluate each budget, send what it newly crossed exactly once, and
+say how it went.
+
+Once means: each (budget, period, actual/forecast, threshold, channel) is claimed in the
+alerts table before anything is sent (db/alerts.py), so concurrent checks, reruns and
+restarts cannot send it twice; a failed send is kept and retried by a later run after a
+backoff. Forecast alerts re-arm when the forecast falls back under REARM_BELOW percent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from chatvault.budget import STATES, Status, evaluate
+from chatvault.budget_config import Budget
+from chatvault.config import Config
+from chatvault.errors import ChatvaultError
+from chatvault.money import usd_rounded as usd
+from chatvault.notify import Alert, Command, Email, Webhook, describe
+
+REARM_BELOW = Decimal(90)  # percent of the amount
+FORECAST_BP = 10_000  # a forecast alert is one threshold: ending at or over 100%
+
+
+@dataclass
+class Delivery:
+    channel: str  # describe(): no secret
+    crossed: list[str]  # what the message announced: "80%", "forecast"
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass
+class Outcome:
+    budget: Budget
+    status: Status | None = None
+    error: str | None = None  # why the budget could not be evaluated
+    deliveries: list[Delivery] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # crossed, not sent (--no-notify, --dry-run)
+
+    @property
+    def state(self) -> str:
+        if self.error is not None or self.status is None:
+            return "UNKNOWN"
+        state = self.status.state
+        if any(d.error for d in self.deliveries) and state == "OK":
+            return "WARNING"  # a failed notification is worth a look
+        return state
+
+
+def worst(outcomes: list[Outcome]) -> str:
+    return max((o.state for o in outcomes), key=STATES.index, default="OK")
+
+
+def check(
+    url: str,
+    config: Config,
+    budgets: list[Budget],
+    notify: bool,
+    send_for_real: bool,
+    note: Callable[[str], None],
+    now: datetime | None = None,
+) -> list[Outcome]:
+    """Every budget's outcome. Without `notify` nothing is claimed or sent; without
+    `send_for_real` (a dry run) the messages are built and listed but neither."""
+    from chatvault.db.guard import open_current
+
+    now = now or datetime.now(UTC)
+    notify = notify and config.cost_calculation.budget_alerts.enabled
+    with open_current(url):  # a database that cannot be used fails the whole check, once
+        pass
+    outcomes = []
+    for budget in budgets:
+        outcome = Outcome(budget)
+        try:
+            outcome.status = evaluate(url, budget, config, note, now)
+            if notify and send_for_real:
+                _notify(url, outcome, now)
+            else:
+                outcome.pending = _announced(outcome.status)
+        except ChatvaultError as exc:
+            outcome.error = str(exc)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _notify(url: str, outcome: Outcome, now: datetime) -> None:
+    from chatvault.db import alerts
+    from chatvault.db.engine import connect
+    from chatvault.notify import NotifyError, send
+
+    status = outcome.status
+    assert status is not None
+    budget, start = status.budget, status.period.start
+    with connect(url) as conn:
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        if status.projection is not None and status.projection.cents * 100 < (
+            REARM_BELOW * status.amount_cents
+        ):
+            alerts.rearm_forecast(conn, budget.name, start)
+        for channel in budget.notify:
+            target = channel.target
+            key = channel_key(target)
+            wanted = [alerts.Key(budget.name, start, kind, bp, key) for kind, bp in _wanted(status)]
+            wanted += [k for k in alerts.retries_due(conn, budget.name, start, key, now)
+                       if k not in wanted]  # fmt: skip
+            claimed = alerts.claim(conn, wanted, now)
+            if not claimed:
+                continue
+            delivery = Delivery(describe(target), [_label(k.kind, k.threshold_bp) for k in claimed])
+            try:
+                send(target, message(status, claimed))
+                alerts.mark_sent(conn, claimed, now)
+            except NotifyError as exc:
+                delivery.error = str(exc)
+                delivery.retry_at = alerts.mark_failed(conn, claimed, str(exc), now)
+            outcome.deliveries.append(delivery)
+
+
+def _wanted(status: Status) -> list[tuple[str, int]]:
+    wanted = [("actual", int(t * 100)) for t in status.crossed]
+    return wanted + ([("forecast", FORECAST_BP)] if status.forecast_over else [])
+
+
+def _announced(status: Status) -> list[str]:
+    return [_label(kind, bp) for kind, bp in _wanted(status)] if status.budget.notify else []
+
+
+def _label(kind: str, bp: int) -> str:
+    return "forecast" if kind == "forecast" else f"{(Decimal(bp) / 100).normalize():f}%"
+
+
+def channel_key(target: Webhook | Command | Email) -> str:
+    """A stable name for a channel in the alerts table, that reveals nothing of it: a hash
+    of what it delivers to (reordering a budget's channels does not re-send)."""
+    if isinstance(target, Webhook):
+        kind, identity = "webhook", [target.url]
+    elif isinstance(target, Command):
+        kind, identity = "command", list(target.run)
+    else:
+        kind, identity = "email", [target.host, str(target.port), *sorted(target.to)]
+    digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+    return f"{kind}:{digest}"
+
+
+def summary(status: Status) -> str:
+    """'team-a 83% of $500.00, forecast $540.00 (80% $505.00-$575.00)'."""
+    text = f"{status.budget.name} {status.percent:.0f}% of {usd(status.amount_cents)}"
+    end = status.projection
+    if end is not None:
+        text += f", forecast {usd(end.cents)} (80% {usd(end.lower)}-{usd(end.upper)})"
+    return text
+
+
+def message(status: Status, claimed: list) -> Alert:
+    """One budget's message for the thresholds claimed in this run."""
+    budget, period = status.budget, status.period
+    severity = "CRITICAL" if status.state == "CRITICAL" else "WARNING"
+    lines = []
+    for key in claimed:
+        if key.kind == "forecast":
+            end = status.projection
+            lines.append(
+                f"forecast to end the {budget.period} period at {usd(end.cents)} "
+                f"(80%: {usd(end.lower)}-{usd(end.upper)}), over the budget of "
+                f"{usd(status.amount_cents)}"
+                if end is not None
+                else "forecast to end the period over budget"
+            )
+        else:
+            percent = Decimal(key.threshold_bp) / 100
+            at = status.amount_cents * percent / 100
+            lines.append(f"crossed {_label(key.kind, key.threshold_bp)} ({usd(at)}) of the "
+                         f"{budget.period} budget")  # fmt: skip
+    when = f"{period.start} to {period.last} ({period.zone.key})"
+    fields = [
+        ("Spent", usd(status.spent_cents)),
+        ("Budget", usd(status.amount_cents)),
+        ("Used", f"{status.percent:.1f}%"),
+        ("Remaining", usd(status.remaining_cents)),
+        ("Period", when),
+    ]
+    if status.projection is not None:
+        end = status.projection
+        fields.append(("Forecast", f"{usd(end.cents)} (80%: {usd(end.lower)}-{usd(end.upper)})"))
+    return Alert(
+        budget=budget.name,
+        severity=severity,
+        title=f"BUDGET {severity} - {summary(status)}",
+        lines=tuple(lines),
+        fields=tuple(fields),
+        document=document(status, [_label(k.kind, k.threshold_bp) for k in claimed]),
+    )
+
+
+def document(status: Status, announced: list[str]) -> dict:
+    """The alert for programs (a command's stdin): schema chatvault.budget.alert/1."""
+    return {
+        "schema": "chatvault.budget.alert/1",
+        "budget": status.budget.name,
+        **status_json(status),
+        "announced": announced,
+    }
+
+
+def status_json(status: Status) -> dict:
+    """A budget's status as the JSON documents show it: money as exact decimal strings."""
+    from chatvault.money import dollars
+
+    end, period = status.projection, status.period
+    return {
+        "state": status.state,
+        "period": {
+            "kind": period.kind,
+            "first_day": period.start.isoformat(),
+            "last_day": period.last.isoformat(),
+            "time_zone": period.zone.key,
+        },
+        "amount_usd": dollars(status.amount_cents),
+        "spent_usd": dollars(status.spent_cents),
+        "percent": float(round(status.percent, 2)),
+        "remaining_usd": dollars(status.remaining_cents),
+        "unpriced_requests": status.unpriced_requests,
+        "thresholds": [f"{t:f}" for t in status.thresholds],
+        "crossed": [f"{t:f}" for t in status.crossed],
+        "forecast": None
+        if end is None
+        else {
+            "forecast_usd": dollars(end.cents),
+            "lower_usd": dollars(end.lower),
+            "upper_usd": dollars(end.upper),
+            "level": 0.8,
+            "over_budget": status.forecast_over,
+        },
+        "forecast_note": status.no_projection,
+    }

@@ -1,0 +1,159 @@
+"""Budgets: the period a budget is in (in its own zone), the spend so far, where the period is
+heading, and the resulting state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from chatvault.budget_config import WEEKDAYS, Budget
+from chatvault.config import Config
+from chatvault.costs import Estimate, Projection
+from chatvault.db.filters import UsageFilter
+from chatvault.errors import InputError
+from chatvault.period import Span, midnight
+
+# Exit codes of `costs budget check`, the monitoring-plugin convention: the worst one wins.
+STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+HISTORY_DAYS = 90  # what a budget's end-of-period forecast learns from
+LEVEL = 0.8
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str
+    start: date
+    end: date  # the first day after it
+    zone: ZoneInfo
+
+    @property
+    def last(self) -> date:
+        return self.end - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Status:
+    """A budget now: spend so far (exact), thresholds crossed, the end-of-period forecast."""
+
+    budget: Budget
+    period: Period
+    spent_cents: Decimal
+    unpriced_requests: int
+    thresholds: tuple[Decimal, ...]
+    projection: Estimate | None  # the period's total at its end, when it can be forecast
+    no_projection: str | None  # why not
+
+    @property
+    def amount_cents(self) -> Decimal:
+        return self.budget.amount * 100
+
+    @property
+    def percent(self) -> Decimal:
+        return self.spent_cents / self.budget.amount  # cents / USD = percent
+
+    @property
+    def remaining_cents(self) -> Decimal:
+        return self.amount_cents - self.spent_cents
+
+    @property
+    def crossed(self) -> tuple[Decimal, ...]:
+        return tuple(t for t in self.thresholds if self.percent >= t)
+
+    @property
+    def forecast_over(self) -> bool:
+        """The forecast says the period will end over budget (and forecast alerts are on)."""
+        return (
+            self.budget.forecast_alerts
+            and self.projection is not None
+            and self.projection.cents >= self.amount_cents
+        )
+
+    @property
+    def state(self) -> str:
+        if self.spent_cents >= self.amount_cents:
+            return "CRITICAL"
+        if any(t < 100 for t in self.crossed) or self.forecast_over:
+            return "WARNING"
+        return "OK"
+
+
+def period_of(budget: Budget, zone: ZoneInfo, today: date) -> Period:
+    """The budget's period that holds `today` (a local date of its zone)."""
+    kind = budget.period
+    if kind == "daily":
+        start, end = today, today + timedelta(days=1)
+    elif kind == "weekly":
+        start = today - timedelta(days=(today.weekday() - WEEKDAYS.index(budget.week_start)) % 7)
+        end = start + timedelta(days=7)
+    else:
+        months = {"monthly": 1, "quarterly": 3, "yearly": 12}[kind]
+        first_month = (today.month - 1) // months * months + 1
+        start = date(today.year, first_month, 1)
+        year, month = divmod(first_month - 1 + months, 12)
+        end = date(today.year + year, month + 1, 1)
+    return Period(kind, start, end, zone)
+
+
+def zone_of(budget: Budget, config: Config) -> ZoneInfo:
+    return ZoneInfo(budget.timezone or config.timezone)
+
+
+def thresholds_of(budget: Budget, config: Config) -> tuple[Decimal, ...]:
+    return budget.thresholds or config.cost_calculation.budget_alerts.alert_thresholds
+
+
+def usage_of(budget: Budget) -> UsageFilter:
+    scope = budget.scope
+    return UsageFilter(
+        models=scope.models, users=scope.users, providers=scope.providers, projects=scope.projects
+    )
+
+
+def evaluate(
+    url: str,
+    budget: Budget,
+    config: Config,
+    note: Callable[[str], None],
+    now: datetime | None = None,
+) -> Status:
+    """The budget's status now: spend from the period's start to now, and the forecast of
+    its remaining days (today included) on top of its complete days."""
+    from chatvault import costs, usage
+
+    zone = zone_of(budget, config)
+    now = now or datetime.now(UTC)
+    today = costs.today_in(zone, now)
+    period = period_of(budget, zone, today)
+    rows = usage_of(budget)
+    span = Span(midnight(period.start, zone), now)
+    spent = usage.report(url, replace(rows, span=span), (), zone, note).totals
+    projection: Projection | None = None
+    reason = None
+    if not config.cost_calculation.cost_prediction.enabled:
+        reason = "forecasts are off (cost_calculation.cost_prediction.enabled: false)"
+    else:
+        try:
+            projection = costs.project(
+                url, rows, zone, today, HISTORY_DAYS, (period.last - today).days + 1, "auto",
+                LEVEL, note, (period.start, period.last),
+            )  # fmt: skip
+        except InputError as exc:  # too little history: the status stands without a forecast
+            reason = exc.message
+    return Status(
+        budget=budget,
+        period=period,
+        spent_cents=spent.cost_cents or Decimal(0),
+        unpriced_requests=spent.unpriced_requests,
+        thresholds=thresholds_of(budget, config),
+        projection=None if projection is None else _at_least(projection.period_end, spent),
+        no_projection=reason,
+    )
+
+
+def _at_least(end: Estimate, spent) -> Estimate:
+    """Today's spend so far is real: the period cannot end below it."""
+    floor = spent.cost_cents or Decimal(0)
+    return Estimate(max(end.cents, floor), max(end.lower, floor), max(end.upper, floor))
