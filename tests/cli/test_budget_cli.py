@@ -212,3 +212,55 @@ def test_alerts_switched_off_in_the_config_send_nothing(setup, receiver):
     result = run("costs", "budget", "check", *args, env=env)
     assert result.exit_code == 1 and "not sent" in result.stdout
     assert receiver.bodies == []
+
+
+def test_ok_is_exit_0_and_quiet_is_silent(setup):
+    args, env = setup
+    result = run("costs", "budget", "check", "--budget", "everything", *args, env=env)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("BUDGET OK - everything 6% of $1,000.00")
+    quiet = run("costs", "budget", "check", "-q", "--budget", "everything", *args, env=env)
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+
+
+def test_an_alert_by_e_mail_arrives_once(setup):
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope.content.decode())
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        args, env = setup
+        config = Path(args[3])
+        email = (
+            f"{{host: 127.0.0.1, port: {port}, security: none, from: cv@example.com, "
+            "to: [ops@example.com]}"
+        )
+        config.write_text(
+            config.read_text().replace(
+                "amount: 1000\n", f"amount: 100\n    notify:\n      - email: {email}\n"
+            )
+        )
+        first = run("costs", "budget", "check", "--budget", "everything", *args, env=env)
+        assert first.exit_code == 1, first.stdout
+        assert "sent to email to ops@example.com via 127.0.0.1:" in first.stdout
+        again = run("costs", "budget", "check", "--budget", "everything", *args, env=env)
+        assert again.exit_code == 1 and "sent to" not in again.stdout
+    finally:
+        controller.stop()
+    (text,) = inbox.messages
+    assert "Subject: BUDGET WARNING - everything 60% of $100.00" in text
+    assert "crossed 50% ($50.00) of the monthly budget" in text
