@@ -1,0 +1,75 @@
+"""What the dashboard shows, as plain data: the terminal screen, the plain-text page and the
+HTML report are three renderings of one `Dashboard`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Money:
+    """An estimate in cents with its interval (forecasts), or an exact amount (lower = upper)."""
+
+    cents: Decimal
+    lower: Decimal
+    upper: Decimal
+
+
+@dataclass(frozen=True)
+class Share:
+    """A model's or user's part of the period."""
+
+    name: str
+    cost_cents: Decimal | None  # None: nothing priced
+    requests: int
+    share: float | None  # of the period's cost (of requests when nothing is priced)
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """A budget's status, for a gauge."""
+
+    name: str
+    period: str  # "monthly 2026-11-01 to 2026-11-30 (Europe/Paris)"
+    spent_cents: Decimal
+    amount_cents: Decimal
+    percent: Decimal
+    state: str  # OK, WARNING, CRITICAL, UNKNOWN
+    forecast: Money | None
+
+
+@dataclass(frozen=True)
+class Insight:
+    """One thing worth a human's attention, in one line with its numbers."""
+
+    kind: str  # "anomaly", "mover", "error-rate", "unpriced", "cache"
+    severity: str  # "warning" or "info"
+    text: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    title: str  # "chatvault: this month"
+    time_zone: str
+    first_day: date  # of the period shown
+    last_day: date  # its last day shown (today for a running period)
+    previous_first_day: date  # the period before, as long
+    previous_last_day: date
+    spend_cents: Decimal  # exact, priced requests
+    previous_spend_cents: Decimal
+    change: float | None  # spend vs the previous period, a fraction (0.12 = +12%)
+    requests: int
+    error_rate: float | None  # a fraction
+    p95_latency_ms: float | None
+    unpriced_requests: int
+    tokens: dict[str, int]  # input, output, cache_read, cache_write
+    month_end: Money | None  # this month's projected total, when the period is this month
+    forecast_note: str | None  # why there is no forecast
+    budgets: list[Gauge]
+    days: list[date]  # the chart's days
+    daily_by_model: dict[str, list[Decimal]]  # cents per day, top models then "other"
+    top_models: list[Share]
+    top_users: list[Share]
+    insights: list[Insight] = field(default_factory=list)
