@@ -34,3 +34,25 @@ def day_columns(
         ]
         lines.append("".join(cells).rstrip())
     return lines
+
+
+def stacked_columns(series: Sequence[Sequence[float]], height: int) -> list[list[int | None]]:
+    """Rows of a stacked column chart, top first: in each cell, the index of the series whose
+    slice of the column holds the cell's middle, or None above the column."""
+    days = len(series[0]) if series else 0
+    totals = [sum(s[d] for s in series) for d in range(days)]
+    top = max([*totals, 0.0]) or 1.0
+    grid = []
+    for row in range(height, 0, -1):
+        level = (row - 0.5) / height * top
+        cells: list[int | None] = []
+        for d in range(days):
+            running, found = 0.0, None
+            for i, s in enumerate(series):
+                running += s[d]
+                if running >= level:
+                    found = i
+                    break
+            cells.append(found)
+        grid.append(cells)
+    return grid

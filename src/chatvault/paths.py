@@ -15,3 +15,23 @@ def default_database_file() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path(APP_NAME) / "chatvault.db"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a text file whole or not at all: a temporary file beside it, renamed over it."""
+    import os
+    import tempfile
+
+    from chatvault.errors import InputError
+
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

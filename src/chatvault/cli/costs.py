@@ -11,6 +11,7 @@ import typer
 from chatvault.cli.budget import app as budget_app
 from chatvault.cli.common import ConfigOpt, DatabaseOpt, FormatOpt, TableOrJson, info, new_app
 from chatvault.cli.common import settings as load
+from chatvault.cli.dashboard import dashboard
 from chatvault.cli.filters import (
     BillableOpt,
     ModelOpt,
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
     from chatvault.costs import Estimate, History, Projection
     from chatvault.forecast import MethodScore
 
-app = new_app("Cost forecasts and budgets.")
+app = new_app("Cost forecasts, budgets and the dashboard.")
 app.add_typer(budget_app, name="budget")
+app.command("dashboard")(dashboard)
 # The forecast package's methods, listed here so --help does not import NumPy.
 METHODS = ("auto", "trend-weekday", "holt-winters", "seasonal-naive", "trend", "mean")
 CHART_DAYS = 60  # columns of the chart: the forecast, and as much history as fits

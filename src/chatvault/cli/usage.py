@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, new_app, settings
+from chatvault.cli.common import (
+    ConfigOpt,
+    DatabaseOpt,
+    TableOrJson,
+    info,
+    new_app,
+    settings,
+)
 from chatvault.cli.filters import (
     BillableOpt,
     ModelOpt,
@@ -271,6 +278,53 @@ def _label(group: str, value: Any) -> str:
     if group == "month":
         return value.strftime("%Y-%m")
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+@app.command("insights")
+def insights(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 8,
+    model: ModelOpt = None,
+    user: UserOpt = None,
+    provider: ProviderOpt = None,
+    project: ProjectOpt = None,
+    status: StatusOpt = None,
+    billable: BillableOpt = False,
+    tz: TzOpt = None,
+    output: Annotated[
+        TableOrJson, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    ] = TableOrJson.table,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """What changed this week: anomalous days, movers, error rates, unpriced models, caching."""
+    from chatvault.costs import today_in
+    from chatvault.insights import insights as find
+
+    current = settings(ctx, database, config)
+    zone = zone_of(tz or current.config.timezone)
+    rows = usage_filter(zone, None, None, model, user, provider, project, status, billable)
+    today = today_in(zone)
+    found = find(current.database_url, rows, zone, today, info, limit)
+    if output is TableOrJson.json:
+        from chatvault.cli.output import dump_json
+
+        dump_json(
+            {
+                "schema": "chatvault.usage.insights/1",
+                "time_zone": zone.key,
+                "today": today.isoformat(),
+                "filters": rows.echo(),
+                "insights": [
+                    {"kind": i.kind, "severity": i.severity, "text": i.text} for i in found
+                ],
+            }
+        )
+    elif not found:
+        info("nothing unusual in the last 7 complete days")
+    else:
+        for insight in found:
+            print(f"{'!' if insight.severity == 'warning' else '-'} {insight.text}")
 
 
 @app.command("logs")

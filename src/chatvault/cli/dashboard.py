@@ -1,0 +1,246 @@
+"""`chatvault costs dashboard`: one screen of spend, forecast, budgets, daily cost by model,
+top models and users, quality and insights; or the same as a self-contained HTML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from chatvault.cli.common import ConfigOpt, DatabaseOpt, info
+from chatvault.cli.common import settings as load
+from chatvault.cli.filters import (
+    BillableOpt,
+    ModelOpt,
+    ProjectOpt,
+    ProviderOpt,
+    StatusOpt,
+    TzOpt,
+    UserOpt,
+    usage_filter,
+    zone_of,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from chatvault.dashboard_data import Dashboard, Share
+
+# Model colours of the daily chart, and the characters that stand for them without colour.
+COLOURS = ("cyan", "magenta", "yellow", "green", "grey50")
+MARKS = ("#", "=", "+", "o", ".")
+STATE_STYLES = {"OK": "green", "WARNING": "yellow", "CRITICAL": "bold red", "UNKNOWN": "dim"}
+CHART_HEIGHT = 10
+
+
+def dashboard(
+    ctx: typer.Context,
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period",
+            "-p",
+            metavar="WHEN",
+            help="this-month, last-month, this-week, last-week, today, yesterday, 30d, 8w, 3mo.",
+        ),
+    ] = "this-month",
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", metavar="FILE", help="Write a self-contained HTML report instead."),
+    ] = None,
+    model: ModelOpt = None,
+    user: UserOpt = None,
+    provider: ProviderOpt = None,
+    project: ProjectOpt = None,
+    status: StatusOpt = None,
+    billable: BillableOpt = False,
+    tz: TzOpt = None,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Spend, forecast, budgets, daily cost by model, top models and users, insights."""
+    from chatvault import dashboard as data
+
+    current = load(ctx, database, config)
+    zone = zone_of(tz or current.config.timezone)
+    rows = usage_filter(zone, None, None, model, user, provider, project, status, billable)
+    board = data.build(current.database_url, current.config, rows, zone, period, info)
+    if html is not None:
+        from chatvault.html_report import render
+        from chatvault.paths import write_atomically
+
+        write_atomically(html, render(board))
+        info(f"wrote {html}")
+        return
+    show(board)
+
+
+def show(board: Dashboard) -> None:
+    """The dashboard on stdout: panels and colours on a terminal, plain text otherwise."""
+    import sys
+
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, no_color=True, width=120, file=sys.stdout)
+    for part in _parts(board, console):
+        console.print(part)
+
+
+def _parts(board: Dashboard, console: Console) -> list[RenderableType]:
+    from rich import box
+    from rich.panel import Panel
+    from rich.table import Table
+
+    plain = console.no_color or not console.is_terminal
+    frame = box.ASCII if plain else box.ROUNDED
+    header = Panel(_headline(board), title=board.title, box=frame, title_align="left")
+    side_by_side = console.width >= 110
+    room = console.width * 3 // 5 - 4 if side_by_side else console.width - 4
+    chart = Panel(_chart(board, plain, room), title="Daily cost by model", box=frame)
+    budgets = Panel(_budgets(board, plain), title="Budgets", box=frame)
+    tops = Table.grid(padding=(0, 2), expand=True)
+    tops.add_row(
+        _top("Top models", board.top_models, frame),
+        _top("Top users", board.top_users, frame),
+        _quality(board, frame),
+    )
+    middle: RenderableType
+    if side_by_side:
+        middle = Table.grid(expand=True, padding=(0, 1))
+        middle.add_column(ratio=3)
+        middle.add_column(ratio=2)
+        middle.add_row(chart, budgets)
+    else:
+        middle = Table.grid()
+        middle.add_row(chart)
+        middle.add_row(budgets)
+    insights = Panel(_insights(board), title="Insights", box=frame)
+    return [header, middle, tops, insights]
+
+
+def _usd(cents) -> str:
+    from chatvault.money import usd_rounded
+
+    return "unpriced" if cents is None else usd_rounded(cents)
+
+
+def _headline(board: Dashboard):
+    from rich.text import Text
+
+    change = "n/a" if board.change is None else f"{board.change:+.1%}"
+    text = Text()
+    text.append(f"{board.first_day} to {board.last_day} ({board.time_zone})   ")
+    text.append("Spend ", style="bold")
+    text.append(_usd(board.spend_cents), style="bold")
+    text.append(
+        f"   vs {_usd(board.previous_spend_cents)} for {board.previous_first_day} to "
+        f"{board.previous_last_day} ({change})\n"
+    )
+    if board.month_end is not None:
+        end = board.month_end
+        text.append("Month end ", style="bold")
+        text.append(f"{_usd(end.cents)} (80%: {_usd(end.lower)} to {_usd(end.upper)})")
+    else:
+        text.append(f"Month end: {board.forecast_note}")
+    if board.unpriced_requests:
+        text.append(f"   {board.unpriced_requests:,} requests unpriced (cost unknown)",
+                    style="yellow")  # fmt: skip
+    return text
+
+
+def _chart(board: Dashboard, plain: bool, room: int):
+    """The last days that fit in `room` columns, stacked by model."""
+    from rich.text import Text
+
+    from chatvault.chart import stacked_columns
+
+    names = list(board.daily_by_model)
+    shown = board.days[-max(room - 10, 7) :]
+    bar = min(3, max(1, (room - 10) // len(shown)))  # characters per day
+    series = [[float(c) / 100 for c in board.daily_by_model[n][-len(shown) :]] for n in names]
+    grid = stacked_columns(series, CHART_HEIGHT) if series else []
+    top = max((sum(day) for day in zip(*series, strict=True)), default=0.0)
+    text = Text()
+    for r, row in enumerate(grid):
+        label = f"${top:,.0f}" if r == 0 else "$0" if r == len(grid) - 1 else ""
+        text.append(f"{label:>7} ")
+        for cell in row:
+            if cell is None:
+                text.append(" " * bar)
+            else:
+                k = min(cell, len(COLOURS) - 1)
+                mark = MARKS[k] if plain else "█"
+                text.append(mark * bar, style=None if plain else COLOURS[k])
+        text.append("\n")
+    text.append(f"{'':>8}{shown[0]} .. {shown[-1]}\n")
+    for k, name in enumerate(names):
+        mark = MARKS[min(k, len(MARKS) - 1)] if plain else "■"
+        text.append(f" {mark} ", style=None if plain else COLOURS[min(k, len(COLOURS) - 1)])
+        text.append(name)
+    return text
+
+
+def _budgets(board: Dashboard, plain: bool):
+    from rich.text import Text
+
+    text = Text()
+    if not board.budgets:
+        text.append("no budgets configured (docs/budgets.md)")
+    for g in board.budgets:
+        width = 12
+        filled = min(width, round(float(g.percent) / 100 * width))
+        full, empty = ("#", "-") if plain else ("█", "░")
+        text.append(f"{g.name[:12]:<12} [")
+        text.append(full * filled, style=STATE_STYLES.get(g.state))
+        text.append(f"{empty * (width - filled)}] {g.percent:>4.0f}% ")
+        text.append(f"{g.state}\n", style=STATE_STYLES.get(g.state))
+        text.append(f"{'':13}{_usd(g.spent_cents)} of {_usd(g.amount_cents)}")
+        if g.forecast is not None:
+            text.append(f", end {_usd(g.forecast.cents)}")
+        text.append("\n")
+    return text
+
+
+def _top(title: str, shares: list[Share], frame):
+    from rich.table import Table
+
+    table = Table(title=title, box=frame, expand=True, title_justify="left")
+    table.add_column("name", overflow="ellipsis", no_wrap=True, ratio=1)
+    table.add_column("cost", justify="right", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    for s in shares:
+        share = "-" if s.share is None else f"{s.share:.0%}"
+        table.add_row(s.name, _usd(s.cost_cents), share)
+    return table
+
+
+def _quality(board: Dashboard, frame):
+    from rich.table import Table
+
+    table = Table(title="Tokens and quality", box=frame, expand=True, title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    total = sum(board.tokens.values()) or 1
+    for name, count in board.tokens.items():
+        table.add_row(f"{name.replace('_', ' ')} tokens", f"{count:,} ({count / total:.0%})")
+    table.add_row("requests", f"{board.requests:,}")
+    rate = "-" if board.error_rate is None else f"{board.error_rate:.1%}"
+    table.add_row("error rate", rate)
+    p95 = "-" if board.p95_latency_ms is None else f"{board.p95_latency_ms:,.0f} ms"
+    table.add_row("p95 latency", p95)
+    return table
+
+
+def _insights(board: Dashboard):
+    from rich.text import Text
+
+    text = Text()
+    if not board.insights:
+        text.append("nothing unusual")
+    for i, insight in enumerate(board.insights):
+        style = "yellow" if insight.severity == "warning" else None
+        text.append(("\n" if i else "") + f"- {insight.text}", style=style)
+    return text

@@ -1,0 +1,164 @@
+"""The dashboard's data, gathered from the usage layer (every sum in SQL, over the rollups):
+spend against the previous period, the month-end forecast, budgets, daily cost by model,
+top models and users, and the insights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from chatvault.config import Config
+from chatvault.dashboard_data import Dashboard, Gauge, Money, Share
+from chatvault.db.filters import UsageFilter
+from chatvault.errors import InputError
+from chatvault.period import Span, local_date, midnight, parse_point
+
+CHART_MODELS = 4  # series of the daily chart; the rest is "other"
+TOP = 5
+_EARLIER = timedelta(microseconds=1)
+
+
+def spans(text: str, zone: ZoneInfo, now: datetime) -> tuple[Span, Span]:
+    """The period a `--period` names and the one before it. A running period (up to now) is
+    compared with the same time elapsed before it: the 22 first days of last month when the
+    month is 22 days old."""
+    value = text.strip().lower()
+    start = parse_point(value, zone, now, "--period")
+    today = local_date(now, zone)
+    ends = {
+        "last-month": today.replace(day=1),
+        "last-week": today - timedelta(days=today.weekday()),
+        "yesterday": today,
+    }
+    end = midnight(ends[value], zone) if value in ends else now
+    if value in ("this-month", "last-month") or value.endswith("mo"):
+        months = 1 if not value.endswith("mo") else int(value[:-2])
+        first = local_date(start, zone)
+        index = first.year * 12 + first.month - 1 - months
+        previous = midnight(date(index // 12, index % 12 + 1, 1), zone)
+        previous_end = start if end != now else min(previous + (end - start), start)
+    else:
+        previous, previous_end = start - (end - start), start
+    return Span(start, end), Span(previous, previous_end)
+
+
+def build(
+    url: str,
+    config: Config,
+    rows: UsageFilter,
+    zone: ZoneInfo,
+    period: str,
+    note: Callable[[str], None],
+    now: datetime | None = None,
+) -> Dashboard:
+    """Everything the dashboard shows, for the period and filters."""
+    from chatvault import usage
+    from chatvault.insights import insights
+
+    now = now or datetime.now(UTC)
+    today = local_date(now, zone)
+    span, before = spans(period, zone, now)
+    this = replace(rows, span=span)
+    totals = usage.report(url, this, (), zone, note).totals
+    previous = usage.report(url, replace(rows, span=before), (), zone, note).totals
+    first, last = local_date(span.start, zone), local_date(span.end - _EARLIER, zone)
+    spend, earlier = totals.cost_cents or Decimal(0), previous.cost_cents or Decimal(0)
+    month_end, forecast_note = _month_end(url, rows, zone, today, first, last, note)
+    models = usage.report(url, this, ("model",), zone, note)
+    users = usage.report(url, this, ("user",), zone, note, limit=TOP)
+    days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    return Dashboard(
+        title=f"chatvault: {period}",
+        time_zone=zone.key,
+        first_day=first,
+        last_day=last,
+        previous_first_day=local_date(before.start, zone),
+        previous_last_day=local_date(before.end - _EARLIER, zone),
+        spend_cents=spend,
+        previous_spend_cents=earlier,
+        change=float((spend - earlier) / earlier) if earlier else None,
+        requests=totals.requests,
+        error_rate=totals.error_rate,
+        p95_latency_ms=totals.p95_latency_ms,
+        unpriced_requests=totals.unpriced_requests,
+        tokens={
+            "input": totals.input_tokens,
+            "output": totals.output_tokens,
+            "cache_read": totals.cache_read_tokens,
+            "cache_write": totals.cache_write_tokens,
+        },
+        month_end=month_end,
+        forecast_note=forecast_note,
+        budgets=_gauges(url, config, note, now),
+        days=days,
+        daily_by_model=_daily(url, this, zone, days, [r.key[0] for r in models.rows], note),
+        top_models=[_share(row) for row in models.rows[:TOP]],
+        top_users=[_share(row) for row in users.rows],
+        insights=insights(url, rows, zone, today, note),
+    )
+
+
+def _month_end(url, rows, zone, today, first, last, note) -> tuple[Money | None, str | None]:
+    """This month's projected total, when the period shown runs through today."""
+    from chatvault import costs
+
+    if not first <= today <= last:
+        return None, "the period shown is over: no forecast"
+    try:
+        p = costs.project(url, rows, zone, today, 90, 1, "auto", 0.8, note)
+    except InputError as exc:
+        return None, exc.message
+    end = p.period_end
+    return Money(end.cents, end.lower, end.upper), None
+
+
+def _daily(url, rows, zone, days, ranked, note) -> dict[str, list[Decimal]]:
+    """Cents per day of the top models, then of all the others together."""
+    from chatvault import usage
+
+    shown = [str(m) for m in ranked[:CHART_MODELS]]
+    series = {name: [Decimal(0)] * len(days) for name in [*shown, "other"]}
+    at = {day: i for i, day in enumerate(days)}
+    for row in usage.report(url, rows, ("day", "model"), zone, note).rows:
+        day, model = row.key
+        name = str(model) if str(model) in shown else "other"
+        if day in at and row.cost_cents:
+            series[name][at[day]] += row.cost_cents
+    if not any(series["other"]):
+        del series["other"]
+    return series
+
+
+def _share(row) -> Share:
+    name = "(none)" if row.key[0] is None else str(row.key[0])
+    return Share(name, row.cost_cents, row.requests, row.share)
+
+
+def _gauges(url: str, config: Config, note, now: datetime) -> list[Gauge]:
+    from chatvault.alerting import check
+
+    if not config.budgets:
+        return []
+    gauges = []
+    for o in check(url, config, list(config.budgets), False, False, note, now):
+        s = o.status
+        if s is None:
+            gauges.append(Gauge(o.budget.name, "-", Decimal(0), o.budget.amount * 100,
+                                Decimal(0), "UNKNOWN", None))  # fmt: skip
+            continue
+        p, e = s.period, s.projection
+        gauges.append(
+            Gauge(
+                name=o.budget.name,
+                period=f"{p.kind} {p.start} to {p.last} ({p.zone.key})",
+                spent_cents=s.spent_cents,
+                amount_cents=s.amount_cents,
+                percent=s.percent,
+                state=o.state,
+                forecast=None if e is None else Money(e.cents, e.lower, e.upper),
+            )
+        )
+    return gauges

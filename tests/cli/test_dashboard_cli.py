@@ -1,0 +1,101 @@
+"""`chatvault costs dashboard` as a user runs it: one screen, plain text when piped, HTML."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import insert
+from typer.testing import CliRunner
+
+from chatvault.cli.app import app
+from chatvault.db.engine import get_engine
+from chatvault.db.migrate import migrate
+from chatvault.db.models import usage_logs
+
+runner = CliRunner()
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def url(sqlite_url):
+    """Six weeks of two models, one a little more each day, and an unpriced one."""
+    migrate(sqlite_url)
+    rows = [
+        {
+            "request_id": f"{k}-{model}",
+            "created_at": NOW - timedelta(days=k, minutes=30),
+            "user_id": f"user-{k % 4}",
+            "model": model,
+            "provider": "openai",
+            "cost_cents": None
+            if model == "custom"
+            else Decimal(1000 + 10 * (42 - k) + 37 * (k % 7)),
+            "status": "error" if k % 10 == 0 else "success",
+            "input_tokens": 1000,
+            "output_tokens": 200,
+            "cache_read_tokens": 500,
+            "processing_time_seconds": 0.5 + k % 3,
+        }
+        for k in range(42)
+        for model in ("gpt-4o", "gpt-4o-mini", "custom")
+    ]
+    with get_engine(sqlite_url).begin() as conn:
+        conn.execute(insert(usage_logs), rows)
+    return sqlite_url
+
+
+def test_one_screen_of_plain_text_when_piped(url):
+    result = runner.invoke(app, ["costs", "dashboard", "--database", url])
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    for part in ("chatvault: this-month", "Spend $", "Month end", "Daily cost by model",
+                 "Budgets", "Top models", "Top users", "Tokens and quality", "error rate",
+                 "p95 latency", "Insights", "requests unpriced"):  # fmt: skip
+        assert part in out, part
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 120 and len(lines) <= 45
+    assert "\x1b[" not in out and "╭" not in out and "█" not in out  # no colour, no boxes
+    assert "# gpt-4o" in out  # the chart's legend, in ASCII
+
+
+def test_last_month_has_no_forecast(url):
+    result = runner.invoke(app, ["costs", "dashboard", "-p", "last-month", "--database", url])
+    assert result.exit_code == 0, result.stderr
+    assert "Month end: the period shown is over: no forecast" in result.stdout
+
+
+def test_html_report_is_written(url, tmp_path):
+    target = tmp_path / "report.html"
+    result = runner.invoke(app, ["costs", "dashboard", "--html", str(target), "--database", url])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "" and f"wrote {target}" in result.stderr
+    page = target.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "<script" not in page
+    assert not list(tmp_path.glob(".report.html.*"))  # no temporary file left behind
+
+
+def test_html_into_a_missing_folder_is_one_clear_error(url, tmp_path):
+    target = tmp_path / "no" / "report.html"
+    result = runner.invoke(app, ["costs", "dashboard", "--html", str(target), "--database", url])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].startswith(f"error: cannot write {target}")
+
+
+def test_usage_insights_lines_and_json(url):
+    result = runner.invoke(app, ["usage", "insights", "--database", url])
+    assert result.exit_code == 0, result.stderr
+    assert "! custom: 7 requests without a price this week" in result.stdout
+    data = json.loads(
+        runner.invoke(app, ["usage", "insights", "-f", "json", "--database", url]).stdout
+    )
+    assert data["schema"] == "chatvault.usage.insights/1"
+    assert {"kind": "unpriced", "severity": "warning"}.items() <= data["insights"][0].items()
+
+
+def test_usage_insights_on_quiet_usage_says_so(url):
+    result = runner.invoke(app, ["usage", "insights", "--model", "none-such", "--database", url])
+    assert result.exit_code == 0
+    assert result.stdout == "" and "nothing unusual in the last 7 complete days" in result.stderr
