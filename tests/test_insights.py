@@ -240,3 +240,19 @@ def test_robust_z_falls_back_when_most_days_are_alike():
     assert _robust_z(Decimal(0), flat) == float("-inf")
     # No baseline at all: a new model is a mover, not an anomaly.
     assert _robust_z(Decimal(100_000), cents(*[0] * 28)) is None
+
+
+def test_quiet_weekends_are_not_anomalies(sqlite_url):
+    migrate(sqlite_url)
+    rows = [
+        log(day, "gpt-4o", 500 if day.weekday() >= 5 else 5000 + 37 * (day.day % 5))
+        for day in every_day()
+    ]
+    with get_engine(sqlite_url).begin() as conn:
+        conn.execute(insert(usage_logs), rows)
+    assert [i for i in found(sqlite_url) if i.kind == "anomaly"] == []
+    # But a Saturday as busy as a weekday stands out against the weekends.
+    with get_engine(sqlite_url).begin() as conn:
+        conn.execute(insert(usage_logs), [log(date(2026, 3, 14), "gpt-4o", 4500)])
+    (anomaly,) = [i for i in found(sqlite_url) if i.kind == "anomaly"]
+    assert anomaly.text.startswith("2026-03-14: gpt-4o cost $50.00, 10.0x its usual $5.00")

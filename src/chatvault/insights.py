@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chatvault.usage import Report, Row
 
 WEEK = 7
+QUIET_WEEKEND = Decimal("0.7")
 BASELINE_DAYS = 28  # the complete days before this week that anomalies are judged against
 Z_CUTOFF = 3.5  # Iglewicz and Hoaglin's cutoff for the modified z-score
 MAD_SCALE = 0.6745  # the MAD of normal data is 0.6745 standard deviations
@@ -101,17 +102,32 @@ def anomalies(daily: list[Row], first: date) -> list[Found]:
         day, model = row.key
         series.setdefault(str(model), {})[day] = _cost(row)
     found = []
+    before = [first - timedelta(days=k) for k in range(1, BASELINE_DAYS + 1)]
     for model, costs in sorted(series.items()):
-        baseline = [
-            costs.get(first - timedelta(days=k), Decimal(0)) for k in range(1, BASELINE_DAYS + 1)
-        ]
+        baselines = _baselines([(d, costs.get(d, Decimal(0))) for d in before])
         days = [first + timedelta(days=k) for k in range(WEEK)]
-        scored = [(day, costs.get(day, Decimal(0))) for day in days]
-        flagged = [(z, day, x) for day, x in scored if (z := _robust_z(x, baseline)) is not None]
+        scored = [(day, costs.get(day, Decimal(0)), baselines[day.weekday() >= 5]) for day in days]
+        flagged = [
+            (z, day, x, statistics.median(base))
+            for day, x, base in scored
+            if (z := _robust_z(x, base)) is not None
+        ]
         if flagged:
-            z, day, x = max(flagged, key=lambda f: (abs(f[0]), f[1]))
-            found.append(_anomaly(model, day, x, statistics.median(baseline), z, len(flagged)))
+            z, day, x, usual = max(flagged, key=lambda f: (abs(f[0]), f[1]))
+            found.append(_anomaly(model, day, x, usual, z, len(flagged)))
     return found
+
+
+def _baselines(days: list[tuple[date, Decimal]]) -> dict[bool, list[Decimal]]:
+    """The baseline of weekdays (False) and of weekends (True). When weekends are clearly
+    quieter (under QUIET_WEEKEND of the weekday median) each is judged against its own kind,
+    so a quiet Sunday is not an anomaly; otherwise all days form one, larger baseline."""
+    weekday = [cost for day, cost in days if day.weekday() < 5]
+    weekend = [cost for day, cost in days if day.weekday() >= 5]
+    if statistics.median(weekend) < QUIET_WEEKEND * statistics.median(weekday):
+        return {False: weekday, True: weekend}
+    every = [cost for _, cost in days]
+    return {False: every, True: every}
 
 
 def _robust_z(x: Decimal, baseline: list[Decimal]) -> float | None:
