@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "pricing": ("pricing", None),
     "db": ("db", None),
     "config": ("config", None),
+    "demo": ("demo", "demo"),
 }
 _VALUED = ("--database", "--config")  # root options that take a value
 

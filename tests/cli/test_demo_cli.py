@@ -1,0 +1,96 @@
+"""`chatvault demo` as a newcomer runs it, then the commands it suggests."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from typer.testing import CliRunner
+
+from chatvault.cli.app import make_app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def app():
+    return make_app(["demo", "usage", "costs", "pricing", "config"])
+
+
+@pytest.fixture
+def own(tmp_path):
+    """The demo's own files, in the test's user data dir (see the autouse `isolated`)."""
+    return tmp_path / "xdg-data" / "chatvault" / "demo"
+
+
+def suggested(stdout: str) -> tuple[dict[str, str], list[list[str]]]:
+    """The environment the demo says to export, and the commands it suggests."""
+    export, *lines = stdout.split("and try:\n", 1)[1].splitlines()
+    env = dict(part.split("=", 1) for part in shlex.split(export)[1:])
+    return env, [shlex.split(line)[1:] for line in lines]  # without the leading `chatvault`
+
+
+def test_creates_its_own_database_and_every_suggestion_runs(app, own, tmp_path):
+    result = runner.invoke(app, ["demo", "--days", "7"])
+    assert result.exit_code == 0, result.stderr
+    assert "requests (" in result.stdout and "unpriced, not $0" in result.stdout
+    assert result.stdout.startswith("+- chatvault: this-month")  # the dashboard comes first
+    assert "support-bot" in result.stdout.split("Sample usage", 1)[0]  # with its budgets
+    assert "creating 7 days of sample usage" in result.stderr
+    assert (own / "chatvault-demo.db").is_file() and (own / "config.yaml").is_file()
+    assert not (tmp_path / "xdg-data" / "chatvault" / "chatvault.db").exists()
+    env, commands = suggested(result.stdout)
+    assert env == {
+        "CHATVAULT_DATABASE_URL": f"sqlite:///{own / 'chatvault-demo.db'}",
+        "CHATVAULT_CONFIG": str(own / "config.yaml"),
+    }
+    assert 5 <= len(commands) <= 8
+    expected = {"costs budget check --dry-run": 1, "pricing check": 1}  # a WARNING; unpriced
+    for args in commands:
+        ran = runner.invoke(app, args, env=env)
+        assert ran.exit_code == expected.get(" ".join(args), 0), (args, ran.stderr)
+        assert ran.stdout.strip()
+    assert runner.invoke(app, ["config", "validate", str(own / "config.yaml")]).exit_code == 0
+
+
+def test_refuses_to_overwrite_its_database_unless_replace(app, own):
+    assert runner.invoke(app, ["demo", "--days", "7"]).exit_code == 0
+    refused = runner.invoke(app, ["demo", "--days", "7"])
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        f"error: the demo database {own / 'chatvault-demo.db'} already exists "
+        "(run: chatvault demo --replace)"
+    ]
+    replaced = runner.invoke(app, ["demo", "--days", "8", "--replace"])
+    assert replaced.exit_code == 0, replaced.stderr
+    assert "Sample usage from" in replaced.stdout
+
+
+def test_refuses_another_database_with_usage_even_with_replace(app, sqlite_url):
+    assert runner.invoke(app, ["demo", "--days", "7", "--database", sqlite_url]).exit_code == 0
+    for extra in ([], ["--replace"]):
+        result = runner.invoke(app, ["--database", sqlite_url, "demo", "--days", "7", *extra])
+        assert result.exit_code == 2 and result.stdout == ""
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"error: {sqlite_url} already holds usage rows;")
+
+
+def test_the_environment_database_is_left_alone(app, own, sqlite_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("CHATVAULT_DATABASE_URL", sqlite_url)
+    result = runner.invoke(app, ["demo", "--days", "7"])
+    assert result.exit_code == 0, result.stderr
+    assert f"Database: sqlite:///{own / 'chatvault-demo.db'}" in result.stdout
+    assert sqlite_url.endswith("/chatvault.db") and not (tmp_path / "chatvault.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tz", "Mars/Olympus"], "error: --tz 'Mars/Olympus' is not an IANA time zone"),
+        (["--days", "6"], "Invalid value for '--days'"),
+    ],
+)
+def test_bad_options(app, args, message):
+    result = runner.invoke(app, ["demo", *args])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert message in result.stderr
