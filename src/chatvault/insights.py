@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from chatvault.usage import Report, Row
 
 WEEK = 7
-QUIET_WEEKEND = Decimal("0.7")
+QUIET_WEEKEND = Decimal("0.7")  # weekends under 70% of weekdays: judged apart
 BASELINE_DAYS = 28  # the complete days before this week that anomalies are judged against
 Z_CUTOFF = 3.5  # Iglewicz and Hoaglin's cutoff for the modified z-score
 MAD_SCALE = 0.6745  # the MAD of normal data is 0.6745 standard deviations

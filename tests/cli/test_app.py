@@ -37,3 +37,12 @@ def test_a_named_command_imports_no_other_command_module():
     loaded = done.stderr.strip().splitlines()[-1]
     assert "chatvault.cli.usage" in loaded
     assert "chatvault.cli.db'" not in loaded and "chatvault.cli.ingest" not in loaded
+
+
+def test_python_dash_m_and_version():
+    from chatvault import __version__
+
+    done = subprocess.run(
+        [sys.executable, "-m", "chatvault", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout == f"chatvault {__version__}\n"

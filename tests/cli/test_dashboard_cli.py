@@ -99,3 +99,14 @@ def test_usage_insights_on_quiet_usage_says_so(url):
     result = runner.invoke(app, ["usage", "insights", "--model", "none-such", "--database", url])
     assert result.exit_code == 0
     assert result.stdout == "" and "nothing unusual in the last 7 complete days" in result.stderr
+
+
+def test_colours_on_a_terminal_and_none_with_no_color(url):
+    args = ["costs", "dashboard", "--database", url]
+    coloured = runner.invoke(app, args, env={"FORCE_COLOR": "1", "COLUMNS": "120"})
+    assert coloured.exit_code == 0 and "\x1b[36m" in coloured.stdout  # the first model, cyan
+    assert "╭" in coloured.stdout and "█" in coloured.stdout
+    plain = runner.invoke(app, args, env={"FORCE_COLOR": "1", "NO_COLOR": "1", "COLUMNS": "120"})
+    assert (
+        plain.exit_code == 0 and "\x1b[36m" not in plain.stdout and "\x1b[33m" not in plain.stdout
+    )
