@@ -82,7 +82,7 @@ def check(
             if notify and send_for_real:
                 _notify(url, outcome, now)
             else:
-                outcome.pending = _announced(outcome.status)
+                outcome.pending = _unsent(url, outcome.status)
         except ChatvaultError as exc:
             outcome.error = str(exc)
         outcomes.append(outcome)
@@ -127,8 +127,22 @@ def _wanted(status: Status) -> list[tuple[str, int]]:
     return wanted + ([("forecast", FORECAST_BP)] if status.forecast_over else [])
 
 
-def _announced(status: Status) -> list[str]:
-    return [_label(kind, bp) for kind, bp in _wanted(status)] if status.budget.notify else []
+def _unsent(url: str, status: Status) -> list[str]:
+    """What a notifying check would announce now: crossed, and not yet sent on every channel."""
+    from chatvault.db import alerts
+    from chatvault.db.engine import connect
+
+    if not status.budget.notify:
+        return []
+    with connect(url) as conn:
+        rows = alerts.recorded(conn, status.budget.name, status.period.start)
+    done = {(r["channel"], r["kind"], r["threshold_bp"]) for r in rows if r["status"] != "failed"}
+    channels = [channel_key(c.target) for c in status.budget.notify]
+    return [
+        _label(kind, bp)
+        for kind, bp in _wanted(status)
+        if any((channel, kind, bp) not in done for channel in channels)
+    ]
 
 
 def _label(kind: str, bp: int) -> str:

@@ -108,6 +108,10 @@ def test_dry_run_and_no_notify_send_and_record_nothing(setup, receiver):
     assert receiver.bodies == []
     with get_engine(args[1]).connect() as conn:
         assert conn.execute(select(func.count()).select_from(budget_alerts)).scalar() == 0
+    # Once sent, a dry run has nothing left to announce.
+    assert run("costs", "budget", "check", *args, env=env).exit_code == 1
+    after = run("costs", "budget", "check", "--dry-run", *args, env=env)
+    assert "not sent" not in after.stdout and len(receiver.bodies) == 1
 
 
 def test_json_check(setup):
