@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from chatvault import paths
-from chatvault.budget_config import KEY_ALIASES, Budget, check_budgets, check_thresholds
 from chatvault.errors import ConfigError
+
+if typing.TYPE_CHECKING:
+    # Imported when a config file is read: a command without one need not build them.
+    from chatvault.budget_config import Budget
 
 
 @dataclass(frozen=True)
@@ -275,9 +278,11 @@ _TYPE_NAMES = {
 def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'the top level'}: expected a mapping, got {_show(data)}")
-    aliases = KEY_ALIASES.get(cls, {})
+    from chatvault import budget_config
+
+    aliases = budget_config.KEY_ALIASES.get(cls, {})
     data = {aliases.get(key, key): value for key, value in data.items()}
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, localns={"Budget": budget_config.Budget})
     known = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in known:
@@ -356,6 +361,8 @@ def _check(config: Config) -> None:
             f"cost_calculation.cost_prediction.prediction_window_days: must be 1..366, got {window}"
         )
     thresholds = cost.budget_alerts.alert_thresholds
+    from chatvault.budget_config import check_budgets, check_thresholds
+
     check_thresholds(thresholds, "cost_calculation.budget_alerts.alert_thresholds")
     _check_tiers(cost.tiered_pricing.tiers)
     _check_overrides(config.pricing.overrides)
