@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Table, bindparam, func, select
 
 from chatvault.db.filters import UsageFilter, dimension_conditions, filter_params, filter_shape
-from chatvault.db.models import ROLLUP_TABLES, ROLLUPS
+from chatvault.db.models import ROLLUPS, rollup_table
 from chatvault.db.rollups import (
     MEASURES,
     raw_measures,
@@ -205,7 +205,7 @@ def known_values(conn: Connection, group: str, zone: ZoneInfo) -> list[str]:
 def month_days(conn: Connection, zone: ZoneInfo, month: date) -> list[tuple[int, Any]]:
     """(tokens, cost in cents) of each day of a local month, in order: what volume
     discounts are computed from."""
-    t = ROLLUP_TABLES["rollup_days"].c
+    t = rollup_table("rollup_days").c
     tokens = t.input_tokens + t.output_tokens + t.cache_read_tokens + t.cache_write_tokens
     query = (
         select(func.sum(tokens), func.sum(t.cost_cents))

@@ -30,14 +30,14 @@ TokenCount = BigInteger().with_variant(Integer(), "sqlite")
 Seconds = Double().with_variant(REAL(), "sqlite")
 
 
-metadata = MetaData()
+_metadata = MetaData()  # complete as `metadata` (below), with every rollup table
 NOT_NULL = {"nullable": False}
 
 # One request, or one pre-aggregated bucket of `request_count` requests. (Core, not the ORM:
 # chatvault reads and writes in bulk, and the ORM would double every command's import time.)
 usage_logs = Table(
     "usage_logs",
-    metadata,
+    _metadata,
     Column("id", Integer, primary_key=True),
     # Stable id of the request (or bucket) in its source; imports dedupe on it. NULL only for
     # rows another application inserted directly.
@@ -122,7 +122,7 @@ def _rollup_table(name: str, grain: str, dimensions: tuple[str, ...]) -> Table:
     )
     table = Table(
         name,
-        metadata,
+        _metadata,
         Column("id", Integer, primary_key=True),
         Column("zone", String(64), nullable=False),
         *times,
@@ -148,15 +148,33 @@ ROLLUPS = {
     "rollup_days": ("day", ()),
     "rollup_month_users": ("month", ("user_id",)),
 }
-ROLLUP_TABLES = {name: _rollup_table(name, *spec) for name, spec in ROLLUPS.items()}
+_ROLLUP_TABLES: dict[str, Table] = {}
+
+
+def rollup_table(name: str) -> Table:
+    """A rollup's table, defined on first use: all six (420 columns) cost every command
+    about 10 ms to define, and a report reads one."""
+    if name not in _ROLLUP_TABLES:
+        _ROLLUP_TABLES[name] = _rollup_table(name, *ROLLUPS[name])
+    return _ROLLUP_TABLES[name]
+
+
+def __getattr__(name: str) -> MetaData:
+    # `metadata`, the whole schema at head (db verify, the migration tests), has them all.
+    if name == "metadata":
+        for rollup in ROLLUPS:
+            rollup_table(rollup)
+        return _metadata
+    raise AttributeError(name)
+
 
 # The time zones whose daily rollups are kept (each built on first use).
-rollup_zones = Table("usage_rollup_zones", metadata, Column("zone", String(64), primary_key=True))
+rollup_zones = Table("usage_rollup_zones", _metadata, Column("zone", String(64), primary_key=True))
 # UTC hours whose usage_logs rows changed since the rollups were last brought up to date;
 # version counts the changes, so a refresh only clears an hour nobody touched meanwhile.
 rollup_stale = Table(
     "usage_rollup_stale",
-    metadata,
+    _metadata,
     Column("hour", UTCDateTime, primary_key=True),
     Column("version", BigInteger, nullable=False, server_default="1"),
 )
@@ -165,7 +183,7 @@ rollup_stale = Table(
 # threshold_bp: the threshold in hundredths of a percent (8000 = 80%).
 budget_alerts = Table(
     "budget_alerts",
-    metadata,
+    _metadata,
     Column("id", Integer, primary_key=True),
     Column("budget", String(100), **NOT_NULL),
     Column("period_start", Date, **NOT_NULL),

@@ -36,10 +36,10 @@ from sqlalchemy.sql import ColumnElement
 from chatvault.db.models import (
     LATENCY_BINS,
     ROLLUP_COUNTS,
-    ROLLUP_TABLES,
     ROLLUP_USER_DIMENSIONS,
     ROLLUPS,
     rollup_stale,
+    rollup_table,
     rollup_zones,
     usage_logs,
 )
@@ -67,7 +67,7 @@ def table_for(dimensions: set[str], grain: str | None, whole: tuple) -> Table:
         if dimensions <= set(held) and (
             table_grain == "day" or (months and grain in (None, "month"))
         ):
-            return ROLLUP_TABLES[name]
+            return rollup_table(name)
     raise AssertionError("unreachable: the finest rollup holds every dimension")
 
 
@@ -222,7 +222,7 @@ def _rebuild(conn: Connection, zone: str, days: list[date]) -> None:
     place = ZoneInfo(zone)
     months = sorted({bucket_of(day, "month") for day in days})
     for name, (grain, _) in ROLLUPS.items():
-        table = ROLLUP_TABLES[name]
+        table = rollup_table(name)
         if grain == "month":
             conn.execute(delete(table).where(table.c.zone == zone, table.c.month.in_(months)))
             continue
@@ -261,14 +261,14 @@ def _insert(name: str):
         source = raw_rows([created >= bindparam("start"), created < bindparam("end")])
         measures, where = raw_measures(source.c), []
     else:
-        source = ROLLUP_TABLES[_source(name)]
+        source = rollup_table(_source(name))
         measures = summed_measures(source)
         where = [source.c.zone == bindparam("zone"), source.c[grain] == bindparam(grain)]
     dims = [source.c[d] for d in held]
     query = select(*labels, *dims, *measures).where(*where).group_by(*dims)
     if not dims:  # an aggregate without GROUP BY returns a row even for an empty day
         query = query.having(func.count() > 0)
-    return insert(ROLLUP_TABLES[name]).from_select(["zone", *times, *held, *MEASURES], query)
+    return insert(rollup_table(name)).from_select(["zone", *times, *held, *MEASURES], query)
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:
