@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from chatvault import __version__
-from chatvault.dashboard_data import Dashboard, Gauge, Insight, Money, Share
+from chatvault.dashboard_data import Dashboard, Gauge, Insight, Share
 from chatvault.html_report import render
+from chatvault.money import Estimate
 
 HOSTILE = '<script>alert("x")</script>&gpt'
 FIRST_SERIES_RGB = (0x4E, 0x79, 0xA7)  # PALETTE[0] in chatvault.html_report
@@ -55,14 +56,14 @@ def dashboard(days: int = 30) -> Dashboard:
         unpriced_requests=17,
         tokens={"input": 12_000_000, "output": 3_400_000, "cache_read": 8_000_000,
                 "cache_write": 0},
-        month_end=Money(Decimal("150000"), Decimal("140000"), Decimal("165001")),
+        month_end=Estimate(Decimal("150000"), Decimal("140000"), Decimal("165001")),
         forecast_note=None,
         budgets=[
             Gauge("team", "monthly 2026-11-01 to 2026-11-30 (Europe/Paris)", Decimal("40000"),
-                  Decimal("100000"), Decimal("40"), "OK", Money(Decimal(60000), Decimal(55000),
+                  Decimal("100000"), Decimal("40"), "OK", Estimate(Decimal(60000), Decimal(55000),
                   Decimal(70000))),
             Gauge("research", "monthly", Decimal("85000"), Decimal("100000"), Decimal("85"),
-                  "WARNING", Money(Decimal(120000), Decimal(110000), Decimal(130000))),
+                  "WARNING", Estimate(Decimal(120000), Decimal(110000), Decimal(130000))),
             Gauge("<b>prod</b>", "weekly", Decimal("130000"), Decimal("100000"), Decimal("130"),
                   "CRITICAL", None),
         ],

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from chatvault.db.filters import UsageFilter
 from chatvault.errors import InputError
+from chatvault.money import Estimate
 from chatvault.period import Span, local_date, midnight
 
 if TYPE_CHECKING:
@@ -40,15 +41,6 @@ class History:
     @property
     def total_cents(self) -> Decimal:
         return sum(self.cents, Decimal(0))
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A forecast amount in whole cents and its prediction interval."""
-
-    cents: Decimal
-    lower: Decimal
-    upper: Decimal
 
 
 @dataclass(frozen=True)

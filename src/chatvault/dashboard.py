@@ -11,9 +11,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chatvault.config import Config
-from chatvault.dashboard_data import Dashboard, Gauge, Money, Share
+from chatvault.dashboard_data import Dashboard, Gauge, Share
 from chatvault.db.filters import UsageFilter
 from chatvault.errors import InputError
+from chatvault.money import Estimate
 from chatvault.period import Span, local_date, midnight, parse_point
 
 CHART_MODELS = 4  # series of the daily chart; the rest is "other"
@@ -101,7 +102,7 @@ def build(
     )
 
 
-def _month_end(url, rows, zone, today, first, last, note) -> tuple[Money | None, str | None]:
+def _month_end(url, rows, zone, today, first, last, note) -> tuple[Estimate | None, str | None]:
     """This month's projected total, when the period shown runs through today."""
     from chatvault import costs
 
@@ -111,8 +112,7 @@ def _month_end(url, rows, zone, today, first, last, note) -> tuple[Money | None,
         p = costs.project(url, rows, zone, today, 90, 1, "auto", 0.8, note)
     except InputError as exc:
         return None, exc.message
-    end = p.period_end
-    return Money(end.cents, end.lower, end.upper), None
+    return p.period_end, None
 
 
 def _daily(url, rows, zone, days, ranked, note) -> dict[str, list[Decimal]]:
@@ -149,7 +149,7 @@ def _gauges(url: str, config: Config, note, now: datetime) -> list[Gauge]:
             gauges.append(Gauge(o.budget.name, "-", Decimal(0), o.budget.amount * 100,
                                 Decimal(0), "UNKNOWN", None))  # fmt: skip
             continue
-        p, e = s.period, s.projection
+        p = s.period
         gauges.append(
             Gauge(
                 name=o.budget.name,
@@ -158,7 +158,7 @@ def _gauges(url: str, config: Config, note, now: datetime) -> list[Gauge]:
                 amount_cents=s.amount_cents,
                 percent=s.percent,
                 state=o.state,
-                forecast=None if e is None else Money(e.cents, e.lower, e.upper),
+                forecast=s.projection,
             )
         )
     return gauges

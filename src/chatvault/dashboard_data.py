@@ -7,14 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-
-@dataclass(frozen=True)
-class Money:
-    """An estimate in cents with its interval (forecasts), or an exact amount (lower = upper)."""
-
-    cents: Decimal
-    lower: Decimal
-    upper: Decimal
+from chatvault.money import Estimate
 
 
 @dataclass(frozen=True)
@@ -37,7 +30,7 @@ class Gauge:
     amount_cents: Decimal
     percent: Decimal
     state: str  # OK, WARNING, CRITICAL, UNKNOWN
-    forecast: Money | None
+    forecast: Estimate | None
 
 
 @dataclass(frozen=True)
@@ -65,7 +58,7 @@ class Dashboard:
     p95_latency_ms: float | None
     unpriced_requests: int
     tokens: dict[str, int]  # input, output, cache_read, cache_write
-    month_end: Money | None  # this month's projected total, when the period is this month
+    month_end: Estimate | None  # this month's projected total, when the period is this month
     forecast_note: str | None  # why there is no forecast
     budgets: list[Gauge]
     days: list[date]  # the chart's days

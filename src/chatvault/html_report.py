@@ -6,8 +6,8 @@ from __future__ import annotations
 from html import escape
 
 from chatvault import __version__, svg
-from chatvault.dashboard_data import Dashboard, Gauge, Money, Share
-from chatvault.money import usd_rounded
+from chatvault.dashboard_data import Dashboard, Gauge, Share
+from chatvault.money import Estimate, usd_rounded
 
 __all__ = ["render"]
 
@@ -80,7 +80,7 @@ def change(fraction: float | None) -> str:
     return f"{round(fraction * 100, 1) + 0.0:+.1f}%"  # + 0.0: no '-0.0%' for a tiny decrease
 
 
-def interval(money: Money) -> str:
+def interval(money: Estimate) -> str:
     """'$1,234.57 ($1,100.00 to $1,400.00)', or the amount alone when it is exact."""
     if money.lower == money.upper:
         return usd_rounded(money.cents)
@@ -97,7 +97,7 @@ def series_colours(names: list[str]) -> dict[str, str]:
     return colours
 
 
-def likely(money: Money) -> str:
+def likely(money: Estimate) -> str:
     """'likely $1,100.00 to $1,400.00', or nothing when the amount is exact."""
     if money.lower == money.upper:
         return ""

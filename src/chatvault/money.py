@@ -1,6 +1,16 @@
-"""Showing money: exact US dollars from cents, never rounded away."""
+"""Money: an estimate with its interval, and showing exact US dollars from cents."""
 
+from dataclasses import dataclass
 from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An amount in cents with its interval: a forecast, or exact when lower = upper."""
+
+    cents: Decimal
+    lower: Decimal
+    upper: Decimal
 
 
 def dollars(cents: Decimal) -> str:
