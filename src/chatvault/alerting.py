@@ -67,7 +67,8 @@ def check(
     now: datetime | None = None,
 ) -> list[Outcome]:
     """Every budget's outcome. Without `notify` nothing is claimed or sent; without
-    `send_for_real` (a dry run) the messages are built and listed but neither."""
+    `send_for_real` (a dry run) neither. Either way the check lists what it did not send;
+    a status (neither) does not look."""
     from chatvault.db.guard import open_current
 
     now = now or datetime.now(UTC)
@@ -81,7 +82,7 @@ def check(
             outcome.status = evaluate(url, budget, config, note, now)
             if notify and send_for_real:
                 _notify(url, outcome, now)
-            else:
+            elif notify or send_for_real:
                 outcome.pending = _unsent(url, outcome.status)
         except ChatvaultError as exc:
             outcome.error = str(exc)
