@@ -29,8 +29,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from chatvault.forecast import METHODS, MethodScore, backtest, predict
-from chatvault.forecast.backtest import month_end
+from chatvault.forecast.backtest import MethodScore, backtest, month_end
+from chatvault.forecast.predict import METHODS, predict
 
 LEVEL = 0.8
 DAY10 = 10  # month-end projections with this many days of the month known

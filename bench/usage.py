@@ -845,7 +845,7 @@ runner = CliRunner()
 
 
 def library_call(argv):
-    from chatvault import usage
+    from chatvault.reports import usage
     from chatvault.cli.filters import usage_filter, zone_of
     from chatvault.cli.usage import _group_by
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from chatvault import demo
-from chatvault.budget import evaluate
+from chatvault.budgets.status import evaluate
 from chatvault.config import load_config
 from chatvault.db.engine import connect
 from chatvault.db.models import usage_logs

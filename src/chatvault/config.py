@@ -25,7 +25,7 @@ from chatvault.errors import ConfigError
 
 if typing.TYPE_CHECKING:
     # Imported when a config file is read: a command without one need not build them.
-    from chatvault.budget_config import Budget
+    from chatvault.budgets.config import Budget
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,7 @@ _TYPE_NAMES = {
 def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'the top level'}: expected a mapping, got {_show(data)}")
-    from chatvault import budget_config
+    from chatvault.budgets import config as budget_config
 
     aliases = budget_config.KEY_ALIASES.get(cls, {})
     data = {aliases.get(key, key): value for key, value in data.items()}
@@ -361,7 +361,7 @@ def _check(config: Config) -> None:
             f"cost_calculation.cost_prediction.prediction_window_days: must be 1..366, got {window}"
         )
     thresholds = cost.budget_alerts.alert_thresholds
-    from chatvault.budget_config import check_budgets, check_thresholds
+    from chatvault.budgets.config import check_budgets, check_thresholds
 
     check_thresholds(thresholds, "cost_calculation.budget_alerts.alert_thresholds")
     _check_tiers(cost.tiered_pricing.tiers)

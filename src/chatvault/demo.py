@@ -199,10 +199,10 @@ def create(
     The database must hold no usage: the demo adds its rows to nobody's real data. Only the
     demo's own file is replaced (deleted first) when asked to.
     """
-    from chatvault import usage
     from chatvault.db.engine import mask_url, sqlite_path
     from chatvault.db.filters import UsageFilter
     from chatvault.db.migrate import migrate
+    from chatvault.reports import usage
 
     if not DAYS_RANGE[0] <= days <= DAYS_RANGE[1]:
         raise InputError(f"--days: {days} is not in {DAYS_RANGE[0]}..{DAYS_RANGE[1]}")
@@ -269,7 +269,7 @@ def _import(url: str, rows: Iterator[dict], now: datetime) -> None:
     from chatvault.ingest.files import Input
     from chatvault.ingest.options import ParseOptions
     from chatvault.ingest.run import Importer
-    from chatvault.pricing import PriceBook
+    from chatvault.pricing.prices import PriceBook
 
     with tempfile.TemporaryDirectory(prefix="chatvault-demo-") as folder:
         path = Path(folder) / "demo.jsonl"
@@ -292,8 +292,8 @@ def _budgets(
 ) -> tuple[Decimal, Decimal]:
     """The team's budget, which its launch pushes over its forecast, and one for everything,
     comfortably under: sized to the spend just imported, as `costs budget` will see it."""
-    from chatvault.budget import evaluate
-    from chatvault.budget_config import Budget, Scope
+    from chatvault.budgets.config import Budget, Scope
+    from chatvault.budgets.status import evaluate
     from chatvault.config import Config
 
     config = Config(timezone=zone)

@@ -22,7 +22,7 @@ from chatvault.db.writes import COST, REQUEST_ID, UpsertCounts, columns_of, upse
 from chatvault.errors import InputError
 from chatvault.ingest.record import RecordError, UsageRecord
 from chatvault.ingest.rows import pending_row, priced
-from chatvault.pricing import PriceBook
+from chatvault.pricing.prices import PriceBook
 
 
 class UsageStore:

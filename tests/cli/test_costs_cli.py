@@ -11,10 +11,10 @@ from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from chatvault.cli.app import app
-from chatvault.costs import month_end_of
 from chatvault.db.engine import get_engine
 from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
+from chatvault.forecast.spend import month_end_of
 
 runner = CliRunner()
 TODAY = datetime.now(UTC).date()

@@ -16,7 +16,7 @@ from chatvault.cli.app import app
 from chatvault.db.engine import connect
 from chatvault.db.migrate import migrate
 from chatvault.db.writes import insert_usage
-from chatvault.export import COLUMNS
+from chatvault.reports.export import COLUMNS
 
 runner = CliRunner()
 T0 = datetime(2026, 11, 5, 14, 3, 7, 123456, tzinfo=UTC)
@@ -148,7 +148,7 @@ def test_filters_and_tz(db):
 def test_a_failure_midway_leaves_the_previous_file_and_no_temporary(
     db, tmp_path, monkeypatch, failure
 ):
-    from chatvault import export as library
+    from chatvault.reports import export as library
 
     folder = tmp_path / "out"
     folder.mkdir()

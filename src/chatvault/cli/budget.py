@@ -13,8 +13,8 @@ from chatvault.cli.common import settings as load
 from chatvault.errors import ChatvaultError, ConfigError
 
 if TYPE_CHECKING:
-    from chatvault.alerting import Outcome
-    from chatvault.budget import Status
+    from chatvault.budgets.alerting import Outcome
+    from chatvault.budgets.status import Status
     from chatvault.config import Settings
 
 app = new_app("Budgets: status, and checks for cron.", no_args_is_help=False)
@@ -43,7 +43,7 @@ def budget(
     """Every budget: its period, spend so far, projected end, thresholds crossed, state."""
     if ctx.invoked_subcommand is not None:
         return
-    from chatvault.alerting import check
+    from chatvault.budgets.alerting import check
 
     current = load(ctx, database, config)
     budgets = _chosen(current, names)
@@ -80,8 +80,8 @@ def check(
     config: ConfigOpt = None,
 ) -> None:
     """Check the budgets for cron: alert once per threshold crossed, exit 0/1/2/3."""
-    from chatvault import alerting
-    from chatvault.budget import STATES
+    from chatvault.budgets import alerting
+    from chatvault.budgets.status import STATES
 
     try:
         current = load(ctx, database, config)
@@ -135,8 +135,8 @@ def _unknown(reason: str, output: CheckFormat) -> None:
 def _check_lines(state: str, outcomes: list[Outcome]) -> list[str]:
     """The monitoring-plugin first line (summary | perfdata), then one line per budget and
     per notification."""
-    from chatvault.alerting import summary
-    from chatvault.budget import STATES
+    from chatvault.budgets.alerting import summary
+    from chatvault.budgets.status import STATES
 
     ordered = sorted(outcomes, key=lambda o: -STATES.index(o.state))
     parts = [
@@ -192,7 +192,7 @@ def _perfdata(s: Status) -> str:
 
 
 def _record(o: Outcome) -> dict[str, Any]:
-    from chatvault.alerting import status_json
+    from chatvault.budgets.alerting import status_json
 
     record: dict[str, Any] = {"name": o.budget.name, "state": o.state, "error": o.error}
     if o.status is not None:
@@ -203,7 +203,7 @@ def _record(o: Outcome) -> dict[str, Any]:
 def _check_json(state: str, outcomes: list[Outcome]) -> dict[str, Any]:
     from datetime import UTC, datetime
 
-    from chatvault.budget import STATES
+    from chatvault.budgets.status import STATES
 
     budgets = []
     for o in outcomes:

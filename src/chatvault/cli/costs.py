@@ -26,8 +26,8 @@ from chatvault.cli.filters import (
 from chatvault.errors import InputError
 
 if TYPE_CHECKING:
-    from chatvault.costs import Estimate, History, Projection
-    from chatvault.forecast import MethodScore
+    from chatvault.forecast.backtest import MethodScore
+    from chatvault.forecast.spend import Estimate, History, Projection
 
 app = new_app("Cost forecasts, budgets and the dashboard.")
 app.add_typer(budget_app, name="budget")
@@ -99,7 +99,7 @@ def predict(
     config: ConfigOpt = None,
 ) -> None:
     """Forecast daily spend, the horizon's total and the month's end, with intervals."""
-    from chatvault import costs
+    from chatvault.forecast import spend as costs
 
     if method not in METHODS:
         raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
@@ -144,7 +144,7 @@ def _days(text: str) -> int:
 
 
 def _last_day(text: str, today: date) -> date:
-    from chatvault.costs import month_end_of
+    from chatvault.forecast.spend import month_end_of
 
     if text.strip().lower() == "end-of-month":
         return month_end_of(today)
@@ -240,7 +240,7 @@ def _show(p: Projection, zone: str) -> None:
 
 
 def _chart(p: Projection, ascii_only: bool) -> None:
-    from chatvault.chart import day_columns
+    from chatvault.render.chart import day_columns
 
     shown = p.daily[:CHART_DAYS]
     room = CHART_DAYS - len(shown)

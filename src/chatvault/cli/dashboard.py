@@ -25,7 +25,7 @@ from chatvault.cli.filters import (
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from chatvault.dashboard_data import Dashboard, Share
+    from chatvault.reports.dashboard_data import Dashboard, Share
 
 # Model colours of the daily chart, and the characters that stand for them without colour.
 COLOURS = ("cyan", "magenta", "yellow", "green", "grey50")
@@ -60,15 +60,15 @@ def dashboard(
     config: ConfigOpt = None,
 ) -> None:
     """Spend, forecast, budgets, daily cost by model, top models and users, insights."""
-    from chatvault import dashboard as data
+    from chatvault.reports import dashboard as data
 
     current = load(ctx, database, config)
     zone = zone_of(tz or current.config.timezone)
     rows = usage_filter(zone, None, None, model, user, provider, project, status, billable)
     board = data.build(current.database_url, current.config, rows, zone, period, info)
     if html is not None:
-        from chatvault.html_report import render
         from chatvault.paths import write_atomically
+        from chatvault.render.html import render
 
         write_atomically(html, render(board))
         info(f"wrote {html}")
@@ -155,7 +155,7 @@ def _chart(board: Dashboard, plain: bool, room: int):
     """The last days that fit in `room` columns, stacked by model."""
     from rich.text import Text
 
-    from chatvault.chart import stacked_columns
+    from chatvault.render.chart import stacked_columns
 
     names = list(board.daily_by_model)
     shown = board.days[-max(room - 10, 7) :]

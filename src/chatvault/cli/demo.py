@@ -86,10 +86,10 @@ def demo(
 
 def _dashboard(url: str, config_path: Path, tz: str) -> None:
     """This month on the new database, as `costs dashboard` shows it."""
-    from chatvault import dashboard
     from chatvault.cli.dashboard import show
     from chatvault.config import load_config
     from chatvault.db.filters import UsageFilter
+    from chatvault.reports import dashboard
 
     config = load_config(config_path)
     show(dashboard.build(url, config, UsageFilter(), zone_of(tz), "this-month", info))

@@ -26,7 +26,7 @@ from chatvault.cli.filters import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from chatvault.export import ExportSummary, OnProgress, Target
+    from chatvault.reports.export import ExportSummary, OnProgress, Target
 
 
 class ExportFormat(StrEnum):
@@ -83,8 +83,8 @@ def export(
     config: ConfigOpt = None,
 ) -> None:
     """Write usage rows, every column, oldest first: exact costs, UTC times (docs/export.md)."""
-    from chatvault.export import Target
-    from chatvault.export import export as write
+    from chatvault.reports.export import Target
+    from chatvault.reports.export import export as write
 
     current = settings(ctx, database, config)
     zone = zone_of(tz or current.config.timezone)

@@ -41,7 +41,7 @@ def list_prices(
     config: ConfigOpt = None,
 ) -> None:
     """List model prices in USD per million tokens: your overrides, then genai-prices'."""
-    from chatvault.pricing import catalog
+    from chatvault.pricing.prices import catalog
 
     overrides = settings(ctx, database, config).config.pricing.overrides
     listings = catalog(_day(at), search, overrides)
@@ -67,7 +67,7 @@ def show(
     config: ConfigOpt = None,
 ) -> None:
     """Show the prices a request to MODEL is charged at, and where they come from."""
-    from chatvault.pricing import PriceBook
+    from chatvault.pricing.prices import PriceBook
 
     day = _day(at)
     book = PriceBook(settings(ctx, database, config).config.pricing.overrides)
@@ -102,7 +102,7 @@ def check(
     """List models in the database without a price; exit 1 if any still has none."""
     from chatvault.db.guard import open_current
     from chatvault.db.queries import unpriced_models
-    from chatvault.pricing import PriceBook
+    from chatvault.pricing.prices import PriceBook
 
     current = settings(ctx, database, config)
     with open_current(current.database_url) as conn:

@@ -39,8 +39,8 @@ def reprice(
     from zoneinfo import ZoneInfo
 
     from chatvault.db.queries import RowFilter
-    from chatvault.pricing import PriceBook
-    from chatvault.reprice import reprice as run
+    from chatvault.pricing.prices import PriceBook
+    from chatvault.pricing.reprice import reprice as run
 
     current = settings(ctx, database, config)
     zone = ZoneInfo(current.config.timezone)

@@ -31,7 +31,7 @@ from chatvault.cli.filters import (
 from chatvault.errors import InputError
 
 if TYPE_CHECKING:
-    from chatvault.usage import Report, Row
+    from chatvault.reports.usage import Report, Row
 
 app = new_app("Usage and cost, filtered and grouped.", no_args_is_help=False)
 GROUPS = ("day", "week", "month", "model", "user", "provider", "project", "status")
@@ -95,7 +95,7 @@ def usage(
     """Usage and cost, filtered and grouped, with a totals row."""
     if ctx.invoked_subcommand is not None:
         return
-    from chatvault import usage as reports
+    from chatvault.reports import usage as reports
 
     groups = _group_by(group_by)
     if sort is not None and sort not in SORT_KEYS:
@@ -298,8 +298,8 @@ def insights(
     config: ConfigOpt = None,
 ) -> None:
     """What changed this week: anomalous days, movers, error rates, unpriced models, caching."""
-    from chatvault.costs import today_in
-    from chatvault.insights import insights as find
+    from chatvault.forecast.spend import today_in
+    from chatvault.reports.insights import insights as find
 
     current = settings(ctx, database, config)
     zone = zone_of(tz or current.config.timezone)

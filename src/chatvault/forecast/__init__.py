@@ -1,11 +1,5 @@
-"""Daily spend forecasts with prediction intervals, and their rolling-origin backtest.
+"""Forecasts of daily spend: the methods with their prediction intervals and rolling-origin
+backtest (NumPy only: `predict`, `backtest`), and the spend they are made from (`spend`).
 
-NumPy only; the series comes in dense (zero days included), oldest first.
+The package imports nothing itself, so reading spend does not load NumPy until a forecast is made.
 """
-
-from __future__ import annotations
-
-from chatvault.forecast.backtest import MethodScore, backtest
-from chatvault.forecast.predict import METHODS, Forecast, predict
-
-__all__ = ["METHODS", "Forecast", "MethodScore", "backtest", "predict"]

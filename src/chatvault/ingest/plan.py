@@ -13,7 +13,7 @@ from chatvault.ingest import claude_code
 from chatvault.ingest.files import Input, collect
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.run import Importer
-from chatvault.pricing import PriceBook
+from chatvault.pricing.prices import PriceBook
 
 
 def find_inputs(paths: list[str], source: str) -> list[Input]:

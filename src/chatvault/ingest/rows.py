@@ -17,7 +17,7 @@ from typing import Any
 from chatvault.db.types import to_micro_cents, utc_text
 from chatvault.db.writes import COST, ROW_COLUMNS
 from chatvault.ingest.record import COUNTS, UsageRecord
-from chatvault.pricing import PriceBook, Usages
+from chatvault.pricing.prices import PriceBook, Usages
 
 PENDING_COLUMNS = ROW_COLUMNS[:COST]
 _at = ROW_COLUMNS.index

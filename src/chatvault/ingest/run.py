@@ -38,7 +38,7 @@ from chatvault.ingest.rows import (
     priced,
     total_tokens,
 )
-from chatvault.pricing import PriceBook
+from chatvault.pricing.prices import PriceBook
 
 BATCH = 2000
 # In the order detection tries them: the most specific marks first.

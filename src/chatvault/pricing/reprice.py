@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from chatvault.db.guard import open_current
 from chatvault.db.queries import RowFilter, rows_to_price, set_costs
-from chatvault.pricing import PRICED_BY, PriceBook, cost_cents, usage_of
+from chatvault.pricing.prices import PRICED_BY, PriceBook, cost_cents, usage_of
 
 BATCH = 5000
 # What repricing a row reads: its day, model and provider, what its cost depends on, its cost.

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from chatvault import alerting
-from chatvault.budget import period_of
-from chatvault.budget_config import Budget, Channel
+from chatvault.budgets import alerting
+from chatvault.budgets.config import Budget, Channel
+from chatvault.budgets.notify import Webhook
+from chatvault.budgets.status import period_of
 from chatvault.config import Config
 from chatvault.db.engine import get_engine
 from chatvault.db.migrate import migrate
 from chatvault.db.models import budget_alerts, usage_logs
-from chatvault.notify import Webhook
 from tests.servers import webhook_receiver
 
 KOLKATA = ZoneInfo("Asia/Kolkata")

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from chatvault.config import Tier
-from chatvault.discounts import monthly_discount
+from chatvault.pricing.discounts import monthly_discount
 
 TIERS = (
     Tier("starter", 100_000, Decimal(0)),

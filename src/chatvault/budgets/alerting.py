@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from chatvault.budget import STATES, Status, evaluate
-from chatvault.budget_config import Budget
+from chatvault.budgets.config import Budget
+from chatvault.budgets.notify import Alert, Command, Email, Webhook, describe
+from chatvault.budgets.status import STATES, Status, evaluate
 from chatvault.config import Config
 from chatvault.errors import ChatvaultError
 from chatvault.money import usd_rounded as usd
-from chatvault.notify import Alert, Command, Email, Webhook, describe
 
 REARM_BELOW = Decimal(90)  # percent of the amount
 FORECAST_BP = 10_000  # a forecast alert is one threshold: ending at or over 100%
@@ -91,9 +91,9 @@ def check(
 
 
 def _notify(url: str, outcome: Outcome, now: datetime) -> None:
+    from chatvault.budgets.notify import NotifyError, send
     from chatvault.db import alerts
     from chatvault.db.engine import connect
-    from chatvault.notify import NotifyError, send
 
     status = outcome.status
     assert status is not None

@@ -14,7 +14,7 @@ from chatvault.db.engine import connect
 from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "ingest"
 runner = CliRunner()
 
 

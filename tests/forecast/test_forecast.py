@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from chatvault.errors import InputError
-from chatvault.forecast import METHODS, MethodScore, backtest, predict
+from chatvault.forecast.backtest import MethodScore, backtest
+from chatvault.forecast.predict import METHODS, predict
 from chatvault.forecast.quantiles import t_quantile
 
 START = date(2026, 3, 2)  # a Monday

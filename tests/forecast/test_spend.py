@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert
 
-from chatvault import costs
 from chatvault.db.engine import get_engine
 from chatvault.db.filters import UsageFilter
 from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.errors import InputError
+from chatvault.forecast import spend as costs
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 TODAY = date(2026, 3, 10)

@@ -17,13 +17,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from chatvault.dashboard_data import Insight
 from chatvault.money import usd_rounded as usd
 from chatvault.period import Span, midnight
+from chatvault.reports.dashboard_data import Insight
 
 if TYPE_CHECKING:
     from chatvault.db.filters import UsageFilter
-    from chatvault.usage import Report, Row
+    from chatvault.reports.usage import Report, Row
 
 WEEK = 7
 QUIET_WEEKEND = Decimal("0.7")  # weekends under 70% of weekdays: judged apart
@@ -52,7 +52,7 @@ def insights(
     limit: int = 8,
 ) -> list[Insight]:
     """The insights on the complete days before `today`, most important first, `limit` at most."""
-    from chatvault.usage import report
+    from chatvault.reports.usage import report
 
     def grouped(first: date, end: date, group_by: tuple[str, ...]) -> Report:
         span = Span(midnight(first, zone), midnight(end, zone))

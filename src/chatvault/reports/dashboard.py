@@ -11,11 +11,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chatvault.config import Config
-from chatvault.dashboard_data import Dashboard, Gauge, Share
 from chatvault.db.filters import UsageFilter
 from chatvault.errors import InputError
 from chatvault.money import Estimate
 from chatvault.period import Span, local_date, midnight, parse_point
+from chatvault.reports.dashboard_data import Dashboard, Gauge, Share
 
 CHART_MODELS = 4  # series of the daily chart; the rest is "other"
 TOP = 5
@@ -56,8 +56,8 @@ def build(
     now: datetime | None = None,
 ) -> Dashboard:
     """Everything the dashboard shows, for the period and filters."""
-    from chatvault import usage
-    from chatvault.insights import insights
+    from chatvault.reports import usage
+    from chatvault.reports.insights import insights
 
     now = now or datetime.now(UTC)
     today = local_date(now, zone)
@@ -104,7 +104,7 @@ def build(
 
 def _month_end(url, rows, zone, today, first, last, note) -> tuple[Estimate | None, str | None]:
     """This month's projected total, when the period shown runs through today."""
-    from chatvault import costs
+    from chatvault.forecast import spend as costs
 
     if not first <= today <= last:
         return None, "the period shown is over: no forecast"
@@ -117,7 +117,7 @@ def _month_end(url, rows, zone, today, first, last, note) -> tuple[Estimate | No
 
 def _daily(url, rows, zone, days, ranked, note) -> dict[str, list[Decimal]]:
     """Cents per day of the top models, then of all the others together."""
-    from chatvault import usage
+    from chatvault.reports import usage
 
     shown = [str(m) for m in ranked[:CHART_MODELS]]
     series = {name: [Decimal(0)] * len(days) for name in [*shown, "other"]}
@@ -138,7 +138,7 @@ def _share(row) -> Share:
 
 
 def _gauges(url: str, config: Config, note, now: datetime) -> list[Gauge]:
-    from chatvault.alerting import check
+    from chatvault.budgets.alerting import check
 
     if not config.budgets:
         return []

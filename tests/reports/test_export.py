@@ -15,14 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chatvault import export as export_module
 from chatvault.cli.filters import usage_filter
 from chatvault.db.engine import connect
 from chatvault.db.filters import UsageFilter
 from chatvault.db.migrate import migrate
 from chatvault.db.writes import insert_usage
 from chatvault.errors import InputError, SchemaError
-from chatvault.export import COLUMNS, Target, export
+from chatvault.reports import export as export_module
+from chatvault.reports.export import COLUMNS, Target, export
 from tests.revisions import ALL
 
 T0 = datetime(2026, 1, 31, 23, 59, 59, 123456, tzinfo=UTC)
@@ -184,7 +184,7 @@ def test_since_is_local_midnight_in_the_zone(db, tmp_path):
 
 
 def test_progress_is_sized_by_a_count_first(db, tmp_path, monkeypatch):
-    monkeypatch.setattr("chatvault.export.BATCH", 4)
+    monkeypatch.setattr("chatvault.reports.export.BATCH", 4)
     seen = []
     export(
         db,
@@ -199,7 +199,7 @@ def test_progress_is_sized_by_a_count_first(db, tmp_path, monkeypatch):
 def test_a_failed_export_leaves_no_file_and_the_old_one_intact(
     db, tmp_path, monkeypatch, interrupt
 ):
-    monkeypatch.setattr("chatvault.export.BATCH", 2)
+    monkeypatch.setattr("chatvault.reports.export.BATCH", 2)
     folder = tmp_path / "out"
     folder.mkdir()
     old = folder / "usage.csv"
@@ -296,5 +296,5 @@ def test_an_outdated_schema_writes_nothing(tmp_path):
 
 
 def test_the_documented_header_is_the_one_written():
-    docs = (Path(__file__).parents[1] / "docs" / "export.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).parents[2] / "docs" / "export.md").read_text(encoding="utf-8")
     assert re.search(r"^" + re.escape(",".join(COLUMNS)) + "$", docs, re.MULTILINE)

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
-from chatvault.dashboard_data import Insight
 from chatvault.db.engine import get_engine
 from chatvault.db.filters import UsageFilter
 from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
-from chatvault.insights import _robust_z, insights
+from chatvault.reports.dashboard_data import Insight
+from chatvault.reports.insights import _robust_z, insights
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 TODAY = date(2026, 3, 20)

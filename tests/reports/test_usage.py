@@ -14,9 +14,9 @@ from chatvault.config import Tier
 from chatvault.db.filters import UsageFilter
 from chatvault.db.guard import open_current
 from chatvault.db.rollups import bring_up_to_date
-from chatvault.discounts import monthly_discount
 from chatvault.period import Span, midnight
-from chatvault.usage import build, measure, percentile, report
+from chatvault.pricing.discounts import monthly_discount
+from chatvault.reports.usage import build, measure, percentile, report
 from tests.db.test_aggregate import load, random_rows, reference
 
 TIERS = (

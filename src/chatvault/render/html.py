@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from html import escape
 
-from chatvault import __version__, svg
-from chatvault.dashboard_data import Dashboard, Gauge, Share
+from chatvault import __version__
 from chatvault.money import Estimate, usd_rounded
+from chatvault.render import svg
+from chatvault.reports.dashboard_data import Dashboard, Gauge, Share
 
 __all__ = ["render"]
 

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert
 
-from chatvault import dashboard
-from chatvault.budget_config import Budget
+from chatvault.budgets.config import Budget
 from chatvault.config import Config
 from chatvault.db.engine import get_engine
 from chatvault.db.filters import UsageFilter
 from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.errors import InputError
+from chatvault.reports import dashboard
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 NOW = datetime.combine(date(2026, 3, 20), time(12), KOLKATA).astimezone(UTC)

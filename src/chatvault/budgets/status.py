@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from chatvault.budget_config import WEEKDAYS, Budget
+from chatvault.budgets.config import WEEKDAYS, Budget
 from chatvault.config import Config
-from chatvault.costs import Estimate, Projection
 from chatvault.db.filters import UsageFilter
 from chatvault.errors import InputError
+from chatvault.forecast.spend import Estimate, Projection
 from chatvault.period import Span, midnight
 
 # Exit codes of `costs budget check`, the monitoring-plugin convention: the worst one wins.
@@ -121,7 +121,8 @@ def evaluate(
 ) -> Status:
     """The budget's status now: spend from the period's start to now, and the forecast of
     its remaining days (today included) on top of its complete days."""
-    from chatvault import costs, usage
+    from chatvault.forecast import spend as costs
+    from chatvault.reports import usage
 
     zone = zone_of(budget, config)
     now = now or datetime.now(UTC)

@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from chatvault import __version__
-from chatvault.notify import (
+from chatvault.budgets.notify import (
     Alert,
     Command,
     Email,

@@ -29,8 +29,8 @@ from chatvault.db.guard import open_current
 from chatvault.db.models import LATENCY_BIN_COLUMNS
 from chatvault.db.rollups import MEASURES, bring_up_to_date, latency_of_bin
 from chatvault.db.types import to_cents
-from chatvault.discounts import monthly_discount
 from chatvault.period import GRAINS
+from chatvault.pricing.discounts import monthly_discount
 
 P95 = 0.95
 _AT = {name: i for i, name in enumerate(MEASURES)}

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from chatvault import __version__
-from chatvault.dashboard_data import Dashboard, Gauge, Insight, Share
-from chatvault.html_report import render
 from chatvault.money import Estimate
+from chatvault.render.html import render
+from chatvault.reports.dashboard_data import Dashboard, Gauge, Insight, Share
 
 HOSTILE = '<script>alert("x")</script>&gpt'
 FIRST_SERIES_RGB = (0x4E, 0x79, 0xA7)  # PALETTE[0] in chatvault.html_report

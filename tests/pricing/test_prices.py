@@ -11,7 +11,7 @@ import genai_prices
 import pytest
 
 from chatvault.config import PriceOverride
-from chatvault.pricing import PriceBook, Rates, Tiered, TokenUsage, cost_cents
+from chatvault.pricing.prices import PriceBook, Rates, Tiered, TokenUsage, cost_cents
 
 DAY = date(2025, 10, 1)
 book = PriceBook()
@@ -125,7 +125,7 @@ def test_overrides_win_and_follow_effective_dates():
 
 
 def test_rates_are_looked_up_once_per_provider_model_and_day(monkeypatch):
-    import chatvault.pricing as pricing
+    import chatvault.pricing.prices as pricing
 
     calls = []
     real = pricing._listed

@@ -21,7 +21,8 @@ from chatvault.money import Estimate
 from chatvault.period import Span, local_date, midnight
 
 if TYPE_CHECKING:
-    from chatvault.forecast import Forecast, MethodScore
+    from chatvault.forecast.backtest import MethodScore
+    from chatvault.forecast.predict import Forecast
 
 MIN_HISTORY = 2  # days with usage: a forecast needs at least a difference
 
@@ -90,7 +91,7 @@ def project(
 ) -> Projection:
     """Forecast `days` days from today, and the total of the period (first and last day;
     default: this month) at its end, from `history_days` days back."""
-    from chatvault.forecast import predict
+    from chatvault.forecast.predict import predict
 
     first, last = period or (today.replace(day=1), month_end_of(today))
     history, to_date = _read(url, rows, zone, today, history_days, first, note)
@@ -136,7 +137,7 @@ def backtest(
     note: Callable[[str], None],
 ) -> tuple[History, list[MethodScore]]:
     """Every method's rolling-origin backtest scores on the history."""
-    from chatvault.forecast import backtest as scores
+    from chatvault.forecast.backtest import backtest as scores
 
     history, _ = _read(url, rows, zone, today, history_days, today, note)
     return history, scores([float(c) for c in history.cents], history.first, level=level)

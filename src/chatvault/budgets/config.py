@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from chatvault.budgets.notify import Command, Email, Webhook
 from chatvault.errors import ConfigError
-from chatvault.notify import Command, Email, Webhook
 
 # Config keys that name a field differently (`from` is a Python keyword).
 KEY_ALIASES = {Email: {"from": "sender"}}
