@@ -25,13 +25,9 @@ import json
 import os
 import platform
 import shutil
-import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from timing import FLOOR, GOAL_PROCESS, PEAK, Run, median_runs, paired_runs, run_measured, timed
 
 # The reports timed, as `chatvault` arguments ({top_model}: the most used model). COMMON_ARGS
 # and `--database URL` are added. The hand-written SQL is derived from these same arguments
@@ -74,8 +71,6 @@ COMMON_ARGS = ["--tz", "UTC"]
 
 GOAL_SPEEDUP = 100.0  # chatvault in-process at least this many times faster than raw SQL
 GOAL_DUCKDB = 1.0  # and no slower than DuckDB
-GOAL_PROCESS = 1.5  # a whole `usage` process within this multiple of the import floor
-FLOOR = [sys.executable, "-c", "import typer, sqlalchemy"]  # the stack's start-up floor
 GOAL_EXPORT_RATE = 0.8  # export rows/s against the bare loop's
 GOAL_EXPORT_PEAK = 100_000_000  # bytes (100 MB)
 GOAL_HELP = 0.150  # seconds
@@ -723,108 +718,9 @@ class Dataset:
         }
 
 
-# --- measuring --------------------------------------------------------------------------
+# --- measuring (the process timing helpers are in timing.py) ----------------------------
 
 
-@dataclass
-class Run:
-    seconds: float
-    peak: int  # bytes
-    cpu: float
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run_measured(argv: list[str], timeout: float = 7200, cwd: Path | None = None) -> Run:
-    """Wall time, peak RSS and CPU time of one process (os.wait4: this child's own)."""
-    env = {k: v for k, v in os.environ.items() if k != "CHATVAULT_DATABASE_URL"}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env
-        )
-        timer = threading.Timer(timeout, lambda: os.kill(proc.pid, signal.SIGKILL))
-        timer.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-        timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stderr = err.read().decode(errors="replace")
-        peak = usage.ru_maxrss * 1024  # an upper bound: see PEAK
-        lines = stderr.splitlines()
-        reported = [line for line in lines if line.startswith("CVBENCH_PEAK ")]
-        if reported:
-            peak = int(reported[-1].split()[1])
-            stderr = "\n".join(line for line in lines if not line.startswith("CVBENCH_PEAK "))
-        return Run(
-            seconds,
-            peak,
-            usage.ru_utime + usage.ru_stime,
-            proc.returncode,
-            out.read().decode(errors="replace"),
-            stderr,
-        )
-
-
-def median_runs(argv: list[str], repeat: int, cwd: Path) -> tuple[float | None, Run]:
-    """Median wall seconds over `repeat` runs after one warm-up; None if a run failed."""
-    warm = run_measured(argv, cwd=cwd)
-    if warm.returncode != 0:
-        return None, warm
-    times = []
-    for _ in range(repeat):
-        run = run_measured(argv, cwd=cwd)
-        if run.returncode != 0:
-            return None, run
-        times.append(run.seconds)
-    return statistics.median(times), run
-
-
-def paired_runs(
-    argv: list[str], floor: list[str], repeat: int, cwd: Path
-) -> tuple[float | None, float | None, Run]:
-    """Median wall seconds of a command and of the floor, their runs alternated after a
-    warm-up of each: a machine that speeds up or slows down during the benchmark (other
-    work, the page cache) moves both, and their ratio stays fair."""
-    for command in (floor, argv):
-        warm = run_measured(command, cwd=cwd)
-        if warm.returncode != 0:
-            return None, None, warm
-    times: dict[int, list[float]] = {0: [], 1: []}
-    for _ in range(repeat):
-        for i, command in enumerate((floor, argv)):
-            run = run_measured(command, cwd=cwd)
-            if run.returncode != 0:
-                return None, None, run
-            times[i].append(run.seconds)
-    return statistics.median(times[1]), statistics.median(times[0]), run
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Median seconds of fn() over `repeat` calls after one warm-up call, and its result."""
-    result = fn()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
-# Peak RSS is read from the process's own VmHWM at exit: wait4's ru_maxrss would include
-# the memory of the (v)forked harness, which Linux carries over into the exec'd child.
-PEAK = r"""
-import atexit as _atexit, sys as _sys
-def _cvbench_peak():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                _sys.stderr.write(f"\nCVBENCH_PEAK {int(line.split()[1]) * 1024}\n")
-_atexit.register(_cvbench_peak)
-"""
 # `chatvault ARGS` as its console script runs it, with the peak reported.
 CHATVAULT_MEASURED = (
     PEAK
