@@ -30,7 +30,8 @@ def test_jsonl_values_arrive_exactly(db):
     reported = stored["req-001"]
     assert (reported["cost_cents"], reported["cost_source"]) == (Decimal("1.23"), "reported")
     (bucket,) = [r for r in stored.values() if r["user_id"] == "ravi"]
-    assert bucket["request_id"].startswith("chatvault:")  # derived: stable across imports
+    # Derived from the record, and frozen: a field added to the format must not change it.
+    assert bucket["request_id"] == "chatvault:5f785d85d314d767494d4c7eb6222d5a"
     assert bucket["created_at"] == datetime(2025, 10, 1, 13, 0, tzinfo=UTC)  # +05:30 -> UTC
     assert bucket["request_count"] == 25
     # gpt-4o-mini: 2M fresh x $0.15 + 1M cached x $0.075 + 100k x $0.60, per million

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Table, bindparam, func, select
 
 from chatvault.db.filters import UsageFilter, dimension_conditions, filter_params, filter_shape
-from chatvault.db.models import ROLLUPS, rollup_table
+from chatvault.db.models import ROLLUPS, rollup_table, token_total
 from chatvault.db.rollups import (
     MEASURES,
     raw_measures,
@@ -40,6 +40,7 @@ GROUP_COLUMNS = {
     "status": "status",
 }
 Groups = dict[tuple[Any, ...], list[Any]]
+_REQUESTS = MEASURES.index("requests")  # a sum: its type says how the database sums
 
 
 def aggregate(
@@ -181,7 +182,7 @@ def _add(groups: Groups, result, group_by: tuple[str, ...], day: date | None = N
             dims = iter(key)
             key = tuple(bucket_of(day, g) if g in GRAINS else next(dims) for g in group_by)
         values = list(row[width:])
-        if type(values[1]) is not int:  # PostgreSQL and MySQL sum integers as decimals
+        if type(values[_REQUESTS]) is not int:  # PostgreSQL and MySQL sum integers as decimals
             values[:counted] = map(int, values[:counted])
         groups[key] = add_measures(groups[key], values) if key in groups else values
 
@@ -206,9 +207,8 @@ def month_days(conn: Connection, zone: ZoneInfo, month: date) -> list[tuple[int,
     """(tokens, cost in cents) of each day of a local month, in order: what volume
     discounts are computed from."""
     t = rollup_table("rollup_days").c
-    tokens = t.input_tokens + t.output_tokens + t.cache_read_tokens + t.cache_write_tokens
     query = (
-        select(func.sum(tokens), func.sum(t.cost_cents))
+        select(func.sum(token_total(t)), func.sum(t.cost_cents))
         .where(t.zone == zone.key, t.month == month)
         .group_by(t.day)
         .order_by(t.day)

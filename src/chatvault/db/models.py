@@ -6,6 +6,8 @@ default, so that service can keep inserting rows into `usage_logs` unchanged.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     REAL,
     BigInteger,
@@ -21,6 +23,8 @@ from sqlalchemy import (
     Text,
     true,
 )
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.expression import False_, True_
 
 from chatvault.db.types import Cents, UTCDateTime
 
@@ -32,6 +36,10 @@ Seconds = Double().with_variant(REAL(), "sqlite")
 
 _metadata = MetaData()  # complete as `metadata` (below), with every rollup table
 NOT_NULL = {"nullable": False}
+# What a usage_logs column counts (its `info`): the column lists below are read off the table.
+COUNT = {"count": True}  # requests or tokens: checked whole and not negative, summed by rollups
+TOKENS = {**COUNT, "tokens": True}  # tokens (rollups keep each under the same name)
+TOTALLED = {**TOKENS, "total": True}  # part of a request's token total (see token_total)
 
 # One request, or one pre-aggregated bucket of `request_count` requests. (Core, not the ORM:
 # chatvault reads and writes in bulk, and the ORM would double every command's import time.)
@@ -49,14 +57,14 @@ usage_logs = Table(
     Column("api_key", String(100)),
     Column("model", String(100), **NOT_NULL),
     Column("provider", String(50)),
-    Column("request_count", Integer, server_default="1", **NOT_NULL),
+    Column("request_count", Integer, server_default="1", info=COUNT, **NOT_NULL),
     # Input tokens exclude cache reads and cache writes, which have their own columns.
-    Column("input_tokens", TokenCount, server_default="0", **NOT_NULL),
-    Column("output_tokens", TokenCount, server_default="0", **NOT_NULL),
-    Column("cache_read_tokens", TokenCount, server_default="0", **NOT_NULL),
-    Column("cache_write_tokens", TokenCount, server_default="0", **NOT_NULL),
+    Column("input_tokens", TokenCount, server_default="0", info=TOTALLED, **NOT_NULL),
+    Column("output_tokens", TokenCount, server_default="0", info=TOTALLED, **NOT_NULL),
+    Column("cache_read_tokens", TokenCount, server_default="0", info=TOTALLED, **NOT_NULL),
+    Column("cache_write_tokens", TokenCount, server_default="0", info=TOTALLED, **NOT_NULL),
     # The part of cache_write_tokens written with a 1-hour lifetime (billed higher).
-    Column("cache_write_1h_tokens", TokenCount, server_default="0", **NOT_NULL),
+    Column("cache_write_1h_tokens", TokenCount, server_default="0", info=TOKENS, **NOT_NULL),
     # US cents, exact to a millionth of a cent. NULL = unpriced (unknown), never 0.
     Column("cost_cents", Cents),
     # 'reported' by the source, or 'estimated' by chatvault from a price list.
@@ -75,6 +83,31 @@ usage_logs = Table(
     Index("ix_usage_logs_user_id_created_at", "user_id", "created_at"),
     Index("ix_usage_logs_model_created_at", "model", "created_at"),
 )
+# The usage_logs columns that count requests or tokens, those that count tokens, and those
+# whose sum is a request's token total, in the table's order.
+COUNT_COLUMNS = tuple(c.name for c in usage_logs.c if c.info.get("count"))
+TOKEN_COLUMNS = tuple(c.name for c in usage_logs.c if c.info.get("tokens"))
+TOTAL_COLUMNS = tuple(c.name for c in usage_logs.c if c.info.get("total"))
+
+
+def _value(column: Column) -> Any:
+    """A column's server default as the Python value it reads back as."""
+    default = column.server_default.arg
+    if isinstance(default, True_ | False_):
+        return isinstance(default, True_)
+    return column.type.python_type(default)
+
+
+# What a usage_logs column holds when a row does not say: its server default, else NULL.
+DEFAULTS = {c.name: _value(c) for c in usage_logs.c if c.server_default is not None}
+
+
+def token_total(columns: Any) -> ColumnElement:
+    """A request's token total in SQL, over usage_logs' columns or a rollup's (the same
+    names): what decides which of two snapshots of one request is kept (db/writes.py), and
+    what volume discounts count."""
+    first, *rest = (columns[name] for name in TOTAL_COLUMNS)
+    return sum(rest, first)
 
 
 # Pre-aggregated usage per local day (or month) of a time zone (see db/rollups.py). Reports
@@ -89,11 +122,7 @@ LATENCY_BIN_COLUMNS = tuple(f"latency_bin_{k:02d}" for k in range(LATENCY_BINS))
 ROLLUP_COUNTS = (
     "rows",
     "requests",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
+    *TOKEN_COLUMNS,
     "unpriced_requests",
     "error_requests",
     "latency_rows",

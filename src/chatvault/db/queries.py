@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 
 from chatvault.db.filters import UsageFilter, dimension_conditions, matches, span_conditions
-from chatvault.db.models import usage_logs
+from chatvault.db.models import TOTAL_COLUMNS, usage_logs
 
 
 @dataclass(frozen=True)
@@ -136,21 +136,26 @@ def total_cost(
     return CostTotal(int(total_requests), cents or Decimal("0"), int(unpriced_requests))
 
 
-LOG_COLUMNS = (
-    "id",
-    "created_at",
-    "user_id",
-    "model",
-    "provider",
-    "project",
-    "status",
-    "request_count",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_cents",
-    "processing_time_seconds",
+# What `usage logs` lists, in its order (docs/usage.md): what identifies and labels a row,
+# then what it counts (its requests, and the tokens of its total), costs and takes.
+LOG_LABELS = ("id", "created_at", "user_id", "model", "provider", "project", "status")
+LOG_QUANTITIES = ("request_count", *TOTAL_COLUMNS, "cost_cents", "processing_time_seconds")
+LOG_COLUMNS = (*LOG_LABELS, *LOG_QUANTITIES)
+# The usage_logs columns it leaves out on purpose: a column added to the table goes in one or
+# the other (a test checks).
+LOG_LEFT_OUT = frozenset(
+    (
+        "request_id",
+        "session_id",
+        "api_key",
+        "cache_write_1h_tokens",
+        "cost_source",
+        "service_tier",
+        "context_window",
+        "billable",
+        "session_duration_seconds",
+        "error_details",
+    )
 )
 
 

@@ -34,10 +34,13 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from chatvault.db.models import (
+    COUNT_COLUMNS,
+    LATENCY_BIN_COLUMNS,
     LATENCY_BINS,
     ROLLUP_COUNTS,
     ROLLUP_USER_DIMENSIONS,
     ROLLUPS,
+    TOKEN_COLUMNS,
     rollup_stale,
     rollup_table,
     rollup_zones,
@@ -82,29 +85,27 @@ def raw_measures(source) -> list[ColumnElement]:
     """The measures over raw rows: `source` is usage_logs' columns with a `bin` column added."""
     c = source
     zero: ColumnElement = literal(0)
-    sums = [
-        func.count(),
-        func.coalesce(func.sum(c.request_count), zero),
-        *(
-            func.coalesce(func.sum(c[name]), zero)
-            for name in (
-                "input_tokens",
-                "output_tokens",
-                "cache_read_tokens",
-                "cache_write_tokens",
-                "cache_write_1h_tokens",
-            )
+    sums = {
+        "rows": func.count(),
+        "requests": func.coalesce(func.sum(c.request_count), zero),
+        **{name: func.coalesce(func.sum(c[name]), zero) for name in TOKEN_COLUMNS},
+        "unpriced_requests": func.coalesce(
+            func.sum(case((c.cost_cents.is_(None), c.request_count), else_=0)), zero
         ),
-        func.coalesce(func.sum(case((c.cost_cents.is_(None), c.request_count), else_=0)), zero),
-        func.coalesce(func.sum(case((c.status != "success", c.request_count), else_=0)), zero),
-        func.count(c.processing_time_seconds),
-        func.coalesce(
+        "error_requests": func.coalesce(
+            func.sum(case((c.status != "success", c.request_count), else_=0)), zero
+        ),
+        "latency_rows": func.count(c.processing_time_seconds),
+        "latency_us": func.coalesce(
             func.sum(cast(func.round(c.processing_time_seconds * 1_000_000), BigInteger)), zero
         ),
-        *(func.sum(case((c.bin == k, 1), else_=0)) for k in range(LATENCY_BINS)),
-        func.sum(c.cost_cents),
-    ]
-    return [s.label(name) for s, name in zip(sums, MEASURES, strict=True)]
+        **{
+            name: func.sum(case((c.bin == k, 1), else_=0))
+            for k, name in enumerate(LATENCY_BIN_COLUMNS)
+        },
+        "cost_cents": func.sum(c.cost_cents),
+    }
+    return [sums[name].label(name) for name in MEASURES]
 
 
 @functools.cache
@@ -120,8 +121,7 @@ def raw_rows(conditions: list[ColumnElement]):
     return (
         select(
             *(c[d] for d in ROLLUP_USER_DIMENSIONS),
-            *(c[n] for n in ("request_count", "input_tokens", "output_tokens")),
-            *(c[n] for n in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens")),
+            *(c[name] for name in COUNT_COLUMNS),
             c.cost_cents,
             c.processing_time_seconds,
             case(

@@ -5,16 +5,6 @@ from __future__ import annotations
 # chatvault's own Alembic version table: it can share a database with another app's Alembic history.
 VERSION_TABLE = "chatvault_alembic_version"
 
-# The usage_logs columns that count tokens or requests, in the order rows carry them.
-COUNT_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "request_count",
-)
-
 # The newest revision this chatvault knows; tests check it against the migration scripts,
 # so commands can compare it with the database without loading Alembic.
 HEAD = "0008"
@@ -51,7 +41,8 @@ _HEAD = _WITH_ERRORS | {
     "cost_source",
 }
 
-# The usage_logs columns at each revision.
+# The usage_logs columns at each revision: literal, as the migrations made them (tests check
+# the head's against db/models.py), so commands need not build the tables to check one.
 USAGE_LOGS_COLUMNS: dict[str, frozenset[str]] = {
     "0001": _LEGACY,
     "0002": _FIXED,

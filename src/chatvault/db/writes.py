@@ -20,48 +20,30 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chatvault.db.models import usage_logs
-from chatvault.db.shapes import COUNT_COLUMNS
+from chatvault.db.models import DEFAULTS, TOTAL_COLUMNS, token_total, usage_logs
 from chatvault.db.types import from_micro_cents, from_utc_text, to_micro_cents, utc_text
 
+# The cost and where it came from: last in a row, since pricing fills them in (ingest/rows.py).
+_PRICING = ("cost_cents", "cost_source")
+# Every usage_logs column but the key, in the table's order, the cost last.
 ROW_COLUMNS = (
-    "request_id",
-    "created_at",
-    "user_id",
-    "model",
-    "provider",
-    *COUNT_COLUMNS,
-    "session_id",
-    "project",
-    "api_key",
-    "status",
-    "billable",
-    "processing_time_seconds",
-    "session_duration_seconds",
-    "error_details",
-    "service_tier",
-    "context_window",
-    "cost_cents",
-    "cost_source",
+    *(c.name for c in usage_logs.c if not c.primary_key and c.name not in _PRICING),
+    *_PRICING,
 )
-# What a column holds when a row does not say: the table's server defaults, or NULL.
-DEFAULTS = {
-    "input_tokens": 0,
-    "output_tokens": 0,
-    "cache_read_tokens": 0,
-    "cache_write_tokens": 0,
-    "cache_write_1h_tokens": 0,
-    "request_count": 1,
-    "status": "success",
-    "billable": True,
-}
-REQUEST_ID, CREATED_AT, COST = (
-    ROW_COLUMNS.index(n) for n in ("request_id", "created_at", "cost_cents")
-)
-TOKENS = tuple(
-    ROW_COLUMNS.index(n)
-    for n in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-)
+REQUEST_ID, CREATED_AT, COST = map(ROW_COLUMNS.index, ("request_id", "created_at", "cost_cents"))
+_TOTAL = tuple(map(ROW_COLUMNS.index, TOTAL_COLUMNS))
+
+
+def row_total(row: Sequence[Any]) -> int:
+    """A row's token total (models.token_total), in ROW_COLUMNS order or a pending row's."""
+    return sum(row[i] for i in _TOTAL)
+
+
+def replaces(row: Sequence[Any], kept_total: int) -> bool:
+    """The dedupe rule, wherever two snapshots of one request meet (streaming logs repeat a
+    request with growing counts): `row` replaces the one kept, whose token total is
+    `kept_total`, only if it counts more tokens; otherwise the one kept stays."""
+    return row_total(row) > kept_total
 
 
 @dataclass
@@ -113,10 +95,9 @@ def upsert(conn: Connection, columns: Sequence[Sequence[Any]]) -> UpsertCounts:
 
 def _merge(conn: Connection, rows: Sequence[tuple]) -> UpsertCounts:
     c = usage_logs.c
-    stored_total = c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens
     ids = [row[REQUEST_ID] for row in rows]
     stored = dict(
-        conn.execute(select(c.request_id, stored_total).where(c.request_id.in_(ids))).all()
+        conn.execute(select(c.request_id, token_total(c)).where(c.request_id.in_(ids))).all()
     )
     counts = UpsertCounts()
     new, larger = [], []
@@ -124,7 +105,7 @@ def _merge(conn: Connection, rows: Sequence[tuple]) -> UpsertCounts:
         before = stored.get(row[REQUEST_ID])
         if before is None:
             new.append(row)
-        elif sum(row[i] for i in TOKENS) > before:
+        elif replaces(row, before):
             larger.append(row)
         else:
             counts.duplicates += 1

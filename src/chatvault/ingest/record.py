@@ -9,13 +9,16 @@ whole prompt is input + cache_read + cache_write.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter
 from typing import Any
 
-from chatvault.db.shapes import COUNT_COLUMNS as COUNTS
+from sqlalchemy import String
+
+from chatvault.db.models import COUNT_COLUMNS as COUNTS
+from chatvault.db.models import usage_logs
 
 STATUSES = ("success", "error")
 # Older than this, or later than a day from now, a timestamp is a mistake (a unit error, a
@@ -60,15 +63,6 @@ class UsageRecord:
     service_tier: str | None = None  # 'batch' is billed at half price
     context_window: str | None = None  # which long-context price a bucket was billed at
 
-    @property
-    def total_tokens(self) -> int:
-        return (
-            self.input_tokens
-            + self.output_tokens
-            + self.cache_read_tokens
-            + self.cache_write_tokens
-        )
-
     def check(self, now: datetime) -> UsageRecord:
         """The record itself, once every field is plausible; RecordError otherwise."""
         counts = _counts(self)
@@ -101,16 +95,12 @@ class UsageRecord:
         return self
 
 
-LIMITS = (
-    ("request_id", 128),
-    ("user_id", 64),
-    ("model", 100),
-    ("provider", 50),
-    ("session_id", 64),
-    ("project", 100),
-    ("api_key", 100),
-    ("service_tier", 20),
-    ("context_window", 20),
+# The longest each text field may be: its column's length (status is one of STATUSES).
+_FIELDS = {field.name for field in fields(UsageRecord)}
+LIMITS = tuple(
+    (c.name, c.type.length)
+    for c in usage_logs.c
+    if c.name in _FIELDS and c.name != "status" and isinstance(c.type, String) and c.type.length
 )
 # attrgetter reads many attributes at C speed: ingest runs these once per record.
 _counts = attrgetter(*COUNTS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from datetime import date
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -17,16 +18,20 @@ from typing import Any
 from chatvault.db.types import to_micro_cents, utc_text
 from chatvault.db.writes import COST, ROW_COLUMNS
 from chatvault.ingest.record import COUNTS, UsageRecord
-from chatvault.pricing.prices import PriceBook, Usages
+from chatvault.pricing.prices import PRICED_BY, PriceBook, TokenUsage, Usages
 
 PENDING_COLUMNS = ROW_COLUMNS[:COST]
 _at = ROW_COLUMNS.index
 REQUEST_ID, CREATED_AT, MODEL, PROVIDER = map(
     _at, ("request_id", "created_at", "model", "provider")
 )
-COUNT_INDEXES = tuple(map(_at, COUNTS))
-INPUT, OUTPUT, CACHE_READ, CACHE_WRITE, _, REQUESTS = COUNT_INDEXES
+REQUESTS = _at("request_count")
 SERVICE_TIER, CONTEXT_WINDOW = map(_at, ("service_tier", "context_window"))
+# The counts in the order Usages takes them: TokenUsage's (pricing/prices.py).
+_PRICED_COUNTS = {field: column for column, field in PRICED_BY.items() if column in COUNTS}
+USAGE_COUNTS = tuple(
+    _at(_PRICED_COUNTS[field.name]) for field in fields(TokenUsage) if field.name in _PRICED_COUNTS
+)
 _values = attrgetter(*PENDING_COLUMNS)
 
 
@@ -34,11 +39,6 @@ def pending_row(record: UsageRecord) -> tuple:
     reported = None if record.cost_cents is None else to_micro_cents(record.cost_cents)
     values = _values(record)
     return (*values[:CREATED_AT], utc_text(record.created_at), *values[CREATED_AT + 1 :], reported)
-
-
-def total_tokens(row: tuple) -> int:
-    """What decides which of two snapshots of one request is kept: the larger."""
-    return row[INPUT] + row[OUTPUT] + row[CACHE_READ] + row[CACHE_WRITE]
 
 
 def priced(columns: Sequence[Sequence[Any]], prices: PriceBook) -> list[Sequence[Any]]:
@@ -59,7 +59,7 @@ def priced(columns: Sequence[Sequence[Any]], prices: PriceBook) -> list[Sequence
             continue
         pick = _picker(indexes)
         usages = Usages(
-            [pick(columns[i]) for i in COUNT_INDEXES],
+            [pick(columns[i]) for i in USAGE_COUNTS],
             pick(columns[SERVICE_TIER]),
             pick(columns[CONTEXT_WINDOW]),
         )

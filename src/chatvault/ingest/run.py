@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from chatvault.db.guard import open_current
 from chatvault.db.rollups import refresh
-from chatvault.db.writes import COST, columns_of, upsert
+from chatvault.db.writes import COST, columns_of, replaces, row_total, upsert
 from chatvault.errors import InputError
 from chatvault.ingest import (
     anthropic_usage,
@@ -30,14 +30,7 @@ from chatvault.ingest import (
 )
 from chatvault.ingest.files import CountingReader, Input
 from chatvault.ingest.options import Checked, Item, ParseOptions
-from chatvault.ingest.rows import (
-    MODEL,
-    REQUEST_ID,
-    REQUESTS,
-    pending_row,
-    priced,
-    total_tokens,
-)
+from chatvault.ingest.rows import MODEL, REQUEST_ID, REQUESTS, pending_row, priced
 from chatvault.pricing.prices import PriceBook
 
 BATCH = 2000
@@ -155,7 +148,7 @@ class Importer:
                 kept = batch.get(row[REQUEST_ID])
                 if kept is not None:
                     summary.duplicates += 1  # the smaller of two snapshots of one request
-                    if total_tokens(kept) >= total_tokens(row):
+                    if not replaces(row, row_total(kept)):
                         continue
                 batch[row[REQUEST_ID]] = row
             if len(batch) >= BATCH:
