@@ -29,8 +29,9 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from chatvault.forecast import METHODS
 from chatvault.forecast.backtest import MethodScore, backtest, month_end
-from chatvault.forecast.predict import METHODS, predict
+from chatvault.forecast.predict import predict
 
 LEVEL = 0.8
 DAY10 = 10  # month-end projections with this many days of the month known

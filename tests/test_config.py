@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from chatvault.cli.config import dump_yaml, effective_config
 from chatvault.config import (
     Config,
-    dump_yaml,
-    effective_config,
     find_config_file,
     load_config,
     load_settings,

@@ -15,6 +15,7 @@ from chatvault.config import load_config
 from chatvault.db.engine import connect
 from chatvault.db.models import usage_logs
 from chatvault.errors import InputError
+from tests.sessions import session_for
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)  # a Wednesday afternoon
 ZONE = ZoneInfo("UTC")
@@ -133,10 +134,11 @@ def test_two_budgets_one_forecast_over_one_comfortable(tmp_path, sqlite_url):
     team, overall = config.budgets
     assert (team.amount, overall.amount) == (result.team_budget, result.overall_budget)
     assert team.scope.projects == (demo.LAUNCH_PROJECT,)
-    status = evaluate(sqlite_url, team, config, lambda _: None, NOW)
-    assert status.forecast_over and status.state == "WARNING"
-    assert 50 <= status.percent < 100
-    assert evaluate(sqlite_url, overall, config, lambda _: None, NOW).state == "OK"
+    with session_for(sqlite_url, config, now=NOW) as session:
+        status = evaluate(session, team)
+        assert status.forecast_over and status.state == "WARNING"
+        assert 50 <= status.percent < 100
+        assert evaluate(session, overall).state == "OK"
 
 
 def test_refuses_a_database_with_usage(tmp_path, sqlite_url):

@@ -22,6 +22,7 @@ from typing import Any
 
 from chatvault import paths
 from chatvault.errors import ConfigError
+from chatvault.period import zone_named
 
 if typing.TYPE_CHECKING:
     # Imported when a config file is read: a command without one need not build them.
@@ -172,45 +173,6 @@ def parse_config(data: Any) -> Config:
     return config
 
 
-def effective_config(settings: Settings) -> dict[str, Any]:
-    """The config a command runs with, database URL resolved and its password masked."""
-    from chatvault.db.engine import mask_url
-
-    data = dataclasses.asdict(settings.config)
-    data["database"]["url"] = mask_url(settings.database_url)
-    for budget in data["budgets"]:
-        budget["notify"] = [_masked_channel(c) for c in budget["notify"]]
-    return data
-
-
-def _masked_channel(channel: dict[str, Any]) -> dict[str, Any]:
-    """A notification channel without its secrets: a webhook URL's path is its token."""
-    kind, settings = next((k, v) for k, v in channel.items() if v is not None)
-    if kind == "webhook":
-        scheme, _, rest = settings["url"].partition("://")
-        settings["url"] = f"{scheme}://{rest.split('/')[0].rpartition('@')[2]}/***"
-    if kind == "email" and settings["password"] is not None:
-        settings["password"] = "***"
-    return {kind: settings}
-
-
-def dump_yaml(data: dict[str, Any]) -> str:
-    """YAML that reads back as the same config: Decimals are written as plain numbers."""
-    import yaml
-
-    class Dumper(yaml.SafeDumper):
-        pass
-
-    def represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
-        if value == value.to_integral_value():
-            return dumper.represent_int(int(value))
-        return dumper.represent_scalar("tag:yaml.org,2002:float", str(value))
-
-    Dumper.add_representer(Decimal, represent_decimal)
-    Dumper.add_representer(tuple, Dumper.represent_list)
-    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True)
-
-
 # --- loading --------------------------------------------------------------------------
 
 
@@ -329,27 +291,11 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     raise ConfigError(f"{where}: expected {_TYPE_NAMES[hint]}, got {_show(value)}")
 
 
-def _is_zone(name: str) -> bool:
-    # Not `name in available_timezones()`: that walks the whole zone database, every command.
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
 def _check(config: Config) -> None:
     """Rules beyond types, each naming the key it is about."""
     if config.database.url is not None and not config.database.url.strip():
         raise ConfigError("database.url: empty; leave it out (or null) for the default database")
-    # 'localtime' and friends are files in the zone database, not zones: they would make the
-    # day boundary depend on the machine.
-    if config.timezone in ("localtime", "posixrules", "Factory") or not _is_zone(config.timezone):
-        raise ConfigError(
-            f"timezone: {config.timezone!r} is not an IANA time zone (e.g. Europe/Paris)"
-        )
+    zone_named(config.timezone, "timezone", ConfigError)
     cost = config.cost_calculation
     if cost.currency != "USD":
         raise ConfigError(
@@ -366,7 +312,7 @@ def _check(config: Config) -> None:
     check_thresholds(thresholds, "cost_calculation.budget_alerts.alert_thresholds")
     _check_tiers(cost.tiered_pricing.tiers)
     _check_overrides(config.pricing.overrides)
-    check_budgets(config.budgets, _is_zone)
+    check_budgets(config.budgets)
 
 
 def _check_tiers(tiers: tuple[Tier, ...]) -> None:

@@ -14,9 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chatvault.errors import InputError
+
+if TYPE_CHECKING:
+    from chatvault.session import Session
 
 DEFAULT_SEED = 42
 DAYS_RANGE = (7, 730)
@@ -199,10 +203,12 @@ def create(
     The database must hold no usage: the demo adds its rows to nobody's real data. Only the
     demo's own file is replaced (deleted first) when asked to.
     """
+    from chatvault.config import Config, Settings
     from chatvault.db.engine import mask_url, sqlite_path
     from chatvault.db.filters import UsageFilter
     from chatvault.db.migrate import migrate
     from chatvault.reports import usage
+    from chatvault.session import Session
 
     if not DAYS_RANGE[0] <= days <= DAYS_RANGE[1]:
         raise InputError(f"--days: {days} is not in {DAYS_RANGE[0]}..{DAYS_RANGE[1]}")
@@ -219,14 +225,17 @@ def create(
         )
     note(f"creating {days} days of sample usage in {mask_url(url)} (seed {seed}, {zone.key})")
     migrate(url, backup=False)  # the database is empty: nothing to back up
-    _import(url, records(days, seed, zone, now), now)
-    team, overall = _budgets(url, zone.key, now, note)
+    # The price list only (no overrides): the custom model stays unpriced.
+    settings = Settings(Config(timezone=zone.key), None, url)
+    with Session(settings, now=now, note=note) as session:
+        _import(session, records(days, seed, zone, now))
+        team, overall = _budgets(session)
+        totals = usage.report(session, UsageFilter(), ()).totals
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(
         CONFIG.format(zone=zone.key, project=LAUNCH_PROJECT, team=team, overall=overall),
         encoding="utf-8",
     )
-    totals = usage.report(url, UsageFilter(), (), zone, note).totals
     return Result(
         totals.requests,
         totals.error_requests,
@@ -249,57 +258,43 @@ def _remove(path: Path) -> None:
 
 def _refuse_usage(url: str, problem: str, fix: str | None = None) -> None:
     """An InputError saying `problem` if the database holds usage rows."""
-    from sqlalchemy import inspect
-
     from chatvault.db.engine import connect, database_exists
+    from chatvault.db.guard import holds_usage
 
     if not database_exists(url):
         return
     with connect(url) as conn:
-        holds = inspect(conn).has_table("usage_logs") and (
-            conn.exec_driver_sql("SELECT 1 FROM usage_logs LIMIT 1").first() is not None
-        )
-    if holds:
-        raise InputError(problem, fix)
+        if holds_usage(conn):
+            raise InputError(problem, fix)
 
 
-def _import(url: str, rows: Iterator[dict], now: datetime) -> None:
+def _import(session: Session, rows: Iterator[dict]) -> None:
     import orjson
 
     from chatvault.ingest.files import Input
     from chatvault.ingest.options import ParseOptions
     from chatvault.ingest.run import Importer
-    from chatvault.pricing.prices import PriceBook
 
     with tempfile.TemporaryDirectory(prefix="chatvault-demo-") as folder:
         path = Path(folder) / "demo.jsonl"
         with path.open("wb") as out:
             for row in rows:
                 out.write(orjson.dumps(row) + b"\n")
-        importer = Importer(
-            url=url,
-            prices=PriceBook(()),  # the price list only: a custom model stays unpriced
-            create_database=False,
-            options=ParseOptions(now=now),
-        )
+        importer = Importer(session=session, options=ParseOptions(now=session.now))
         summary = importer.run([Input(path.name, path, path.stat().st_size)])
     if summary.failed:  # a bug in this module, not the user's doing
         raise RuntimeError(f"the demo data did not import: {summary.failed[0]}")
 
 
-def _budgets(
-    url: str, zone: str, now: datetime, note: Callable[[str], None]
-) -> tuple[Decimal, Decimal]:
+def _budgets(session: Session) -> tuple[Decimal, Decimal]:
     """The team's budget, which its launch pushes over its forecast, and one for everything,
     comfortably under: sized to the spend just imported, as `costs budget` will see it."""
     from chatvault.budgets.config import Budget, Scope
     from chatvault.budgets.status import evaluate
-    from chatvault.config import Config
 
-    config = Config(timezone=zone)
     scope = Scope(projects=(LAUNCH_PROJECT,))
-    team = evaluate(url, Budget(LAUNCH_PROJECT, Decimal(1), scope=scope), config, note, now)
-    overall = evaluate(url, Budget("everything", Decimal(1)), config, note, now)
+    team = evaluate(session, Budget(LAUNCH_PROJECT, Decimal(1), scope=scope))
+    overall = evaluate(session, Budget("everything", Decimal(1)))
     # About 87% spent and a forecast at least 5% over; early in the month, when both cannot
     # be, the forecast wins; in its last days spend stays at 95% at most, never over.
     spent, forecast = team.spent_cents, _forecast(team)

@@ -10,10 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatvault.errors import InputError
 
 GRAINS = ("day", "week", "month")
+# Files in the zone database that are not zones: they would make a day's boundary depend on
+# the machine ('localtime'), or mean nothing ('Factory').
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 KEYWORDS = ("today", "yesterday", "this-week", "last-week", "this-month", "last-month")
 _RELATIVE = re.compile(r"(\d+)(h|d|w|mo)")
 
@@ -24,6 +28,18 @@ class Span:
 
     start: datetime | None = None
     end: datetime | None = None
+
+
+def zone_named(name: str, where: str, error: type[InputError] = InputError) -> ZoneInfo:
+    """The IANA time zone `name`, or `error` naming where the name came from (a config key,
+    an option). The one rule for every zone chatvault is given."""
+    try:
+        if name not in NOT_ZONES:
+            # Not `name in available_timezones()`: that walks the whole zone database.
+            return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    raise error(f"{where}: {name!r} is not an IANA time zone (e.g. Europe/Paris, Asia/Kolkata)")
 
 
 def midnight(day: date, zone: tzinfo) -> datetime:

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from chatvault.config import load_settings
-from chatvault.db.guard import open_current
 from chatvault.db.types import from_micro_cents
 from chatvault.db.writes import COST, REQUEST_ID, UpsertCounts, columns_of, upsert
 from chatvault.errors import InputError
 from chatvault.ingest.record import RecordError, UsageRecord
 from chatvault.ingest.rows import pending_row, priced
 from chatvault.pricing.prices import PriceBook
+from chatvault.session import Session
 
 
 class UsageStore:
@@ -68,12 +68,8 @@ class UsageStore:
         return row
 
     def _store(self, rows: list[tuple]) -> UpsertCounts:
-        with open_current(
-            self.settings.database_url, create=self.settings.default_database
-        ) as conn:
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                return upsert(conn, columns_of(rows))
+        with Session(self.settings) as session, session.writing() as conn:
+            return upsert(conn, columns_of(rows))
 
 
 def record_usage(**fields: Any) -> Decimal | None:

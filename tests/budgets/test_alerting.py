@@ -20,6 +20,7 @@ from chatvault.db.engine import get_engine
 from chatvault.db.migrate import migrate
 from chatvault.db.models import budget_alerts, usage_logs
 from tests.servers import webhook_receiver
+from tests.sessions import session_for
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -53,8 +54,9 @@ def budget(receiver, amount="100", zone="Asia/Kolkata", **kw) -> Budget:
     )
 
 
-def check(url, b, now, **kw):
-    return alerting.check(url, CONFIG, [b], True, True, lambda _: None, now, **kw)[0]
+def check(url, b, now):
+    with session_for(url, CONFIG, now=now) as session:
+        return alerting.check(session, [b], True, True)[0]
 
 
 def local(day: date, hour: int, zone=KOLKATA) -> datetime:

@@ -86,7 +86,7 @@ def test_the_environment_database_is_left_alone(app, own, sqlite_url, tmp_path, 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--tz", "Mars/Olympus"], "error: --tz 'Mars/Olympus' is not an IANA time zone"),
+        (["--tz", "Mars/Olympus"], "error: --tz: 'Mars/Olympus' is not an IANA time zone"),
         (["--days", "6"], "Invalid value for '--days'"),
     ],
 )

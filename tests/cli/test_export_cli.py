@@ -148,21 +148,22 @@ def test_filters_and_tz(db):
 def test_a_failure_midway_leaves_the_previous_file_and_no_temporary(
     db, tmp_path, monkeypatch, failure
 ):
+    from chatvault.db import export_rows
     from chatvault.reports import export as library
 
     folder = tmp_path / "out"
     folder.mkdir()
     out = folder / "usage.csv"
     out.write_text("last month's export\n")
-    streamed = library._batches
+    streamed = export_rows.batches
 
     def breaks_after_one_batch(conn, query):
         batches = streamed(conn, query)
         yield next(batches)
         raise failure
 
-    monkeypatch.setattr(library, "BATCH", 1)
-    monkeypatch.setattr(library, "_batches", breaks_after_one_batch)
+    monkeypatch.setattr(export_rows, "BATCH", 1)
+    monkeypatch.setattr(library, "batches", breaks_after_one_batch)
     result = run(db, "-o", str(out))
     assert result.exit_code == (1 if isinstance(failure, OSError) else 130)
     assert result.stdout == ""

@@ -167,10 +167,39 @@ def test_options_are_converted_without_importing_pydantic(url):
     ("args", "message"),
     [
         (("--limit", "0"), "0 is not in the range x>=1"),
-        (("--limit", "x"), "'x' is not a valid integer"),
+        (("--limit", "x"), "'x' is not a valid int range"),
         (("-f", "xml"), "'xml' is not one of 'table', 'json', 'csv'"),
     ],
 )
 def test_bad_option_values_get_typers_usage_message(url, args, message):
     result = run("usage", *args, "--database", url)
     assert result.exit_code == 2 and message in result.stderr
+
+
+@pytest.fixture
+def hostile(url):
+    """A request whose user id and project a spreadsheet would run as formulas."""
+    with get_engine(url).begin() as conn:
+        conn.execute(
+            insert(usage_logs),
+            {"request_id": "e", "created_at": NOW - timedelta(minutes=1), "model": "gpt-4o",
+             "user_id": '=HYPERLINK("http://x","y")', "project": "@SUM(A1)"},
+        )  # fmt: skip
+    return url
+
+
+@pytest.mark.parametrize(
+    ("command", "column"),
+    [(("usage", "-g", "user"), "user"), (("usage", "logs"), "user_id")],
+    ids=["report", "logs"],
+)
+def test_every_csv_defuses_formula_cells_unless_raw(hostile, command, column):
+    result = run(*command, "-f", "csv", "--database", hostile)
+    assert result.exit_code == 0, result.stderr
+    users = [row[column] for row in csv.DictReader(io.StringIO(result.stdout))]
+    assert '\'=HYPERLINK("http://x","y")' in users and "ann" in users
+    assert not any(user.startswith("=") for user in users)
+    raw = run(*command, "-f", "csv", "--raw", "--database", hostile)
+    assert '=HYPERLINK("http://x","y")' in [
+        row[column] for row in csv.DictReader(io.StringIO(raw.stdout))
+    ]

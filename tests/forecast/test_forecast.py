@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from chatvault.errors import InputError
+from chatvault.forecast import METHODS
 from chatvault.forecast.backtest import MethodScore, backtest
-from chatvault.forecast.predict import METHODS, predict
+from chatvault.forecast.predict import predict
 from chatvault.forecast.quantiles import t_quantile
 
 START = date(2026, 3, 2)  # a Monday

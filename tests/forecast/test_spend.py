@@ -15,6 +15,8 @@ from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.errors import InputError
 from chatvault.forecast import spend as costs
+from chatvault.period import midnight
+from tests.sessions import session_for
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 TODAY = date(2026, 3, 10)
@@ -41,7 +43,8 @@ def add_days(url: str, zone: ZoneInfo, first: date, cents: list[str | None], **f
 
 
 def project(url, zone=KOLKATA, method="trend", days=5, history=90, rows=UsageFilter()):
-    return costs.project(url, rows, zone, TODAY, history, days, method, 0.8, lambda _: None)
+    with session_for(url, zone=zone, now=midnight(TODAY, zone) + timedelta(hours=12)) as session:
+        return costs.project(session, rows, history, days, method)
 
 
 def test_history_is_local_complete_days_exact_with_gaps(db_url):

@@ -17,6 +17,7 @@ from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.errors import InputError
 from chatvault.reports import dashboard
+from tests.sessions import session_for
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 NOW = datetime.combine(date(2026, 3, 20), time(12), KOLKATA).astimezone(UTC)
@@ -87,8 +88,8 @@ def test_the_board_adds_up(sqlite_url):
     with get_engine(sqlite_url).begin() as conn:
         conn.execute(insert(usage_logs), rows)
     config = Config(budgets=(Budget(name="all", amount=Decimal(1000)),))
-    board = dashboard.build(sqlite_url, config, UsageFilter(), KOLKATA, "this-month",
-                            lambda _: None, NOW)  # fmt: skip
+    with session_for(sqlite_url, config, KOLKATA, NOW) as session:
+        board = dashboard.build(session, UsageFilter(), "this-month")
     # March 1..20: the request of the 20th at 09:00 is before noon, so 20 days.
     assert board.first_day == date(2026, 3, 1) and board.last_day == date(2026, 3, 20)
     assert board.spend_cents == 20 * 1500 and board.requests == 20 * 6

@@ -15,15 +15,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chatvault.cli.filters import usage_filter
+from chatvault.cli.filters import Filters
+from chatvault.db import export_rows as export_sql
 from chatvault.db.engine import connect
 from chatvault.db.filters import UsageFilter
 from chatvault.db.migrate import migrate
 from chatvault.db.writes import insert_usage
 from chatvault.errors import InputError, SchemaError
-from chatvault.reports import export as export_module
 from chatvault.reports.export import COLUMNS, Target, export
 from tests.revisions import ALL
+from tests.sessions import session_for
 
 T0 = datetime(2026, 1, 31, 23, 59, 59, 123456, tzinfo=UTC)
 ERROR = '{"message": "rate limited, retry", "detail": "he said \\"no\\"\\nline 2"}'
@@ -68,6 +69,11 @@ def db(db_url) -> str:
     return db_url
 
 
+def export_rows(url: str, rows: UsageFilter, target: Target, progress=None):
+    with session_for(url) as session:
+        return export(session, rows, target, progress)
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -79,7 +85,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def test_csv_has_every_column_exact(db, tmp_path):
     out = tmp_path / "usage.csv"
-    summary = export(db, UsageFilter(), Target(out))
+    summary = export_rows(db, UsageFilter(), Target(out))
     assert summary.rows == 6 and summary.bytes == out.stat().st_size
     with out.open(newline="", encoding="utf-8") as f:
         assert next(csv.reader(f)) == list(COLUMNS)
@@ -99,7 +105,7 @@ def test_csv_has_every_column_exact(db, tmp_path):
 
 def test_formulas_are_neutralised_in_csv_text_only(db, tmp_path):
     out = tmp_path / "usage.csv"
-    export(db, UsageFilter(), Target(out))
+    export_rows(db, UsageFilter(), Target(out))
     _, _, _, zero, triggers, other = read_csv(out)
     assert zero["project"] == '\'=HYPERLINK("http://x")' and zero["api_key"] == "'-1+2"
     assert (triggers["user_id"], triggers["session_id"]) == ("'@admin", "'\tx")
@@ -108,13 +114,13 @@ def test_formulas_are_neutralised_in_csv_text_only(db, tmp_path):
     # Not triggers: a quote, a letter with an accent, a trigger further in.
     assert (other["project"], other["api_key"], other["session_id"]) == ("été", "'quoted", "a=b")
 
-    export(db, UsageFilter(), Target(out, neutralise=False))
+    export_rows(db, UsageFilter(), Target(out, neutralise=False))
     assert read_csv(out)[3]["project"] == '=HYPERLINK("http://x")'
 
 
 def test_jsonl_types_and_no_neutralising(db, tmp_path):
     out = tmp_path / "usage.jsonl"
-    summary = export(db, UsageFilter(), Target.of(str(out), None, False, False))
+    summary = export_rows(db, UsageFilter(), Target.of(str(out), None, False, False))
     assert summary.rows == 6
     records = read_jsonl(out)
     first, unpriced, large, zero, triggers, _ = records
@@ -132,13 +138,13 @@ def test_shipped_drivers_stream_their_own_tuples_and_others_get_the_same_cells(
     db, tmp_path, monkeypatch
 ):
     with connect(db) as conn:
-        assert conn.dialect.driver in export_module._STREAMING_CURSORS
+        assert conn.dialect.driver in export_sql._STREAMING_CURSORS
     fast, slow = tmp_path / "fast.jsonl", tmp_path / "slow.jsonl"
-    export(db, UsageFilter(), Target(fast, "jsonl"))
-    export(db, UsageFilter(), Target(fast.with_suffix(".csv")))
-    monkeypatch.setattr(export_module, "_STREAMING_CURSORS", {})
-    export(db, UsageFilter(), Target(slow, "jsonl"))
-    export(db, UsageFilter(), Target(slow.with_suffix(".csv")))
+    export_rows(db, UsageFilter(), Target(fast, "jsonl"))
+    export_rows(db, UsageFilter(), Target(fast.with_suffix(".csv")))
+    monkeypatch.setattr(export_sql, "_STREAMING_CURSORS", {})
+    export_rows(db, UsageFilter(), Target(slow, "jsonl"))
+    export_rows(db, UsageFilter(), Target(slow.with_suffix(".csv")))
     assert slow.read_bytes() == fast.read_bytes()
     assert slow.with_suffix(".csv").read_bytes() == fast.with_suffix(".csv").read_bytes()
 
@@ -148,15 +154,15 @@ def test_filters_and_order(db, tmp_path):
         insert_usage(conn, [row(0, request_id="tie"), row(-5, request_id="earliest")])
         conn.commit()
     out = tmp_path / "usage.csv"
-    export(db, UsageFilter(), Target(out))
+    export_rows(db, UsageFilter(), Target(out))
     assert [r["request_id"] for r in read_csv(out)][:3] == ["earliest", "req-0", "tie"]
 
-    export(db, UsageFilter(models=("claude-*",)), Target(out))
+    export_rows(db, UsageFilter(models=("claude-*",)), Target(out))
     assert [r["request_id"] for r in read_csv(out)] == ["req-1"]
-    export(db, UsageFilter(users=("alice",), billable_only=True), Target(out))
+    export_rows(db, UsageFilter(users=("alice",), billable_only=True), Target(out))
     assert "req-0" not in [r["request_id"] for r in read_csv(out)]
     assert len(read_csv(out)) == 5
-    summary = export(db, UsageFilter(statuses=("nothing",)), Target(out))
+    summary = export_rows(db, UsageFilter(statuses=("nothing",)), Target(out))
     assert summary.rows == 0 and out.read_bytes() == ",".join(COLUMNS).encode() + b"\r\n"
 
 
@@ -174,19 +180,19 @@ def test_since_is_local_midnight_in_the_zone(db, tmp_path):
             ],
         )
         conn.commit()
-    rows = usage_filter(kolkata, "2026-02-01", None, None, None, None, None, None, False)
+    rows = Filters(since="2026-02-01").rows(session_for(db, zone=kolkata))
     out = tmp_path / "usage.jsonl"
-    export(db, rows, Target(out, "jsonl"))
+    export_rows(db, rows, Target(out, "jsonl"))
     assert [r["request_id"] for r in read_jsonl(out)][:2] == ["at", "req-0"]
-    rows = usage_filter(kolkata, "2026-01-31T23:59:59", None, None, None, None, None, None, False)
-    export(db, rows, Target(out, "jsonl"))
+    rows = Filters(since="2026-01-31T23:59:59").rows(session_for(db, zone=kolkata))
+    export_rows(db, rows, Target(out, "jsonl"))
     assert [r["request_id"] for r in read_jsonl(out)][:2] == ["before", "at"]
 
 
 def test_progress_is_sized_by_a_count_first(db, tmp_path, monkeypatch):
-    monkeypatch.setattr("chatvault.reports.export.BATCH", 4)
+    monkeypatch.setattr("chatvault.db.export_rows.BATCH", 4)
     seen = []
-    export(
+    export_rows(
         db,
         UsageFilter(),
         Target(tmp_path / "u.csv"),
@@ -199,7 +205,7 @@ def test_progress_is_sized_by_a_count_first(db, tmp_path, monkeypatch):
 def test_a_failed_export_leaves_no_file_and_the_old_one_intact(
     db, tmp_path, monkeypatch, interrupt
 ):
-    monkeypatch.setattr("chatvault.reports.export.BATCH", 2)
+    monkeypatch.setattr("chatvault.db.export_rows.BATCH", 2)
     folder = tmp_path / "out"
     folder.mkdir()
     old = folder / "usage.csv"
@@ -211,7 +217,7 @@ def test_a_failed_export_leaves_no_file_and_the_old_one_intact(
 
     for target in (old, folder / "new.csv.gz"):
         with pytest.raises(type(interrupt)):
-            export(
+            export_rows(
                 db,
                 UsageFilter(),
                 Target.of(str(target), None, False, False),
@@ -227,7 +233,7 @@ def test_gzip_is_complete_and_counted(db, tmp_path):
     out = tmp_path / "usage.jsonl.gz"
     target = Target.of(str(out), None, False, False)
     assert (target.format, target.compress) == ("jsonl", True)
-    summary = export(db, UsageFilter(), target)
+    summary = export_rows(db, UsageFilter(), target)
     assert summary.bytes == out.stat().st_size
     with gzip.open(out, "rt", encoding="utf-8") as f:
         assert len([json.loads(line) for line in f]) == 6
@@ -254,11 +260,11 @@ def test_replacing_keeps_the_mode_and_a_new_file_follows_the_umask(db, tmp_path)
     kept = tmp_path / "kept.csv"
     kept.write_text("old")
     kept.chmod(0o640)
-    export(db, UsageFilter(), Target(kept))
+    export_rows(db, UsageFilter(), Target(kept))
     assert stat.S_IMODE(kept.stat().st_mode) == 0o640
     umask = os.umask(0o027)
     try:
-        export(db, UsageFilter(), Target(tmp_path / "new.csv"))
+        export_rows(db, UsageFilter(), Target(tmp_path / "new.csv"))
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "new.csv").stat().st_mode) == 0o640
@@ -272,7 +278,7 @@ def test_a_fifo_is_written_in_place(db, tmp_path):
     received = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
     reader.start()
-    export(db, UsageFilter(), Target(fifo))
+    export_rows(db, UsageFilter(), Target(fifo))
     reader.join(10)
     assert received[0].startswith(b"id,request_id,") and received[0].count(b"\r\n") == 7
     assert stat.S_ISFIFO(fifo.stat().st_mode)
@@ -280,9 +286,9 @@ def test_a_fifo_is_written_in_place(db, tmp_path):
 
 def test_output_problems_are_input_errors_before_the_database_is_read(db, tmp_path):
     with pytest.raises(InputError, match=r"the folder .*missing does not exist"):
-        export(db, UsageFilter(), Target(tmp_path / "missing" / "u.csv"))
+        export_rows(db, UsageFilter(), Target(tmp_path / "missing" / "u.csv"))
     with pytest.raises(InputError, match="is a directory"):
-        export(db, UsageFilter(), Target(tmp_path))
+        export_rows(db, UsageFilter(), Target(tmp_path))
 
 
 def test_an_outdated_schema_writes_nothing(tmp_path):
@@ -291,7 +297,7 @@ def test_an_outdated_schema_writes_nothing(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(SchemaError, match="out of date"):
-        export(url, UsageFilter(), Target(out / "u.csv"))
+        export_rows(url, UsageFilter(), Target(out / "u.csv"))
     assert list(out.iterdir()) == []
 
 

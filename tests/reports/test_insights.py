@@ -13,8 +13,10 @@ from chatvault.db.engine import get_engine
 from chatvault.db.filters import UsageFilter
 from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
+from chatvault.period import midnight
 from chatvault.reports.dashboard_data import Insight
 from chatvault.reports.insights import _robust_z, insights
+from tests.sessions import session_for
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 TODAY = date(2026, 3, 20)
@@ -61,7 +63,9 @@ def add(url: str, rows: list[dict]) -> None:
 
 
 def found(url: str, limit: int = 8) -> list[Insight]:
-    return insights(url, UsageFilter(), KOLKATA, TODAY, lambda _: None, limit)
+    noon = midnight(TODAY, KOLKATA) + timedelta(hours=12)
+    with session_for(url, zone=KOLKATA, now=noon) as session:
+        return insights(session, UsageFilter(), limit)
 
 
 def planted() -> list[dict]:

@@ -12,12 +12,11 @@ import pytest
 
 from chatvault.config import Tier
 from chatvault.db.filters import UsageFilter
-from chatvault.db.guard import open_current
-from chatvault.db.rollups import bring_up_to_date
 from chatvault.period import Span, midnight
 from chatvault.pricing.discounts import monthly_discount
 from chatvault.reports.usage import build, measure, percentile, report
 from tests.db.test_aggregate import load, random_rows, reference
+from tests.sessions import session_for
 
 TIERS = (
     Tier("starter", 300_000, Decimal(0)),
@@ -93,11 +92,11 @@ def test_pages_sorted_in_sql_equal_pages_sorted_here(db_url, sort):
         for reverse in (False, True):
             for page in (1, 2, 3):
                 args = (sort, reverse, 3, page)
-                in_sql = report(db_url, whole_days, group_by, zone, lambda _: None, (), *args)
+                with session_for(db_url, zone=zone) as session:
+                    in_sql = report(session, whole_days, group_by, (), *args)
                 assert in_sql == build(groups, group_by, None, *args)
 
 
 def measured(url, rows, group_by, zone, tiers=()):
-    with open_current(url) as conn:
-        bring_up_to_date(conn, zone.key, lambda _: None)
-        return measure(conn, rows, group_by, zone, tiers)
+    with session_for(url, zone=zone) as session:
+        return measure(session.reading(), rows, group_by, zone, tiers)

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from chatvault.budgets.config import Budget
 from chatvault.budgets.notify import Alert, Command, Email, Webhook, describe
+
+if TYPE_CHECKING:
+    from chatvault.session import Session
 from chatvault.budgets.status import STATES, Status, evaluate
-from chatvault.config import Config
 from chatvault.errors import ChatvaultError
 from chatvault.money import usd_rounded as usd
 
@@ -58,48 +60,38 @@ def worst(outcomes: list[Outcome]) -> str:
 
 
 def check(
-    url: str,
-    config: Config,
-    budgets: list[Budget],
-    notify: bool,
-    send_for_real: bool,
-    note: Callable[[str], None],
-    now: datetime | None = None,
+    session: Session, budgets: list[Budget], notify: bool, send_for_real: bool
 ) -> list[Outcome]:
     """Every budget's outcome. Without `notify` nothing is claimed or sent; without
     `send_for_real` (a dry run) neither. Either way the check lists what it did not send;
     a status (neither) does not look."""
-    from chatvault.db.guard import open_current
-
-    now = now or datetime.now(UTC)
-    notify = notify and config.cost_calculation.budget_alerts.enabled
-    with open_current(url):  # a database that cannot be used fails the whole check, once
-        pass
+    notify = notify and session.config.cost_calculation.budget_alerts.enabled
+    session.connection  # noqa: B018  (a database that cannot be used fails the whole check, once)
     outcomes = []
     for budget in budgets:
         outcome = Outcome(budget)
         try:
-            outcome.status = evaluate(url, budget, config, note, now)
+            outcome.status = evaluate(session, budget)
             if notify and send_for_real:
-                _notify(url, outcome, now)
+                _notify(session, outcome)
             elif notify or send_for_real:
-                outcome.pending = _unsent(url, outcome.status)
+                outcome.pending = _unsent(session, outcome.status)
         except ChatvaultError as exc:
             outcome.error = str(exc)
         outcomes.append(outcome)
     return outcomes
 
 
-def _notify(url: str, outcome: Outcome, now: datetime) -> None:
+def _notify(session: Session, outcome: Outcome) -> None:
     from chatvault.budgets.notify import NotifyError, send
     from chatvault.db import alerts
-    from chatvault.db.engine import connect
 
     status = outcome.status
     assert status is not None
-    budget, start = status.budget, status.period.start
-    with connect(url) as conn:
-        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+    budget, start, now = status.budget, status.period.start, session.now
+    # Autocommit: each claim and each mark is its own transaction, so a message is never
+    # sent under a lock, and what was sent stays recorded whatever fails next.
+    with session.writer() as conn:
         if status.projection is not None and status.projection.cents * 100 < (
             REARM_BELOW * status.amount_cents
         ):
@@ -128,15 +120,13 @@ def _wanted(status: Status) -> list[tuple[str, int]]:
     return wanted + ([("forecast", FORECAST_BP)] if status.forecast_over else [])
 
 
-def _unsent(url: str, status: Status) -> list[str]:
+def _unsent(session: Session, status: Status) -> list[str]:
     """What a notifying check would announce now: crossed, and not yet sent on every channel."""
     from chatvault.db import alerts
-    from chatvault.db.engine import connect
 
     if not status.budget.notify:
         return []
-    with connect(url) as conn:
-        rows = alerts.recorded(conn, status.budget.name, status.period.start)
+    rows = alerts.recorded(session.reading(), status.budget.name, status.period.start)
     done = {(r["channel"], r["kind"], r["threshold_bp"]) for r in rows if r["status"] != "failed"}
     channels = [channel_key(c.target) for c in status.budget.notify]
     return [

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from chatvault.budgets.notify import Command, Email, Webhook
 from chatvault.errors import ConfigError
+from chatvault.period import zone_named
 
 # Config keys that name a field differently (`from` is a Python keyword).
 KEY_ALIASES = {Email: {"from": "sender"}}
@@ -57,7 +58,7 @@ class Budget:
     notify: tuple[Channel, ...] = ()
 
 
-def check_budgets(budgets: tuple[Budget, ...], is_zone) -> None:
+def check_budgets(budgets: tuple[Budget, ...]) -> None:
     """Rules beyond types, each naming the budget key it is about."""
     seen: set[str] = set()
     for i, budget in enumerate(budgets):
@@ -76,8 +77,8 @@ def check_budgets(budgets: tuple[Budget, ...], is_zone) -> None:
             raise ConfigError(f"{where}.period: {budget.period!r}: use one of {', '.join(PERIODS)}")
         if budget.week_start not in WEEKDAYS:
             raise ConfigError(f"{where}.week_start: {budget.week_start!r}: use a weekday name")
-        if budget.timezone is not None and not is_zone(budget.timezone):
-            raise ConfigError(f"{where}.timezone: {budget.timezone!r} is not an IANA time zone")
+        if budget.timezone is not None:
+            zone_named(budget.timezone, f"{where}.timezone", ConfigError)
         if budget.thresholds is not None:
             check_thresholds(budget.thresholds, f"{where}.thresholds")
         for j, channel in enumerate(budget.notify):

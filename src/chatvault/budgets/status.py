@@ -3,23 +3,25 @@ heading, and the resulting state."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chatvault.budgets.config import WEEKDAYS, Budget
 from chatvault.config import Config
 from chatvault.db.filters import UsageFilter
 from chatvault.errors import InputError
+from chatvault.forecast import HISTORY_DAYS
 from chatvault.forecast.spend import Estimate, Projection
 from chatvault.period import Span, midnight
 
+if TYPE_CHECKING:
+    from chatvault.session import Session
+
 # Exit codes of `costs budget check`, the monitoring-plugin convention: the worst one wins.
 STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
-HISTORY_DAYS = 90  # what a budget's end-of-period forecast learns from
-LEVEL = 0.8
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,9 @@ def period_of(budget: Budget, zone: ZoneInfo, today: date) -> Period:
     return Period(kind, start, end, zone)
 
 
-def zone_of(budget: Budget, config: Config) -> ZoneInfo:
-    return ZoneInfo(budget.timezone or config.timezone)
+def zone_of(budget: Budget, session: Session) -> ZoneInfo:
+    """The budget's own zone, else the config's (not a --tz given for a report)."""
+    return ZoneInfo(budget.timezone or session.config.timezone)
 
 
 def thresholds_of(budget: Budget, config: Config) -> tuple[Decimal, ...]:
@@ -112,35 +115,29 @@ def usage_of(budget: Budget) -> UsageFilter:
     )
 
 
-def evaluate(
-    url: str,
-    budget: Budget,
-    config: Config,
-    note: Callable[[str], None],
-    now: datetime | None = None,
-) -> Status:
-    """The budget's status now: spend from the period's start to now, and the forecast of
-    its remaining days (today included) on top of its complete days."""
-    from chatvault.forecast import spend as costs
+def evaluate(session: Session, budget: Budget) -> Status:
+    """The budget's status at the session's instant: spend from the period's start to now,
+    and the forecast of its remaining days (today included) on top of its complete days."""
+    from chatvault.forecast import spend
     from chatvault.reports import usage
 
-    zone = zone_of(budget, config)
-    now = now or datetime.now(UTC)
-    today = costs.today_in(zone, now)
+    config = session.config
+    zone = zone_of(budget, session)
+    today = session.today(zone)
     period = period_of(budget, zone, today)
     rows = usage_of(budget)
-    span = Span(midnight(period.start, zone), now)
-    spent = usage.report(url, replace(rows, span=span), (), zone, note).totals
+    span = Span(midnight(period.start, zone), session.now)
+    spent = usage.report(session, replace(rows, span=span), (), zone=zone).totals
     projection: Projection | None = None
     reason = None
     if not config.cost_calculation.cost_prediction.enabled:
         reason = "forecasts are off (cost_calculation.cost_prediction.enabled: false)"
     else:
         try:
-            projection = costs.project(
-                url, rows, zone, today, HISTORY_DAYS, (period.last - today).days + 1, "auto",
-                LEVEL, note, (period.start, period.last),
-            )  # fmt: skip
+            days = (period.last - today).days + 1
+            projection = spend.project(
+                session, rows, HISTORY_DAYS, days, period=(period.start, period.last), zone=zone
+            )
         except InputError as exc:  # too little history: the status stands without a forecast
             reason = exc.message
     return Status(

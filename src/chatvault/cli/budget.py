@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, FormatOpt, TableOrJson, info, new_app
-from chatvault.cli.common import settings as load
+from chatvault.cli.common import ConfigOpt, DatabaseOpt, new_app, open_session
+from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit
 from chatvault.errors import ChatvaultError, ConfigError
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 app = new_app("Budgets: status, and checks for cron.", no_args_is_help=False)
 GAUGE = 20  # characters of the percent-used bar
+CHECK_SCHEMA = "chatvault.budget.check/1"
 
 
 class CheckFormat(StrEnum):
@@ -45,15 +46,10 @@ def budget(
         return
     from chatvault.budgets.alerting import check
 
-    current = load(ctx, database, config)
-    budgets = _chosen(current, names)
-    outcomes = check(current.database_url, current.config, budgets, False, False, info)
-    if output is TableOrJson.json:
-        from chatvault.cli.output import dump_json
-
-        dump_json({"schema": "chatvault.budget/1", "budgets": [_record(o) for o in outcomes]})
-    else:
-        _table(outcomes)
+    with open_session(ctx, database, config) as session:
+        outcomes = check(session, _chosen(session.settings, names), False, False)
+    document = {"budgets": [_record(o) for o in outcomes]}
+    emit(Result(lambda: _table(outcomes), document, "chatvault.budget/1"), output)
 
 
 @app.command("check")
@@ -84,22 +80,20 @@ def check(
     from chatvault.budgets.status import STATES
 
     try:
-        current = load(ctx, database, config)
-        budgets = _chosen(current, names)
-        outcomes = alerting.check(
-            current.database_url, current.config, budgets, not no_notify, not dry_run, info
-        )
+        with open_session(ctx, database, config) as session:
+            budgets = _chosen(session.settings, names)
+            outcomes = alerting.check(session, budgets, not no_notify, not dry_run)
     except ChatvaultError as exc:  # could not check at all: UNKNOWN, said on stdout for cron
         _unknown(str(exc), output)
         raise typer.Exit(STATES.index("UNKNOWN")) from None
     state = alerting.worst(outcomes)
-    if output is CheckFormat.json:
-        from chatvault.cli.output import dump_json
 
-        dump_json(_check_json(state, outcomes))
-    elif not quiet or state == "UNKNOWN" or any(o.deliveries for o in outcomes):
-        for line in _check_lines(state, outcomes):
-            print(line)
+    def show() -> None:
+        if not quiet or state == "UNKNOWN" or any(o.deliveries for o in outcomes):
+            for line in _check_lines(state, outcomes):
+                print(line)
+
+    emit(Result(show, _check_json(state, outcomes), CHECK_SCHEMA), output)
     raise typer.Exit(STATES.index(state))
 
 
@@ -123,13 +117,9 @@ def _unknown(reason: str, output: CheckFormat) -> None:
     from chatvault.redact import redact
 
     reason = redact(" ".join(reason.split()))
-    if output is CheckFormat.json:
-        from chatvault.cli.output import dump_json
-
-        dump_json({"schema": "chatvault.budget.check/1", "state": "UNKNOWN", "exit_code": 3,
-                   "error": reason, "budgets": []})  # fmt: skip
-    else:
-        print(f"BUDGET UNKNOWN - could not check: {reason}")
+    document = {"state": "UNKNOWN", "exit_code": 3, "error": reason, "budgets": []}
+    line = f"BUDGET UNKNOWN - could not check: {reason}"
+    emit(Result(lambda: print(line), document, CHECK_SCHEMA), output)
 
 
 def _check_lines(state: str, outcomes: list[Outcome]) -> list[str]:
@@ -221,7 +211,6 @@ def _check_json(state: str, outcomes: list[Outcome]) -> dict[str, Any]:
         record["not_sent"] = o.pending
         budgets.append(record)
     return {
-        "schema": "chatvault.budget.check/1",
         "state": state,
         "exit_code": STATES.index(state),
         "checked_at": datetime.now(UTC).isoformat(),

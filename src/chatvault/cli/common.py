@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
-from chatvault.cli import coercion  # noqa: F401  (options converted without pydantic)
 from chatvault.errors import ChatvaultError
 from chatvault.redact import redact
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from chatvault.config import Settings
+    from chatvault.session import Session
 
 GLOBAL = "Global options"
 DEBUG_ENV = "CHATVAULT_DEBUG"
@@ -57,16 +58,6 @@ DatabaseOpt = Annotated[str | None, _database_option(None)]
 ConfigOpt = Annotated[Path | None, _config_option(None)]
 
 
-class TableOrJson(StrEnum):
-    table = "table"
-    json = "json"
-
-
-FormatOpt = Annotated[
-    TableOrJson, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
-]
-
-
 @dataclass
 class RootOptions:
     """Global options given before the command name (`chatvault --database X db status`)."""
@@ -81,6 +72,20 @@ def settings(ctx: typer.Context, database: str | None, config: Path | None) -> S
 
     root = ctx.find_root().obj if isinstance(ctx.find_root().obj, RootOptions) else RootOptions()
     return load_settings(database or root.database, config or root.config)
+
+
+@contextmanager
+def open_session(
+    ctx: typer.Context, database: str | None, config: Path | None, tz: str | None = None
+) -> Iterator[Session]:
+    """The command's one session: its settings, the zone of its dates (--tz, else the
+    config's), one instant for "now", and stderr for diagnostics; closed when it ends."""
+    from chatvault.period import zone_named
+    from chatvault.session import Session
+
+    zone = None if tz is None else zone_named(tz, "--tz")
+    with Session(settings(ctx, database, config), zone=zone, note=info) as session:
+        yield session
 
 
 class Group(TyperGroup):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from chatvault.cli import output
 from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, new_app, settings
+
+if TYPE_CHECKING:
+    from chatvault.config import Settings
 
 app = new_app("Show and check the configuration.")
 
@@ -21,8 +26,6 @@ def show(
     config: ConfigOpt = None,
 ) -> None:
     """Print the effective configuration, with secrets masked."""
-    from chatvault.config import dump_yaml, effective_config
-
     current = settings(ctx, database, config)
     info(f"# config file: {current.config_file or 'none (built-in defaults)'}")
     data = effective_config(current)
@@ -58,3 +61,42 @@ def validate(
 
 def _root_config(ctx: typer.Context) -> Path | None:
     return getattr(ctx.find_root().obj, "config", None)
+
+
+def effective_config(settings: Settings) -> dict[str, Any]:
+    """The config a command runs with, database URL resolved and its password masked."""
+    from chatvault.db.engine import mask_url
+
+    data = dataclasses.asdict(settings.config)
+    data["database"]["url"] = mask_url(settings.database_url)
+    for budget in data["budgets"]:
+        budget["notify"] = [_masked_channel(c) for c in budget["notify"]]
+    return data
+
+
+def _masked_channel(channel: dict[str, Any]) -> dict[str, Any]:
+    """A notification channel without its secrets: a webhook URL's path is its token."""
+    kind, settings = next((k, v) for k, v in channel.items() if v is not None)
+    if kind == "webhook":
+        scheme, _, rest = settings["url"].partition("://")
+        settings["url"] = f"{scheme}://{rest.split('/')[0].rpartition('@')[2]}/***"
+    if kind == "email" and settings["password"] is not None:
+        settings["password"] = "***"
+    return {kind: settings}
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    """YAML that reads back as the same config: Decimals are written as plain numbers."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
+        if value == value.to_integral_value():
+            return dumper.represent_int(int(value))
+        return dumper.represent_scalar("tag:yaml.org,2002:float", str(value))
+
+    Dumper.add_representer(Decimal, represent_decimal)
+    Dumper.add_representer(tuple, Dumper.represent_list)
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True)

@@ -9,21 +9,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from chatvault.cli.budget import app as budget_app
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, FormatOpt, TableOrJson, info, new_app
-from chatvault.cli.common import settings as load
+from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, new_app, open_session
 from chatvault.cli.dashboard import dashboard
-from chatvault.cli.filters import (
-    BillableOpt,
-    ModelOpt,
-    ProjectOpt,
-    ProviderOpt,
-    StatusOpt,
-    TzOpt,
-    UserOpt,
-    usage_filter,
-    zone_of,
-)
+from chatvault.cli.filters import Filters, with_filters
+from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit, table
 from chatvault.errors import InputError
+from chatvault.forecast import (
+    BACKTEST_HORIZON_DAYS,
+    BACKTEST_STEP_DAYS,
+    HISTORY_DAYS,
+    LEVEL,
+    METHODS,
+)
 
 if TYPE_CHECKING:
     from chatvault.forecast.backtest import MethodScore
@@ -32,12 +29,11 @@ if TYPE_CHECKING:
 app = new_app("Cost forecasts, budgets and the dashboard.")
 app.add_typer(budget_app, name="budget")
 app.command("dashboard")(dashboard)
-# The forecast package's methods, listed here so --help does not import NumPy.
-METHODS = ("auto", "trend-weekday", "holt-winters", "seasonal-naive", "trend", "mean")
 CHART_DAYS = 60  # columns of the chart: the forecast, and as much history as fits
 
 
 @app.command("predict")
+@with_filters(span=False)
 def predict(
     ctx: typer.Context,
     days: Annotated[
@@ -72,67 +68,61 @@ def predict(
             max=0.99,
             help="Coverage of the prediction intervals (0.5-0.99).",
         ),
-    ] = 0.8,
+    ] = LEVEL,
     history: Annotated[
         str,
         typer.Option(
             "--history", metavar="N[d|w]", help="Complete days before today to learn from."
         ),
-    ] = "90d",
+    ] = f"{HISTORY_DAYS}d",
     backtest: Annotated[
         bool,
         typer.Option(
             "--backtest",
-            help="Score every method on your own history instead (origins every 7 days, "
-            "30 days ahead).",
+            help="Score every method on your own history instead (origins every "
+            f"{BACKTEST_STEP_DAYS} days, {BACKTEST_HORIZON_DAYS} days ahead).",
         ),
     ] = False,
-    model: ModelOpt = None,
-    user: UserOpt = None,
-    provider: ProviderOpt = None,
-    project: ProjectOpt = None,
-    status: StatusOpt = None,
-    billable: BillableOpt = False,
-    tz: TzOpt = None,
+    filters: Filters = Filters(),
     output: FormatOpt = TableOrJson.table,
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Forecast daily spend, the horizon's total and the month's end, with intervals."""
-    from chatvault.forecast import spend as costs
+    from chatvault.forecast import spend
 
     if method not in METHODS:
         raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
     if days is not None and to is not None:
         raise InputError("--days and --to both set the horizon: give one")
-    current = load(ctx, database, config)
-    zone = zone_of(tz or current.config.timezone)
-    today = costs.today_in(zone)
-    rows = usage_filter(zone, None, None, model, user, provider, project, status, billable)
     back = _days(history)
-    echo = {"time_zone": zone.key, "today": today.isoformat(), "filters": rows.echo()}
-    if backtest:
-        found, scores = costs.backtest(current.database_url, rows, zone, today, back, level, info)
-        if output is TableOrJson.json:
-            from chatvault.cli.output import dump_json
-
-            dump_json(_backtest_json(echo, level, found, scores))
-        else:
-            _backtest_table(found, scores, level, zone.key)
-        return
-    window = current.config.cost_calculation.cost_prediction.prediction_window_days
-    horizon = costs.horizon_to(_last_day(to, today), today) if to else days or window
-    projection = costs.project(
-        current.database_url, rows, zone, today, back, horizon, method, level, info
-    )
+    with open_session(ctx, database, config, filters.tz) as session:
+        zone, today, rows = session.zone, session.today(), filters.rows(session)
+        echo = {"time_zone": zone.key, "today": today.isoformat(), "filters": rows.echo()}
+        if backtest:
+            found, scores = spend.backtest(session, rows, back, level)
+            emit(
+                Result(
+                    lambda: _backtest_table(found, scores, level, zone.key),
+                    _backtest_json(echo, level, found, scores),
+                    "chatvault.forecast.backtest/1",
+                ),
+                output,
+            )
+            return
+        window = session.config.cost_calculation.cost_prediction.prediction_window_days
+        horizon = spend.horizon_to(_last_day(to, today), today) if to else days or window
+        projection = spend.project(session, rows, back, horizon, method, level)
     for warning in projection.forecast.warnings:
         info(f"warning: {warning}")
-    if output is TableOrJson.json:
-        from chatvault.cli.output import dump_json
-
-        dump_json(_json(echo, method, projection))
-    else:
-        _show(projection, zone.key)
+    emit(
+        Result(
+            lambda: _show(projection, zone.key),
+            _json(echo, method, projection),
+            "chatvault.forecast/1",
+        ),
+        output,
+    )
 
 
 def _days(text: str) -> int:
@@ -181,7 +171,6 @@ def _history(found: History) -> dict[str, Any]:
 def _json(echo: dict[str, Any], asked: str, p: Projection) -> dict[str, Any]:
     fc = p.forecast
     return {
-        "schema": "chatvault.forecast/1",
         **echo,
         "level": fc.level,
         "method_requested": asked,
@@ -209,7 +198,6 @@ def _json(echo: dict[str, Any], asked: str, p: Projection) -> dict[str, Any]:
 def _show(p: Projection, zone: str) -> None:
     import sys
 
-    from chatvault.cli.output import table
     from chatvault.money import usd_rounded as usd
 
     fc, found, percent = p.forecast, p.history, f"{p.forecast.level:.0%}"
@@ -270,11 +258,10 @@ def _backtest_json(
     echo: dict[str, Any], level: float, found: History, scores: list[MethodScore]
 ) -> dict[str, Any]:
     return {
-        "schema": "chatvault.forecast.backtest/1",
         **echo,
         "level": level,
-        "horizon_days": 30,
-        "origin_step_days": 7,
+        "horizon_days": BACKTEST_HORIZON_DAYS,
+        "origin_step_days": BACKTEST_STEP_DAYS,
         "history": _history(found),
         "methods": [
             {
@@ -295,7 +282,6 @@ def _backtest_json(
 
 
 def _backtest_table(found: History, scores: list[MethodScore], level: float, zone: str) -> None:
-    from chatvault.cli.output import table
 
     def cell(value: float, percent: bool = False) -> str:
         shown = _score(value, percent)
@@ -303,7 +289,8 @@ def _backtest_table(found: History, scores: list[MethodScore], level: float, zon
 
     print(
         f"Backtest on {found.first} to {found.last} ({len(found.cents)} days, {zone}): origins "
-        f"every 7 days, 30 days ahead, {level:.0%} intervals"
+        f"every {BACKTEST_STEP_DAYS} days, {BACKTEST_HORIZON_DAYS} days ahead, {level:.0%} "
+        "intervals"
     )
     heads = ["method", "origins", "MASE", "vs seasonal-naive", "sMAPE", "coverage"]
     heads += ["month ends", "month-end error", "month-end coverage"]

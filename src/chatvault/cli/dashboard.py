@@ -8,19 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info
-from chatvault.cli.common import settings as load
-from chatvault.cli.filters import (
-    BillableOpt,
-    ModelOpt,
-    ProjectOpt,
-    ProviderOpt,
-    StatusOpt,
-    TzOpt,
-    UserOpt,
-    usage_filter,
-    zone_of,
-)
+from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, open_session
+from chatvault.cli.filters import Filters, with_filters
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -34,6 +23,7 @@ STATE_STYLES = {"OK": "green", "WARNING": "yellow", "CRITICAL": "bold red", "UNK
 CHART_HEIGHT = 10
 
 
+@with_filters(span=False)
 def dashboard(
     ctx: typer.Context,
     period: Annotated[
@@ -49,23 +39,15 @@ def dashboard(
         Path | None,
         typer.Option("--html", metavar="FILE", help="Write a self-contained HTML report instead."),
     ] = None,
-    model: ModelOpt = None,
-    user: UserOpt = None,
-    provider: ProviderOpt = None,
-    project: ProjectOpt = None,
-    status: StatusOpt = None,
-    billable: BillableOpt = False,
-    tz: TzOpt = None,
+    filters: Filters = Filters(),
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Spend, forecast, budgets, daily cost by model, top models and users, insights."""
     from chatvault.reports import dashboard as data
 
-    current = load(ctx, database, config)
-    zone = zone_of(tz or current.config.timezone)
-    rows = usage_filter(zone, None, None, model, user, provider, project, status, billable)
-    board = data.build(current.database_url, current.config, rows, zone, period, info)
+    with open_session(ctx, database, config, filters.tz) as session:
+        board = data.build(session, filters.rows(session), period)
     if html is not None:
         from chatvault.paths import write_atomically
         from chatvault.render.html import render

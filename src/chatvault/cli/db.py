@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Annotated
 
 import typer
 
-from chatvault.cli import output
-from chatvault.cli.common import (
-    ConfigOpt,
-    DatabaseOpt,
-    FormatOpt,
-    TableOrJson,
-    info,
-    new_app,
-    settings,
-)
+from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, new_app, settings
+from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit, table
 
 app = new_app("Create, upgrade and check the database schema.")
 
@@ -86,16 +79,16 @@ def verify(
     from chatvault.db.verify import verify as compare
 
     report = compare(settings(ctx, database, config).database_url)
-    if format is TableOrJson.json:
-        data = dataclasses.asdict(report)
-        data["in_sync"] = report.in_sync
-        output.dump_json(data)
-    elif report.findings:
+
+    def show() -> None:
+        if not report.findings:
+            typer.echo(f"in sync: {report.database} matches the models at revision {report.head}")
+            return
         columns = ["kind", "object", "found", "expected", "hint"]
         rows = [[getattr(f, c) for c in columns] for f in report.findings]
-        output.table(columns, rows, keep_whole=("kind", "object"))
-    else:
-        typer.echo(f"in sync: {report.database} matches the models at revision {report.head}")
+        table(columns, rows, keep_whole=("kind", "object"))
+
+    emit(Result(show, {**dataclasses.asdict(report), "in_sync": report.in_sync}), format)
     if not report.in_sync:
         info(f"{len(report.findings)} difference(s) in {report.database}; see each hint")
         raise typer.Exit(1)
@@ -112,9 +105,6 @@ def status(
     from chatvault.db.migrate import status as read_status
 
     current = read_status(settings(ctx, database, config).database_url)
-    if format is TableOrJson.json:
-        output.dump_json(dataclasses.asdict(current))
-        return
     rows = [
         ["database", current.database],
         ["dialect", current.dialect],
@@ -123,7 +113,8 @@ def status(
         ["head", current.head],
         ["pending", ", ".join(current.pending) or "none"],
     ]
-    output.table(["", ""], rows, header=False)
+    show = functools.partial(table, ["", ""], rows, header=False)
+    emit(Result(show, dataclasses.asdict(current)), format)
 
 
 @app.command()

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chatvault.cli.common import RootOptions, info
-from chatvault.cli.filters import zone_of
 from chatvault.demo import DAYS_RANGE, DEFAULT_SEED, LAUNCH_PROJECT
+from chatvault.period import zone_named
 
 if TYPE_CHECKING:
     from chatvault.demo import Result
@@ -74,25 +74,26 @@ def demo(
         config_path,
         days=days,
         seed=seed,
-        zone=zone_of(tz),
+        zone=zone_named(tz, "--tz"),
         now=datetime.now(UTC),
         note=info,
         replace=replace,
     )
     info(f"done in {time.perf_counter() - started:.1f} s")
-    _dashboard(url, config_path, tz)
+    _dashboard(url, config_path)
     typer.echo(_summary(result, url, config_path))
 
 
-def _dashboard(url: str, config_path: Path, tz: str) -> None:
+def _dashboard(url: str, config_path: Path) -> None:
     """This month on the new database, as `costs dashboard` shows it."""
     from chatvault.cli.dashboard import show
-    from chatvault.config import load_config
+    from chatvault.config import Settings, load_config
     from chatvault.db.filters import UsageFilter
     from chatvault.reports import dashboard
+    from chatvault.session import Session
 
-    config = load_config(config_path)
-    show(dashboard.build(url, config, UsageFilter(), zone_of(tz), "this-month", info))
+    with Session(Settings(load_config(config_path), config_path, url), note=info) as session:
+        show(dashboard.build(session, UsageFilter(), "this-month"))
 
 
 def _typed_root_database(ctx: typer.Context) -> str | None:

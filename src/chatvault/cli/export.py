@@ -8,20 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, settings, stderr
-from chatvault.cli.filters import (
-    BillableOpt,
-    ModelOpt,
-    ProjectOpt,
-    ProviderOpt,
-    SinceOpt,
-    StatusOpt,
-    TzOpt,
-    UntilOpt,
-    UserOpt,
-    usage_filter,
-    zone_of,
-)
+from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, open_session, stderr
+from chatvault.cli.filters import Filters, with_filters
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,6 +22,7 @@ class ExportFormat(StrEnum):
     jsonl = "jsonl"
 
 
+@with_filters()
 def export(
     ctx: typer.Context,
     output: Annotated[
@@ -67,15 +56,7 @@ def export(
             "=, +, -, @, tab or CR.",
         ),
     ] = False,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    model: ModelOpt = None,
-    user: UserOpt = None,
-    provider: ProviderOpt = None,
-    project: ProjectOpt = None,
-    status: StatusOpt = None,
-    billable: BillableOpt = False,
-    tz: TzOpt = None,
+    filters: Filters = Filters(),
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar, no summary.")
     ] = False,
@@ -86,15 +67,14 @@ def export(
     from chatvault.reports.export import Target
     from chatvault.reports.export import export as write
 
-    current = settings(ctx, database, config)
-    zone = zone_of(tz or current.config.timezone)
-    rows = usage_filter(zone, since, until, model, user, provider, project, status, billable)
     target = Target.of(output, format.value if format else None, gzip, raw)
     console = stderr()
     # Rows printed to the same terminal would tear a bar apart.
     bar = not quiet and not (target.path is None and sys.stdout.isatty())
-    with _progress(console, bar) as progress:
-        summary = write(current.database_url, rows, target, progress)
+    with open_session(ctx, database, config, filters.tz) as session:
+        rows = filters.rows(session)
+        with _progress(console, bar) as progress:
+            summary = write(session, rows, target, progress)
     if not quiet:
         info(_describe(summary, target))
 

@@ -1,19 +1,20 @@
-"""The row filters `usage`, `usage logs` and `export` share, as option aliases, and the one
-function that turns them into a UsageFilter in the report's time zone."""
+"""The row filters every reading command shares, declared once: `with_filters` adds them to a
+command, which receives them as one `Filters` value and turns it into the UsageFilter of its
+session (its time zone, its "now")."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatvault.errors import InputError
-
 if TYPE_CHECKING:
-    from zoneinfo import ZoneInfo
-
     from chatvault.db.filters import UsageFilter
+    from chatvault.session import Session
 
 FILTERS = "Filters"
 _WHEN = (
@@ -31,81 +32,112 @@ def _many(name: str, metavar: str, what: str) -> typer.models.OptionInfo:
     )
 
 
-SinceOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--since",
-        metavar="WHEN",
-        help=f"From this time on, inclusive: {_WHEN}.",
-        rich_help_panel=FILTERS,
+def _when(name: str, help: str) -> Any:
+    return Annotated[
+        str | None, typer.Option(name, metavar="WHEN", help=help, rich_help_panel=FILTERS)
+    ]
+
+
+# name: (annotation, default), in the order --help lists them.
+_SPAN = {
+    "since": (_when("--since", f"From this time on, inclusive: {_WHEN}."), None),
+    "until": (_when("--until", "Before this time, exclusive (same forms)."), None),
+}
+_DIMENSIONS = {
+    "model": (Annotated[list[str] | None, _many("--model", "GLOB", "these models")], None),
+    "user": (Annotated[list[str] | None, _many("--user", "GLOB", "these users")], None),
+    "provider": (
+        Annotated[list[str] | None, _many("--provider", "GLOB", "these providers")],
+        None,
     ),
-]
-UntilOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--until",
-        metavar="WHEN",
-        help="Before this time, exclusive (same forms).",
-        rich_help_panel=FILTERS,
+    "project": (Annotated[list[str] | None, _many("--project", "GLOB", "these projects")], None),
+    "status": (
+        Annotated[list[str] | None, _many("--status", "STATUS", "these statuses (success, error)")],
+        None,
     ),
-]
-ModelOpt = Annotated[list[str] | None, _many("--model", "GLOB", "these models")]
-UserOpt = Annotated[list[str] | None, _many("--user", "GLOB", "these users")]
-ProviderOpt = Annotated[list[str] | None, _many("--provider", "GLOB", "these providers")]
-ProjectOpt = Annotated[list[str] | None, _many("--project", "GLOB", "these projects")]
-StatusOpt = Annotated[
-    list[str] | None, _many("--status", "STATUS", "these statuses (success, error)")
-]
-BillableOpt = Annotated[
-    bool,
-    typer.Option(
-        "--billable/--all", help="Only billable rows, or all rows.", rich_help_panel=FILTERS
+    "billable": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--billable/--all", help="Only billable rows, or all rows.", rich_help_panel=FILTERS
+            ),
+        ],
+        False,
     ),
-]
-TzOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--tz",
-        metavar="ZONE",
-        help="IANA time zone of dates and day/week/month boundaries [default: the config's].",
-        rich_help_panel=FILTERS,
-        show_default=False,
+    "tz": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--tz",
+                metavar="ZONE",
+                help="IANA time zone of dates and day/week/month boundaries "
+                "[default: the config's].",
+                rich_help_panel=FILTERS,
+                show_default=False,
+            ),
+        ],
+        None,
     ),
-]
+}
 
 
-def zone_of(name: str) -> ZoneInfo:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+@dataclass(frozen=True)
+class Filters:
+    """What the filter options said, before a session gives them a zone and a "now"."""
 
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            f"--tz {name!r} is not an IANA time zone (e.g. Europe/Paris, Asia/Kolkata)"
-        ) from None
+    since: str | None = None
+    until: str | None = None
+    model: list[str] | None = None
+    user: list[str] | None = None
+    provider: list[str] | None = None
+    project: list[str] | None = None
+    status: list[str] | None = None
+    billable: bool = False
+    tz: str | None = None
+
+    def rows(self, session: Session) -> UsageFilter:
+        """The rows these filters select, dates read in the session's zone."""
+        from chatvault.db.filters import UsageFilter
+        from chatvault.period import parse_span
+
+        return UsageFilter(
+            span=parse_span(self.since, self.until, session.zone, session.now),
+            models=tuple(self.model or ()),
+            users=tuple(self.user or ()),
+            providers=tuple(self.provider or ()),
+            projects=tuple(self.project or ()),
+            statuses=tuple(self.status or ()),
+            billable_only=self.billable,
+        )
 
 
-def usage_filter(
-    zone: ZoneInfo,
-    since: str | None,
-    until: str | None,
-    model: list[str] | None,
-    user: list[str] | None,
-    provider: list[str] | None,
-    project: list[str] | None,
-    status: list[str] | None,
-    billable: bool,
-    now: datetime | None = None,
-) -> UsageFilter:
-    from chatvault.db.filters import UsageFilter
-    from chatvault.period import parse_span
+_NAMES = {f.name for f in fields(Filters)}
 
-    return UsageFilter(
-        span=parse_span(since, until, zone, now or datetime.now(UTC)),
-        models=tuple(model or ()),
-        users=tuple(user or ()),
-        providers=tuple(provider or ()),
-        projects=tuple(project or ()),
-        statuses=tuple(status or ()),
-        billable_only=billable,
-    )
+
+def with_filters(span: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command the filter options (with --since/--until unless `span` is False), where
+    its `filters: Filters` parameter stands; it receives them as that one value."""
+    options = {**(_SPAN if span else {}), **_DIMENSIONS}
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        own = inspect.signature(command, eval_str=True)
+        params = list(own.parameters.values())
+        at = list(own.parameters).index("filters")  # the options stand where it stands
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=hint, default=value)
+            for name, (hint, value) in options.items()
+        ]
+        params = [*params[:at], *added, *params[at + 1 :]]
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name) for name in list(kwargs) if name in _NAMES}
+            return command(filters=Filters(**given), **kwargs)
+
+        # Typer reads a command's options from its signature: the filters are declared here
+        # once, not repeated in every command.
+        run.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+        return run
+
+    return decorate

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, settings, stderr
+from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, open_session, stderr
 from chatvault.errors import InputError
 
 
@@ -79,15 +79,15 @@ def ingest(
 
     if rejects is not None and not skip_invalid:
         raise typer.BadParameter("--rejects goes with --skip-invalid", param_hint="--rejects")
-    current = settings(ctx, database, config)
-    inputs = find_inputs(paths or [], source.value)
-    console = stderr()
-    total = None if any(i.size is None for i in inputs) else sum(i.size or 0 for i in inputs)
-    with _progress(console, quiet, total) as advance, _open(rejects) as rejected:
-        importer = build_importer(
-            current, source.value, assume_tz, user, skip_invalid, rejected, dry_run, advance
-        )
-        summary = importer.run(inputs)
+    with open_session(ctx, database, config) as session:
+        inputs = find_inputs(paths or [], source.value)
+        console = stderr()
+        total = None if any(i.size is None for i in inputs) else sum(i.size or 0 for i in inputs)
+        with _progress(console, quiet, total) as advance, _open(rejects) as rejected:
+            importer = build_importer(
+                session, source.value, assume_tz, user, skip_invalid, rejected, dry_run, advance
+            )
+            summary = importer.run(inputs)
     for line in summary.failed:
         console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
     if summary.unpriced:

@@ -1,11 +1,86 @@
-"""Rendering data on stdout: a Rich table for people, JSON for programs."""
+"""The one output layer: a command builds a Result, and `emit` shows it as a table (or text)
+for people, JSON or CSV for programs. stdout carries the data only; diagnostics go to stderr
+(cli/common.py `info`)."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+
+class TableOrJson(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class TableJsonCsv(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+FormatOpt = Annotated[
+    TableOrJson, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+]
+CsvFormatOpt = Annotated[
+    TableJsonCsv, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+]
+RawOpt = Annotated[
+    bool,
+    typer.Option(
+        "--raw",
+        help="CSV: text cells exactly as stored, without the ' put before a leading "
+        "=, +, -, @, tab or CR.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command found, ready for every format it offers."""
+
+    show: Callable[[], None]  # for people: a table, a chart, lines of text
+    document: Any  # for JSON: an object (after its schema id) or a list
+    schema: str | None = None  # the JSON document's schema id, first in it
+    columns: Sequence[str] = ()  # for CSV: the header
+    records: Iterable[Mapping[str, Any]] = ()  # for CSV: the rows, by column name
+
+
+def emit(result: Result, output: str = "table", raw: bool = False) -> None:
+    """The result on stdout, in the format asked for."""
+    if output == "json":
+        document = result.document
+        dump_json(document if result.schema is None else {"schema": result.schema, **document})
+    elif output == "csv":
+        write_csv(result.columns, result.records, neutralise=not raw)
+    else:
+        result.show()
+
+
+def write_csv(
+    columns: Sequence[str], records: Iterable[Mapping[str, Any]], neutralise: bool = True
+) -> None:
+    """RFC 4180 CSV, row by row; text that would start a spreadsheet formula is defused
+    unless `neutralise` is off (csv_cells.py)."""
+    import csv
+
+    from chatvault.csv_cells import neutralised
+
+    def cell(value: Any) -> Any:
+        if value is None:
+            return ""
+        return neutralised(value) if neutralise else value
+
+    writer = csv.writer(sys.stdout, lineterminator="\r\n")
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow([cell(record[name]) for name in columns])
 
 
 def table(

@@ -7,16 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from chatvault.cli import output
 from chatvault.cli.common import (
     ConfigOpt,
     DatabaseOpt,
-    FormatOpt,
-    TableOrJson,
     info,
     new_app,
+    open_session,
     settings,
 )
+from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit, table
 
 app = new_app("Look up prices, and find models without one.")
 
@@ -49,11 +48,12 @@ def list_prices(
         info(f"no model matches {search!r}")
         raise typer.Exit(1)
     rows = [[item.provider, item.model, *_prices(item.rates)] for item in listings]
-    if format is TableOrJson.json:
-        output.dump_json([dict(zip(_keys(COLUMNS), row, strict=True)) for row in rows])
-    else:
-        output.table(COLUMNS, rows, keep_whole=("model",))
+
+    def show() -> None:
+        table(COLUMNS, rows, keep_whole=("model",))
         info(f"{len(rows)} model(s); USD per million tokens; '+' marks a long-context tier")
+
+    emit(Result(show, [dict(zip(_keys(COLUMNS), row, strict=True)) for row in rows]), format)
 
 
 @app.command()
@@ -81,15 +81,11 @@ def show(
         for name, tiered in _tiered_prices(rates)
         for threshold, price in tiered.tiers
     ]
-    if format is TableOrJson.json:
-        output.dump_json(
-            {"model": model, "day": str(day), "source": rates.source, **details, "tiers": tiers}
-        )
-        return
     rows = [["day", str(day)], ["source", rates.source]]
     rows += [[name.replace("_", " "), value] for name, value in details.items()]
     rows += [["tier", tier] for tier in tiers]
-    output.table(["", ""], rows, header=False)
+    document = {"model": model, "day": str(day), "source": rates.source, **details, "tiers": tiers}
+    emit(Result(lambda: table(["", ""], rows, header=False), document), format)
 
 
 @app.command()
@@ -100,48 +96,37 @@ def check(
     config: ConfigOpt = None,
 ) -> None:
     """List models in the database without a price; exit 1 if any still has none."""
-    from chatvault.db.guard import open_current
     from chatvault.db.queries import unpriced_models
-    from chatvault.pricing.prices import PriceBook
 
-    current = settings(ctx, database, config)
-    with open_current(current.database_url) as conn:
-        models = unpriced_models(conn)
-    book = PriceBook(current.config.pricing.overrides)
-    today = datetime.now(UTC).date()
-    found = [(m, book.rates(m.provider, m.model, today) is not None) for m in models]
-    if format is TableOrJson.json:
-        output.dump_json(
-            [
-                {
-                    "provider": m.provider,
-                    "model": m.model,
-                    "requests": m.requests,
-                    "first": m.first.isoformat(),
-                    "last": m.last.isoformat(),
-                    "priced_now": priced,
-                }
-                for m, priced in found
-            ]
-        )
-    elif found:
-        output.table(
-            ["provider", "model", "requests", "first", "last", "priced now"],
-            [
-                [
-                    m.provider or "",
-                    m.model,
-                    f"{m.requests:,}",
-                    m.first.date(),
-                    m.last.date(),
-                    "yes" if priced else "no",
-                ]
-                for m, priced in found
-            ],
-            keep_whole=("model",),
-        )
-    else:
-        typer.echo("every request in the database has a cost")
+    with open_session(ctx, database, config) as session:
+        models = unpriced_models(session.connection)
+        today = session.now.date()
+        found = [(m, session.prices.rates(m.provider, m.model, today) is not None) for m in models]
+
+    def show() -> None:
+        if not found:
+            typer.echo("every request in the database has a cost")
+            return
+        cells = [
+            [m.provider or "", m.model, f"{m.requests:,}", m.first.date(), m.last.date(),
+             "yes" if priced else "no"]
+            for m, priced in found
+        ]  # fmt: skip
+        heads = ["provider", "model", "requests", "first", "last", "priced now"]
+        table(heads, cells, keep_whole=("model",))
+
+    document = [
+        {
+            "provider": m.provider,
+            "model": m.model,
+            "requests": m.requests,
+            "first": m.first.isoformat(),
+            "last": m.last.isoformat(),
+            "priced_now": priced,
+        }
+        for m, priced in found
+    ]
+    emit(Result(show, document), format)
     if any(not priced for _, priced in found):
         info("add prices under pricing.overrides in config.yaml, then run: chatvault reprice")
         raise typer.Exit(1)

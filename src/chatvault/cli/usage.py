@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatvault.cli.common import (
-    ConfigOpt,
-    DatabaseOpt,
+from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, new_app, open_session
+from chatvault.cli.filters import Filters, with_filters
+from chatvault.cli.output import (
+    CsvFormatOpt,
+    FormatOpt,
+    RawOpt,
+    Result,
+    TableJsonCsv,
     TableOrJson,
-    info,
-    new_app,
-    settings,
-)
-from chatvault.cli.filters import (
-    BillableOpt,
-    ModelOpt,
-    ProjectOpt,
-    ProviderOpt,
-    SinceOpt,
-    StatusOpt,
-    TzOpt,
-    UntilOpt,
-    UserOpt,
-    usage_filter,
-    zone_of,
+    emit,
+    table,
 )
 from chatvault.errors import InputError
 
 if TYPE_CHECKING:
+    from chatvault.db.filters import UsageFilter
     from chatvault.reports.usage import Report, Row
 
 app = new_app("Usage and cost, filtered and grouped.", no_args_is_help=False)
@@ -39,15 +30,6 @@ SORT_KEYS = ("group", "cost", "requests", "tokens", "input", "output", "unpriced
 SORT_KEYS += ("error-rate", "latency", "p95")
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
-]
 LimitOpt = Annotated[
     int | None, typer.Option("--limit", "-n", min=1, help="Rows per page [default: all].")
 ]
@@ -55,6 +37,7 @@ PageOpt = Annotated[int, typer.Option("--page", min=1, help="Which page of --lim
 
 
 @app.callback(invoke_without_command=True)
+@with_filters()
 def usage(
     ctx: typer.Context,
     group_by: Annotated[
@@ -79,16 +62,9 @@ def usage(
     reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order.")] = False,
     limit: LimitOpt = None,
     page: PageOpt = 1,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    model: ModelOpt = None,
-    user: UserOpt = None,
-    provider: ProviderOpt = None,
-    project: ProjectOpt = None,
-    status: StatusOpt = None,
-    billable: BillableOpt = False,
-    tz: TzOpt = None,
-    output: FormatOpt = Format.table,
+    filters: Filters = Filters(),
+    output: CsvFormatOpt = TableJsonCsv.table,
+    raw: RawOpt = False,
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -102,26 +78,15 @@ def usage(
         raise InputError(f"--sort {sort!r}: use one of {', '.join(SORT_KEYS)}")
     if page > 1 and limit is None:
         raise InputError("--page goes with --limit (rows per page)")
-    current = settings(ctx, database, config)
-    zone = zone_of(tz or current.config.timezone)
-    rows = usage_filter(zone, since, until, model, user, provider, project, status, billable)
-    tiered = current.config.cost_calculation.tiered_pricing
-    tiers = tiered.tiers if tiered.enabled else ()
-    report = reports.report(
-        current.database_url, rows, groups, zone, info, tiers, sort, reverse, limit, page
-    )
-    if page > report.pages:
-        raise InputError(f"--page {page}: there are {report.pages} page(s) of {limit} rows")
-    if output is Format.json:
-        from chatvault.cli.output import dump_json
-
-        dump_json(_json(report, rows, zone.key))
-    elif output is Format.csv:
-        _csv(report)
-    elif not report.groups:
-        info(reports.nothing_found(current.database_url, rows, zone))
-    else:
-        _table(report)
+    with open_session(ctx, database, config, filters.tz) as session:
+        rows = filters.rows(session)
+        tiered = session.config.cost_calculation.tiered_pricing
+        tiers = tiered.tiers if tiered.enabled else ()
+        report = reports.report(session, rows, groups, tiers, sort, reverse, limit, page)
+        if page > report.pages:
+            raise InputError(f"--page {page}: there are {report.pages} page(s) of {limit} rows")
+        empty = None if report.groups else reports.nothing_found(session, rows)
+    emit(_result(report, rows, session.zone.key, empty), output, raw)
 
 
 def _group_by(text: str | None) -> tuple[str, ...]:
@@ -190,10 +155,10 @@ def _record(report: Report, row: Row) -> dict[str, Any]:
     return record
 
 
-def _json(report: Report, rows, zone: str) -> dict[str, Any]:
+def _result(report: Report, rows: UsageFilter, zone: str, empty: str | None) -> Result:
+    """The report for people (a table, or why it is empty) and programs (JSON, CSV)."""
     span = rows.span
-    return {
-        "schema": "chatvault.usage/1",
+    document = {
         "time_zone": zone,
         "filters": {
             "since": None if span.start is None else span.start.isoformat(),
@@ -209,25 +174,16 @@ def _json(report: Report, rows, zone: str) -> dict[str, Any]:
         "rows": [_record(report, row) for row in report.rows],
         "totals": _record(report, report.totals),
     }
-
-
-def _csv(report: Report) -> None:
-    names = [name for name, _ in _columns(report)]
-    _write_csv(names, [_record(report, row) for row in report.rows])
-
-
-def _write_csv(names: list[str], records: list[dict[str, Any]]) -> None:
-    import csv
-    import sys
-
-    writer = csv.writer(sys.stdout, lineterminator="\r\n")
-    writer.writerow(names)
-    writer.writerows(["" if r[n] is None else r[n] for n in names] for r in records)
+    return Result(
+        show=(lambda: info(empty)) if empty is not None else (lambda: _table(report)),
+        document=document,
+        schema="chatvault.usage/1",
+        columns=[name for name, _ in _columns(report)],
+        records=document["rows"],
+    )
 
 
 def _table(report: Report) -> None:
-    from chatvault.cli.output import table
-
     headings = [heading for _, heading in _columns(report)]
     lines = [_cells(report, row) for row in report.rows]
     total = ["total", *[""] * (len(report.group_by) - 1), *_cells(report, report.totals)]
@@ -281,53 +237,40 @@ def _label(group: str, value: Any) -> str:
 
 
 @app.command("insights")
+@with_filters(span=False)
 def insights(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 8,
-    model: ModelOpt = None,
-    user: UserOpt = None,
-    provider: ProviderOpt = None,
-    project: ProjectOpt = None,
-    status: StatusOpt = None,
-    billable: BillableOpt = False,
-    tz: TzOpt = None,
-    output: Annotated[
-        TableOrJson, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
-    ] = TableOrJson.table,
+    filters: Filters = Filters(),
+    output: FormatOpt = TableOrJson.table,
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """What changed this week: anomalous days, movers, error rates, unpriced models, caching."""
-    from chatvault.forecast.spend import today_in
     from chatvault.reports.insights import insights as find
 
-    current = settings(ctx, database, config)
-    zone = zone_of(tz or current.config.timezone)
-    rows = usage_filter(zone, None, None, model, user, provider, project, status, billable)
-    today = today_in(zone)
-    found = find(current.database_url, rows, zone, today, info, limit)
-    if output is TableOrJson.json:
-        from chatvault.cli.output import dump_json
+    with open_session(ctx, database, config, filters.tz) as session:
+        rows = filters.rows(session)
+        zone, today = session.zone, session.today()
+        found = find(session, rows, limit)
 
-        dump_json(
-            {
-                "schema": "chatvault.usage.insights/1",
-                "time_zone": zone.key,
-                "today": today.isoformat(),
-                "filters": rows.echo(),
-                "insights": [
-                    {"kind": i.kind, "severity": i.severity, "text": i.text} for i in found
-                ],
-            }
-        )
-    elif not found:
-        info("nothing unusual in the last 7 complete days")
-    else:
+    def show() -> None:
+        if not found:
+            info("nothing unusual in the last 7 complete days")
         for insight in found:
             print(f"{'!' if insight.severity == 'warning' else '-'} {insight.text}")
 
+    document = {
+        "time_zone": zone.key,
+        "today": today.isoformat(),
+        "filters": rows.echo(),
+        "insights": [{"kind": i.kind, "severity": i.severity, "text": i.text} for i in found],
+    }
+    emit(Result(show, document, "chatvault.usage.insights/1"), output)
+
 
 @app.command("logs")
+@with_filters()
 def logs(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per page.")] = 50,
@@ -336,47 +279,34 @@ def logs(
         int | None,
         typer.Option("--after", metavar="ID", help="Continue after the row with this id."),
     ] = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    model: ModelOpt = None,
-    user: UserOpt = None,
-    provider: ProviderOpt = None,
-    project: ProjectOpt = None,
-    status: StatusOpt = None,
-    billable: BillableOpt = False,
-    tz: TzOpt = None,
-    output: FormatOpt = Format.table,
+    filters: Filters = Filters(),
+    output: CsvFormatOpt = TableJsonCsv.table,
+    raw: RawOpt = False,
     database: DatabaseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """The raw usage rows, newest first."""
-    from chatvault.db.guard import open_current
     from chatvault.db.queries import LOG_COLUMNS, newest_rows
 
     if after is not None and page != 1:
         raise InputError("--after and --page are two ways to move on: give one")
-    current = settings(ctx, database, config)
-    zone = zone_of(tz or current.config.timezone)
-    rows = usage_filter(zone, since, until, model, user, provider, project, status, billable)
-    with open_current(current.database_url) as conn:
-        found = newest_rows(conn, rows, limit, (page - 1) * limit, after)
+    with open_session(ctx, database, config, filters.tz) as session:
+        zone, rows = session.zone, filters.rows(session)
+        found = newest_rows(session.connection, rows, limit, (page - 1) * limit, after)
     records = [_log_record(row, zone) for row in found]
     names = [("cost_usd" if n == "cost_cents" else n) for n in LOG_COLUMNS]
-    if output is Format.json:
-        from chatvault.cli.output import dump_json
 
-        dump_json({"schema": "chatvault.usage.logs/1", "time_zone": zone.key, "rows": records})
-    elif output is Format.csv:
-        _write_csv(names, records)
-    elif not records:
-        info("no usage rows match these filters")
-    else:
-        from chatvault.cli.output import table
-
+    def show() -> None:
+        if not records:
+            info("no usage rows match these filters")
+            return
         cells = [["" if r[n] is None else f"{r[n]}" for n in names] for r in records]
         table(names, cells, keep_whole=("created_at", "model"), right=names[7:])
         if len(records) == limit:
             info(f"more: --after {records[-1]['id']} (or --page {page + 1})")
+
+    document = {"time_zone": zone.key, "rows": records}
+    emit(Result(show, document, "chatvault.usage.logs/1", names, records), output, raw)
 
 
 def _log_record(row, zone) -> dict[str, Any]:

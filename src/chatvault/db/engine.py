@@ -116,18 +116,34 @@ def _create_engine(url: str) -> Engine:
 
 @contextmanager
 def connect(url: str) -> Iterator[Connection]:
-    """A connection; failures to reach the database become one clear DatabaseError."""
+    """A connection, closed after the block (see `open_connection`)."""
+    with open_connection(url) as conn:
+        yield conn
+
+
+def open_connection(url: str, engine: Engine | None = None) -> Connection:
+    """A connection from the URL's shared engine (or the one given); failures to reach the
+    database become one clear DatabaseError."""
     from sqlalchemy.exc import DBAPIError
 
-    engine = get_engine(url)
     try:
-        conn = engine.connect()
+        return (engine or get_engine(url)).connect()
     except DBAPIError as exc:
         raise DatabaseError(
             f"cannot open the database {mask_url(url)}: {_reason(exc, url)}"
         ) from None
-    with conn:
+
+
+@contextmanager
+def locking_first(conn: Connection) -> Iterator[Connection]:
+    """Within the block, transactions on `conn` are writers: on SQLite they start with BEGIN
+    IMMEDIATE, taking the write lock up front instead of failing when a read lock is upgraded
+    midway. Other dialects lock rows as they write, and nothing changes for them."""
+    conn.execution_options(sqlite_begin="IMMEDIATE")  # in place, in SQLAlchemy 2
+    try:
         yield conn
+    finally:
+        conn.execution_options(sqlite_begin="")
 
 
 def _reason(exc: Exception, url: str) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
 from chatvault.db import shapes
-from chatvault.db.engine import connect, database_exists, mask_url
+from chatvault.db.engine import database_exists, mask_url, open_connection
 from chatvault.errors import SchemaError
 
 MIGRATE = "chatvault db migrate"
@@ -22,12 +22,22 @@ MIGRATE = "chatvault db migrate"
 
 @contextmanager
 def open_current(url: str, create: bool = False, reading: bool = False) -> Iterator[Connection]:
-    """A connection to a database whose schema is at head, or a SchemaError saying what to do.
+    """A connection to a database whose schema is at head, closed after the block (see
+    `open_checked`). The check's read transaction is ended unless `reading`: a reader carries
+    on in it (one snapshot, and no second BEGIN on a server)."""
+    conn = open_checked(url, create)
+    with conn:
+        if not reading:
+            conn.rollback()  # the caller starts its own transaction
+        yield conn
+
+
+def open_checked(url: str, create: bool = False, engine: Engine | None = None) -> Connection:
+    """A connection to a database whose schema is at head, or a SchemaError saying what to do;
+    the check's read transaction is left open.
 
     With `create` (the default database, on first use) a missing SQLite file is created at
     head; a missing file someone named is more likely a typo than a wish, and is an error.
-    The check's read transaction is ended unless `reading`: a reader carries on in it (one
-    snapshot, and no second BEGIN on a server).
     """
     if not database_exists(url):
         if not create:
@@ -35,11 +45,13 @@ def open_current(url: str, create: bool = False, reading: bool = False) -> Itera
         from chatvault.db.migrate import migrate
 
         migrate(url)
-    with connect(url) as conn:
+    conn = open_connection(url, engine)
+    try:
         check_current(conn)
-        if not reading:
-            conn.rollback()  # the caller starts its own transaction
-        yield conn
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def check_current(conn: Connection) -> None:
@@ -70,6 +82,13 @@ def check_current(conn: Connection) -> None:
             f"unexpected: {extra})",
             fix="chatvault db verify",
         )
+
+
+def holds_usage(conn: Connection) -> bool:
+    """Whether the database has a usage_logs table with at least one row."""
+    if not inspect(conn).has_table("usage_logs"):
+        return False
+    return conn.exec_driver_sql("SELECT 1 FROM usage_logs LIMIT 1").first() is not None
 
 
 def _revision(conn: Connection) -> str | None:

@@ -1,5 +1,20 @@
 """Forecasts of daily spend: the methods with their prediction intervals and rolling-origin
 backtest (NumPy only: `predict`, `backtest`), and the spend they are made from (`spend`).
 
-The package imports nothing itself, so reading spend does not load NumPy until a forecast is made.
+The package itself imports nothing, so `--help` and reading spend do not load NumPy; the
+defaults every command and module share are defined here, once.
 """
+
+# The methods, with what each does (`costs predict --method`).
+METHODS: dict[str, str] = {
+    "auto": "the method with the lowest backtest MASE on this series (run-rate if short)",
+    "trend-weekday": "linear trend plus a level per weekday, least squares",
+    "holt-winters": "additive Holt-Winters, damped trend, weekly season",
+    "seasonal-naive": "the same weekday of the last week",
+    "trend": "linear trend, least squares (no weekday terms)",
+    "mean": "run-rate: the mean day of the last 28 days",
+}
+LEVEL = 0.8  # coverage of the prediction intervals
+HISTORY_DAYS = 90  # complete days before today that a forecast learns from
+BACKTEST_HORIZON_DAYS = 30  # each backtest origin forecasts this far ahead
+BACKTEST_STEP_DAYS = 7  # days between backtest origins

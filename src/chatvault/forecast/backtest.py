@@ -13,8 +13,9 @@ from datetime import date, timedelta
 import numpy as np
 
 from chatvault.errors import InputError
+from chatvault.forecast import BACKTEST_HORIZON_DAYS, BACKTEST_STEP_DAYS, LEVEL, METHODS
 from chatvault.forecast.evaluate import MIN_TRAIN, naive_scale, origins
-from chatvault.forecast.predict import METHODS, Forecast, forecast, validate
+from chatvault.forecast.predict import Forecast, forecast, validate
 
 # Float noise must not uncover an exact forecast's zero-width interval: a millionth of a dollar.
 SLACK = 1e-6
@@ -71,9 +72,9 @@ def backtest(
     values: np.ndarray,
     start: date,
     methods: list[str] | None = None,
-    horizon: int = 30,
-    step: int = 7,
-    level: float = 0.8,
+    horizon: int = BACKTEST_HORIZON_DAYS,
+    step: int = BACKTEST_STEP_DAYS,
+    level: float = LEVEL,
 ) -> list[MethodScore]:
     """Scores per method over origins every `step` days back from the end of the series."""
     y = np.asarray(values, dtype=float)

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from chatvault.errors import InputError
+from chatvault.forecast import BACKTEST_HORIZON_DAYS, BACKTEST_STEP_DAYS, LEVEL, METHODS
 from chatvault.forecast.evaluate import FITTERS, Trial, calibration, mase, origins, trials
 from chatvault.forecast.methods import Fit
 from chatvault.forecast.quantiles import t_quantile
@@ -17,17 +18,7 @@ AUTO_DAYS = 42  # auto backtests from six weeks: four to fit, two weekly origins
 CALIBRATE_DAYS = 60  # intervals are widened by the series' own backtest errors from here
 TRUST_DAYS = 28  # a shorter history gets a warning whatever the method
 AUTO_ORIGINS = 8  # auto and calibration score the last eight weekly origins
-AUTO_HORIZON = 30
 SHORT_METHOD = "trend-weekday"  # auto's pick between MIN_DAYS and AUTO_DAYS
-
-METHODS: dict[str, str] = {
-    "auto": "the method with the lowest backtest MASE on this series (run-rate if short)",
-    "trend-weekday": "linear trend plus a level per weekday, least squares",
-    "holt-winters": "additive Holt-Winters, damped trend, weekly season",
-    "seasonal-naive": "the same weekday of the last week",
-    "trend": "linear trend, least squares (no weekday terms)",
-    "mean": "run-rate: the mean day of the last 28 days",
-}
 
 
 @dataclass(frozen=True)
@@ -107,8 +98,8 @@ def choose(
     if n < AUTO_DAYS:
         reason = f"only {n} days of history (< {AUTO_DAYS} needed to backtest): {SHORT_METHOD}"
         return SHORT_METHOD, reason, {}
-    starts = origins(n, 7, AUTO_ORIGINS)
-    scored = {m: trials(y, weekday0, m, starts, AUTO_HORIZON, cache) for m in FITTERS}
+    starts = origins(n, BACKTEST_STEP_DAYS, AUTO_ORIGINS)
+    scored = {m: trials(y, weekday0, m, starts, BACKTEST_HORIZON_DAYS, cache) for m in FITTERS}
     score = {m: mase(t) for m, t in scored.items()}
     if all(np.isnan(s) for s in score.values()):
         reason = "the history has no week-on-week change to scale errors by: trend-weekday"
@@ -120,7 +111,7 @@ def choose(
 
 
 def predict(
-    values: np.ndarray, start: date, horizon: int, method: str = "auto", level: float = 0.8
+    values: np.ndarray, start: date, horizon: int, method: str = "auto", level: float = LEVEL
 ) -> Forecast:
     """Forecast `horizon` days after a dense daily series that starts on `start`."""
     y = np.asarray(values, dtype=float)
@@ -148,7 +139,12 @@ def forecast(
     calibrated = n >= CALIBRATE_DAYS
     if calibrated:
         found = scored.get(chosen) or trials(
-            y, weekday0, chosen, origins(n, 7, AUTO_ORIGINS), AUTO_HORIZON, cache
+            y,
+            weekday0,
+            chosen,
+            origins(n, BACKTEST_STEP_DAYS, AUTO_ORIGINS),
+            BACKTEST_HORIZON_DAYS,
+            cache,
         )
         daily_scale, total_scale = calibration(found, lambda df: _quantile(level, df), level)
     mean = np.maximum(fit.mean, 0.0)

@@ -8,21 +8,22 @@ report's zone, and only complete days are history: today is the first forecast d
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chatvault.db.filters import UsageFilter
 from chatvault.errors import InputError
+from chatvault.forecast import LEVEL
 from chatvault.money import Estimate
-from chatvault.period import Span, local_date, midnight
+from chatvault.period import Span, midnight
 
 if TYPE_CHECKING:
     from chatvault.forecast.backtest import MethodScore
     from chatvault.forecast.predict import Forecast
+    from chatvault.session import Session
 
 MIN_HISTORY = 2  # days with usage: a forecast needs at least a difference
 
@@ -62,10 +63,6 @@ class Projection:
     period_end: Estimate  # to date + the forecast of the remaining days
 
 
-def today_in(zone: ZoneInfo, now: datetime | None = None) -> date:
-    return local_date(now or datetime.now(UTC), zone)
-
-
 def horizon_to(last: date, today: date) -> int:
     """Days from today through `last`, both included."""
     if last < today:
@@ -78,23 +75,24 @@ def month_end_of(day: date) -> date:
 
 
 def project(
-    url: str,
+    session: Session,
     rows: UsageFilter,
-    zone: ZoneInfo,
-    today: date,
     history_days: int,
     days: int,
-    method: str,
-    level: float,
-    note: Callable[[str], None],
+    method: str = "auto",
+    level: float = LEVEL,
     period: tuple[date, date] | None = None,
+    zone: ZoneInfo | None = None,
 ) -> Projection:
-    """Forecast `days` days from today, and the total of the period (first and last day;
-    default: this month) at its end, from `history_days` days back."""
+    """Forecast `days` days from today in `zone` (default: the session's), and the total of
+    the period (first and last day; default: this month) at its end, from `history_days`
+    days back."""
     from chatvault.forecast.predict import predict
 
+    zone = zone or session.zone
+    today = session.today(zone)
     first, last = period or (today.replace(day=1), month_end_of(today))
-    history, to_date = _read(url, rows, zone, today, history_days, first, note)
+    history, to_date = _read(session, rows, zone, history_days, first)
     remaining = (last - today).days + 1
     fc = predict(
         [float(c) for c in history.cents],
@@ -128,34 +126,24 @@ def project(
 
 
 def backtest(
-    url: str,
-    rows: UsageFilter,
-    zone: ZoneInfo,
-    today: date,
-    history_days: int,
-    level: float,
-    note: Callable[[str], None],
+    session: Session, rows: UsageFilter, history_days: int, level: float = LEVEL
 ) -> tuple[History, list[MethodScore]]:
     """Every method's rolling-origin backtest scores on the history."""
     from chatvault.forecast.backtest import backtest as scores
 
-    history, _ = _read(url, rows, zone, today, history_days, today, note)
+    today = session.today()
+    history, _ = _read(session, rows, session.zone, history_days, today)
     return history, scores([float(c) for c in history.cents], history.first, level=level)
 
 
 def _read(
-    url: str,
-    rows: UsageFilter,
-    zone: ZoneInfo,
-    today: date,
-    history_days: int,
-    since: date,
-    note: Callable[[str], None],
+    session: Session, rows: UsageFilter, zone: ZoneInfo, history_days: int, since: date
 ) -> tuple[History, Decimal]:
     """The history, and the exact spend of the complete days from `since`."""
+    today = session.today(zone)
     first = min(today - timedelta(days=history_days), since)
     span = Span(midnight(first, zone), midnight(today, zone))
-    spend = _daily_spend(url, replace(rows, span=span), zone, note)
+    spend = _daily_spend(session, replace(rows, span=span), zone)
     window = today - timedelta(days=history_days)
     used = sorted(day for day in spend if day >= window)
     if len(used) < MIN_HISTORY:
@@ -171,17 +159,14 @@ def _read(
 
 
 def _daily_spend(
-    url: str, rows: UsageFilter, zone: ZoneInfo, note: Callable[[str], None]
+    session: Session, rows: UsageFilter, zone: ZoneInfo
 ) -> dict[date, tuple[Decimal, int]]:
     """(priced spend in cents, unpriced requests) of each day with usage."""
     from chatvault.db.aggregate import aggregate
-    from chatvault.db.guard import open_current
-    from chatvault.db.rollups import MEASURES, bring_up_to_date
+    from chatvault.db.rollups import MEASURES
 
     unpriced = MEASURES.index("unpriced_requests")
-    with open_current(url, reading=True) as conn:
-        bring_up_to_date(conn, zone.key, note)
-        groups = aggregate(conn, rows, ("day",), zone)
+    groups = aggregate(session.reading(zone), rows, ("day",), zone)
     return {day: (m[-1] or Decimal(0), m[unpriced]) for (day,), m in groups.items()}
 
 

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from chatvault.config import Settings
 from chatvault.errors import InputError
 from chatvault.ingest import claude_code
 from chatvault.ingest.files import Input, collect
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.run import Importer
-from chatvault.pricing.prices import PriceBook
+from chatvault.period import zone_named
+from chatvault.session import Session
 
 
 def find_inputs(paths: list[str], source: str) -> list[Input]:
@@ -31,7 +31,7 @@ def find_inputs(paths: list[str], source: str) -> list[Input]:
 
 
 def build_importer(
-    settings: Settings,
+    session: Session,
     source: str,
     assume_tz: str | None,
     user: str | None,
@@ -42,13 +42,11 @@ def build_importer(
 ) -> Importer:
     options = ParseOptions(
         now=datetime.now(UTC),
-        assume_tz=_zone(assume_tz),
+        assume_tz=None if assume_tz is None else zone_named(assume_tz, "--assume-tz"),
         user=user or getpass.getuser(),
     )
     return Importer(
-        url=settings.database_url,
-        create_database=settings.default_database,
-        prices=PriceBook(settings.config.pricing.overrides),
+        session=session,
         options=options,
         source=source,
         skip_invalid=skip_invalid,
@@ -56,14 +54,3 @@ def build_importer(
         dry_run=dry_run,
         progress=progress,
     )
-
-
-def _zone(name: str | None):
-    if name is None:
-        return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"--assume-tz: {name!r} is not an IANA time zone") from None

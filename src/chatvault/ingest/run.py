@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from chatvault.db.guard import open_current
 from chatvault.db.rollups import refresh
 from chatvault.db.writes import COST, columns_of, replaces, row_total, upsert
 from chatvault.errors import InputError
@@ -31,7 +30,7 @@ from chatvault.ingest import (
 from chatvault.ingest.files import CountingReader, Input
 from chatvault.ingest.options import Checked, Item, ParseOptions
 from chatvault.ingest.rows import MODEL, REQUEST_ID, REQUESTS, pending_row, priced
-from chatvault.pricing.prices import PriceBook
+from chatvault.session import Session
 
 BATCH = 2000
 # In the order detection tries them: the most specific marks first.
@@ -68,9 +67,7 @@ class FileRejected(Exception):
 
 @dataclass
 class Importer:
-    url: str
-    prices: PriceBook
-    create_database: bool  # a missing default database is created, not an error
+    session: Session  # its prices (the config's overrides) price what the source did not
     options: ParseOptions
     source: str = "auto"
     skip_invalid: bool = False
@@ -82,8 +79,7 @@ class Importer:
         summary = Summary()
         started = time.perf_counter()
         done = 0
-        with rare_collections(), open_current(self.url, create=self.create_database) as conn:
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")  # writers lock up front
+        with rare_collections(), self.session.writer() as conn:
             for source_input in inputs:
                 summary.files += 1
                 with source_input.open() as stream:
@@ -171,7 +167,7 @@ class Importer:
         """Store pending rows, given as columns."""
         if not pending[REQUEST_ID]:
             return
-        columns = priced(pending, self.prices)
+        columns = priced(pending, self.session.prices)
         costs = columns[COST]
         if None in costs:
             for model, requests, cost in zip(columns[MODEL], columns[REQUESTS], costs, strict=True):

@@ -4,17 +4,20 @@ top models and users, and the insights."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from chatvault.config import Config
 from chatvault.db.filters import UsageFilter
 from chatvault.errors import InputError
+from chatvault.forecast import HISTORY_DAYS
 from chatvault.money import Estimate
 from chatvault.period import Span, local_date, midnight, parse_point
+
+if TYPE_CHECKING:
+    from chatvault.session import Session
 from chatvault.reports.dashboard_data import Dashboard, Gauge, Share
 
 CHART_MODELS = 4  # series of the daily chart; the rest is "other"
@@ -46,30 +49,21 @@ def spans(text: str, zone: ZoneInfo, now: datetime) -> tuple[Span, Span]:
     return Span(start, end), Span(previous, previous_end)
 
 
-def build(
-    url: str,
-    config: Config,
-    rows: UsageFilter,
-    zone: ZoneInfo,
-    period: str,
-    note: Callable[[str], None],
-    now: datetime | None = None,
-) -> Dashboard:
-    """Everything the dashboard shows, for the period and filters."""
+def build(session: Session, rows: UsageFilter, period: str) -> Dashboard:
+    """Everything the dashboard shows, for the period and filters, in the session's zone."""
     from chatvault.reports import usage
     from chatvault.reports.insights import insights
 
-    now = now or datetime.now(UTC)
-    today = local_date(now, zone)
-    span, before = spans(period, zone, now)
+    zone = session.zone
+    span, before = spans(period, zone, session.now)
     this = replace(rows, span=span)
-    totals = usage.report(url, this, (), zone, note).totals
-    previous = usage.report(url, replace(rows, span=before), (), zone, note).totals
+    totals = usage.report(session, this, ()).totals
+    previous = usage.report(session, replace(rows, span=before), ()).totals
     first, last = local_date(span.start, zone), local_date(span.end - _EARLIER, zone)
     spend, earlier = totals.cost_cents or Decimal(0), previous.cost_cents or Decimal(0)
-    month_end, forecast_note = _month_end(url, rows, zone, today, first, last, note)
-    models = usage.report(url, this, ("model",), zone, note)
-    users = usage.report(url, this, ("user",), zone, note, limit=TOP)
+    month_end, forecast_note = _month_end(session, rows, first, last)
+    models = usage.report(session, this, ("model",))
+    users = usage.report(session, this, ("user",), limit=TOP)
     days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
     return Dashboard(
         title=f"chatvault: {period}",
@@ -93,36 +87,40 @@ def build(
         },
         month_end=month_end,
         forecast_note=forecast_note,
-        budgets=_gauges(url, config, note, now),
+        budgets=_gauges(session),
         days=days,
-        daily_by_model=_daily(url, this, zone, days, [r.key[0] for r in models.rows], note),
+        daily_by_model=_daily(session, this, days, [r.key[0] for r in models.rows]),
         top_models=[_share(row) for row in models.rows[:TOP]],
         top_users=[_share(row) for row in users.rows],
-        insights=insights(url, rows, zone, today, note),
+        insights=insights(session, rows),
     )
 
 
-def _month_end(url, rows, zone, today, first, last, note) -> tuple[Estimate | None, str | None]:
+def _month_end(
+    session: Session, rows: UsageFilter, first: date, last: date
+) -> tuple[Estimate | None, str | None]:
     """This month's projected total, when the period shown runs through today."""
-    from chatvault.forecast import spend as costs
+    from chatvault.forecast import spend
 
-    if not first <= today <= last:
+    if not first <= session.today() <= last:
         return None, "the period shown is over: no forecast"
     try:
-        p = costs.project(url, rows, zone, today, 90, 1, "auto", 0.8, note)
+        p = spend.project(session, rows, HISTORY_DAYS, 1)
     except InputError as exc:
         return None, exc.message
     return p.period_end, None
 
 
-def _daily(url, rows, zone, days, ranked, note) -> dict[str, list[Decimal]]:
+def _daily(
+    session: Session, rows: UsageFilter, days: list[date], ranked: list
+) -> dict[str, list[Decimal]]:
     """Cents per day of the top models, then of all the others together."""
     from chatvault.reports import usage
 
     shown = [str(m) for m in ranked[:CHART_MODELS]]
     series = {name: [Decimal(0)] * len(days) for name in [*shown, "other"]}
     at = {day: i for i, day in enumerate(days)}
-    for row in usage.report(url, rows, ("day", "model"), zone, note).rows:
+    for row in usage.report(session, rows, ("day", "model")).rows:
         day, model = row.key
         name = str(model) if str(model) in shown else "other"
         if day in at and row.cost_cents:
@@ -137,13 +135,13 @@ def _share(row) -> Share:
     return Share(name, row.cost_cents, row.requests, row.share)
 
 
-def _gauges(url: str, config: Config, note, now: datetime) -> list[Gauge]:
+def _gauges(session: Session) -> list[Gauge]:
     from chatvault.budgets.alerting import check
 
-    if not config.budgets:
+    if not session.config.budgets:
         return []
     gauges = []
-    for o in check(url, config, list(config.budgets), False, False, note, now):
+    for o in check(session, list(session.config.budgets), False, False):
         s = o.status
         if s is None:
             gauges.append(Gauge(o.budget.name, "-", Decimal(0), o.budget.amount * 100,

@@ -10,12 +10,10 @@ only statistics (z-scores, rates, percents) are floats.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from chatvault.money import usd_rounded as usd
 from chatvault.period import Span, midnight
@@ -24,6 +22,7 @@ from chatvault.reports.dashboard_data import Insight
 if TYPE_CHECKING:
     from chatvault.db.filters import UsageFilter
     from chatvault.reports.usage import Report, Row
+    from chatvault.session import Session
 
 WEEK = 7
 QUIET_WEEKEND = Decimal("0.7")  # weekends under 70% of weekdays: judged apart
@@ -43,20 +42,16 @@ KINDS = ("anomaly", "error-rate", "unpriced", "cache", "mover")  # the more impo
 Found = tuple[tuple[int, int, float, str], Insight]
 
 
-def insights(
-    url: str,
-    rows: UsageFilter,
-    zone: ZoneInfo,
-    today: date,
-    note: Callable[[str], None],
-    limit: int = 8,
-) -> list[Insight]:
-    """The insights on the complete days before `today`, most important first, `limit` at most."""
+def insights(session: Session, rows: UsageFilter, limit: int = 8) -> list[Insight]:
+    """The insights on the complete days before the session's today, most important first,
+    `limit` at most."""
     from chatvault.reports.usage import report
+
+    zone, today = session.zone, session.today()
 
     def grouped(first: date, end: date, group_by: tuple[str, ...]) -> Report:
         span = Span(midnight(first, zone), midnight(end, zone))
-        return report(url, replace(rows, span=span), group_by, zone, note)
+        return report(session, replace(rows, span=span), group_by)
 
     weeks = _weeks(today)
     this_week = weeks[0][0]

@@ -9,10 +9,8 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import Connection
 
 from chatvault.config import Tier
 from chatvault.db.aggregate import (
@@ -25,12 +23,16 @@ from chatvault.db.aggregate import (
     zeros,
 )
 from chatvault.db.filters import UsageFilter
-from chatvault.db.guard import open_current
 from chatvault.db.models import LATENCY_BIN_COLUMNS
-from chatvault.db.rollups import MEASURES, bring_up_to_date, latency_of_bin
+from chatvault.db.rollups import MEASURES, latency_of_bin
 from chatvault.db.types import to_cents
 from chatvault.period import GRAINS
 from chatvault.pricing.discounts import monthly_discount
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from chatvault.session import Session
 
 P95 = 0.95
 _AT = {name: i for i, name in enumerate(MEASURES)}
@@ -196,32 +198,31 @@ SQL_SORTS = {
 
 
 def report(
-    url: str,
+    session: Session,
     rows: UsageFilter,
     group_by: tuple[str, ...],
-    zone: ZoneInfo,
-    note: Callable[[str], None],
     tiers: tuple[Tier, ...] = (),
     sort: str | None = None,
     reverse: bool = False,
     limit: int | None = None,
     page: int = 1,
+    zone: ZoneInfo | None = None,
 ) -> Report:
-    """The report, the rollups brought up to date first. A page of the top groups by a plain
-    measure is sorted and cut in SQL, so a thousand users cost no more than the twenty shown;
-    anything else is sorted here."""
+    """The report in `zone` (default: the session's), from rollups the session keeps exact.
+    A page of the top groups by a plain measure is sorted and cut in SQL, so a thousand users
+    cost no more than the twenty shown; anything else is sorted here."""
+    zone = zone or session.zone
     order = sort or default_sort(group_by)
-    with open_current(url, reading=True) as conn:
-        bring_up_to_date(conn, zone.key, note)
-        if limit and not tiers and order in SQL_SORTS:
-            offset = (page - 1) * limit
-            found = top(conn, rows, group_by, zone, SQL_SORTS[order], reverse, limit, offset)
-            if found is not None:
-                groups, measures, count = found
-                totals = make_row((), measures)
-                shown = [make_row(key, m, totals) for key, m in groups.items()]
-                return _report(group_by, shown, totals, None, count, order, limit, page)
-        groups, discounts = measure(conn, rows, group_by, zone, tiers)
+    conn = session.reading(zone)
+    if limit and not tiers and order in SQL_SORTS:
+        offset = (page - 1) * limit
+        found = top(conn, rows, group_by, zone, SQL_SORTS[order], reverse, limit, offset)
+        if found is not None:
+            groups, measures, count = found
+            totals = make_row((), measures)
+            shown = [make_row(key, m, totals) for key, m in groups.items()]
+            return _report(group_by, shown, totals, None, count, order, limit, page)
+    groups, discounts = measure(conn, rows, group_by, zone, tiers)
     return build(groups, group_by, discounts, order, reverse, limit, page)
 
 
@@ -274,25 +275,21 @@ def _fold_months(split: Groups, by_month, group_by, rates) -> tuple[Groups, dict
     return groups, {key: to_cents(d) for key, d in discounts.items()}
 
 
-def nothing_found(url: str, rows: UsageFilter, zone: ZoneInfo) -> str:
+def nothing_found(session: Session, rows: UsageFilter) -> str:
     """The friendly line for an empty report; for a filter that matches no value the
     database has, the closest values it does have."""
     import difflib
     from fnmatch import fnmatchcase
 
     hints = []
-    with open_current(url) as conn:
-        for group, globs in (
-            ("model", rows.models),
-            ("user", rows.users),
-            ("project", rows.projects),
-        ):
-            if not globs:
-                continue
-            known = known_values(conn, group, zone)
-            for glob in globs:
-                if not any(fnmatchcase(value, glob) for value in known):
-                    close = difflib.get_close_matches(glob, known, n=3, cutoff=0.5)
-                    maybe = f"; close matches: {', '.join(close)}" if close else ""
-                    hints.append(f"no {group} in the database matches {glob!r}{maybe}")
+    conn = session.reading()
+    for group, globs in (("model", rows.models), ("user", rows.users), ("project", rows.projects)):
+        if not globs:
+            continue
+        known = known_values(conn, group, session.zone)
+        for glob in globs:
+            if not any(fnmatchcase(value, glob) for value in known):
+                close = difflib.get_close_matches(glob, known, n=3, cutoff=0.5)
+                maybe = f"; close matches: {', '.join(close)}" if close else ""
+                hints.append(f"no {group} in the database matches {glob!r}{maybe}")
     return "; ".join(hints) if hints else "no usage matches these filters"
