@@ -99,3 +99,19 @@ def test_dry_run_and_date_filters(db, tmp_path):
 
 def test_bad_dates_are_usage_errors(db):
     assert run(db, "--since", "last week").exit_code == 2
+
+
+@pytest.mark.parametrize("since", ["7d", "yesterday", "24h", "this-month"])
+def test_since_reads_every_form_usage_reads(sqlite_url, since):
+    """The same time grammar as every other --since: a relative or keyword start works."""
+    migrate(sqlite_url)
+    result = run(sqlite_url, "--since", since)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("changed 0 of 0 rows")
+
+
+def test_the_shared_filters_narrow_what_is_repriced(db, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("pricing:\n  overrides:\n    - {model: gpt-4o, input: 1, output: 1}\n")
+    nobody = run(db, "--user", "nobody", "--include-reported", "--dry-run", config=config)
+    assert nobody.exit_code == 0 and nobody.stderr.startswith("would change 0 of 0 rows")

@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 
-from chatvault.db.filters import UsageFilter, dimension_conditions, matches, span_conditions
+from chatvault.db.filters import UsageFilter, dimension_conditions, span_conditions
 from chatvault.db.models import TOTAL_COLUMNS, usage_logs
 
 
@@ -63,32 +63,25 @@ def unpriced_models(conn: Connection) -> list[ModelUse]:
     return [ModelUse(p, m, int(n), first, last) for p, m, n, first, last in conn.execute(query)]
 
 
-@dataclass(frozen=True)
-class RowFilter:
-    """Which rows a maintenance command touches. Times are [since, until), aware."""
-
-    models: tuple[str, ...] = ()  # glob patterns: * and ?
-    since: datetime | None = None
-    until: datetime | None = None
-    include_reported: bool = False  # costs the source reported are left alone unless asked
-
-
 def rows_to_price(
-    conn: Connection, rows: RowFilter, columns: Sequence[str], after_id: int, limit: int
+    conn: Connection,
+    rows: UsageFilter,
+    include_reported: bool,
+    columns: Sequence[str],
+    after_id: int,
+    limit: int,
 ) -> Sequence[RowMapping]:
-    """`columns` (and the id) of the next `limit` rows with id above `after_id`, in id order
-    (keyset pagination: no OFFSET scans)."""
+    """`columns` (and the id) of the next `limit` filtered rows with id above `after_id`, in
+    id order (keyset pagination: no OFFSET scans). Costs the source reported are left out
+    unless `include_reported`."""
     c = usage_logs.c
-    query = select(c.id, *(c[name] for name in columns)).where(c.id > after_id)
-    if not rows.include_reported:
+    query = select(c.id, *(c[name] for name in columns)).where(
+        c.id > after_id,
+        *span_conditions(c.created_at, rows.span),
+        *dimension_conditions(c, rows, conn.dialect.name),
+    )
+    if not include_reported:
         query = query.where(or_(c.cost_source.is_(None), c.cost_source != "reported"))
-    if rows.models:
-        dialect = conn.dialect.name
-        query = query.where(or_(*(matches(c.model, g, dialect) for g in rows.models)))
-    if rows.since is not None:
-        query = query.where(c.created_at >= rows.since)
-    if rows.until is not None:
-        query = query.where(c.created_at < rows.until)
     return conn.execute(query.order_by(c.id).limit(limit)).mappings().all()
 
 

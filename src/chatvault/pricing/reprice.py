@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from chatvault.db.guard import open_current
-from chatvault.db.queries import RowFilter, rows_to_price, set_costs
+from chatvault.db.queries import rows_to_price, set_costs
 from chatvault.pricing.prices import PRICED_BY, PriceBook, cost_cents, usage_of
+
+if TYPE_CHECKING:
+    from chatvault.db.filters import UsageFilter
+    from chatvault.session import Session
 
 BATCH = 5000
 # What repricing a row reads: its day, model and provider, what its cost depends on, its cost.
@@ -29,17 +33,19 @@ class RepriceSummary:
     after_cents: Decimal = Decimal(0)
 
 
-def reprice(url: str, book: PriceBook, rows: RowFilter, dry_run: bool = False) -> RepriceSummary:
+def reprice(
+    session: Session, rows: UsageFilter, include_reported: bool = False, dry_run: bool = False
+) -> RepriceSummary:
+    """Recompute the filtered rows' costs with the session's prices, a batch per transaction."""
     summary = RepriceSummary()
-    with open_current(url) as conn:
-        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        last_id = 0
+    last_id = 0
+    with session.writer() as conn:
         while True:
             with conn.begin() as transaction:
-                batch = rows_to_price(conn, rows, COLUMNS, last_id, BATCH)
+                batch = rows_to_price(conn, rows, include_reported, COLUMNS, last_id, BATCH)
                 if not batch:
                     break
-                set_costs(conn, _changes(batch, book, summary))
+                set_costs(conn, _changes(batch, session.prices, summary))
                 if dry_run:
                     transaction.rollback()
             last_id = batch[-1]["id"]
