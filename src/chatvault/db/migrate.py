@@ -9,38 +9,27 @@ steps are idempotent (see migrations/idempotent.py) and a rerun completes the wo
 from __future__ import annotations
 
 import io
-import sqlite3
-import time
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager, suppress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatvault.db import shapes
 from chatvault.db.engine import (
-    SQLITE_BUSY_TIMEOUT_MS,
     connect,
     database_exists,
     mask_url,
     parse_url,
-    sqlite_path,
 )
+from chatvault.db.migration_lock import Notify, check_foreign_keys, copy_sqlite_file, exclusive
 from chatvault.errors import DatabaseError, InputError, MigrationError
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
     from sqlalchemy.engine import Connection
-
-LOCK_NAME = "chatvault.migrate"
-PG_LOCK_KEY = 0x63766D67  # "cvmg": any constant shared by every chatvault process
-
-SQLITE_LOCKED = "the database is locked by another writer; try again"
-
-Notify = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -153,13 +142,13 @@ def migrate(
     goal = _resolve(script, target)
     if dry_run:
         return _upgrade_plan(_peek(url), script, goal)
-    with connect(url) as conn, _exclusive(conn, notify) as conn:
+    with connect(url) as conn, exclusive(conn, notify) as conn:
         state = read_state(conn)  # read again under the lock: another run may have migrated
         result = _upgrade_plan(state, script, goal)
         if not (result.steps or result.adopted):
             return result
         if backup and not state.empty:
-            result.backup = _backup(conn, notify)
+            result.backup = copy_sqlite_file(conn, notify)
         config = _config(location, conn)
         from alembic import command
 
@@ -171,7 +160,7 @@ def migrate(
             notify(f"applying {revision}: {_title(script, revision)}")
             with _step(conn, "revision", revision):
                 command.upgrade(config, revision)
-        _check_foreign_keys(conn)
+        check_foreign_keys(conn)
     return result
 
 
@@ -191,10 +180,10 @@ def downgrade(
         raise DatabaseError(f"no database at {mask_url(url)}")
     if dry_run:
         return _downgrade_plan(_peek(url), script, goal, target)
-    with connect(url) as conn, _exclusive(conn, notify) as conn:
+    with connect(url) as conn, exclusive(conn, notify) as conn:
         result = _downgrade_plan(read_state(conn), script, goal, target)
         if backup:
-            result.backup = _backup(conn, notify)
+            result.backup = copy_sqlite_file(conn, notify)
         config = _config(location, conn)
         from alembic import command
 
@@ -203,7 +192,7 @@ def downgrade(
             notify(f"reverting {revision}: {_title(script, revision)}")
             with _step(conn, "downgrade of", revision):
                 command.downgrade(config, str(below))
-        _check_foreign_keys(conn)
+        check_foreign_keys(conn)
     return result
 
 
@@ -382,102 +371,3 @@ def _step(conn: Connection, what: str, revision: str) -> Iterator[None]:
         raise MigrationError(
             f"{what} {revision} failed: {type(cause).__name__}: {reason}; {after}"
         ) from exc
-
-
-@contextmanager
-def _exclusive(conn: Connection, notify: Notify) -> Iterator[Connection]:
-    """One transaction, holding the migration lock for its whole length."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import OperationalError
-
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        raw = conn.connection.dbapi_connection
-        # Both pragmas only work outside a transaction. WAL (readers and a writer at once)
-        # persists in the file, so it is set here, when chatvault changes the file anyway.
-        _switch_to_wal(raw)
-        raw.execute("PRAGMA foreign_keys = OFF")  # table rebuilds need it off
-        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-    lock = None
-    try:
-        with conn.begin():
-            if dialect == "postgresql":
-                if not conn.execute(
-                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY}
-                ).scalar():
-                    notify("waiting for another chatvault migration to finish")
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
-            elif dialect in ("mysql", "mariadb"):
-                lock = _mysql_lock(conn, notify)
-            yield conn
-    except OperationalError as exc:
-        if dialect == "sqlite" and "locked" in str(exc.orig):
-            raise MigrationError(SQLITE_LOCKED) from None
-        raise
-    finally:
-        # Best effort: the connection may be the thing that failed, and it closes right after.
-        with suppress(Exception):
-            if lock is not None:
-                conn.execute(text("DO RELEASE_LOCK(:name)"), {"name": lock})
-                conn.rollback()
-            elif dialect == "sqlite":
-                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")
-
-
-def _switch_to_wal(raw: sqlite3.Connection) -> None:
-    """Switching a file to WAL writes its header, and while another connection writes,
-    SQLite reports the file busy at once instead of calling the busy handler: so wait here,
-    as long as the busy timeout would."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            raw.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise MigrationError(SQLITE_LOCKED) from None
-            time.sleep(0.05)
-
-
-def _mysql_lock(conn: Connection, notify: Notify) -> str:
-    """GET_LOCK names are server-wide: the name includes the database, so only migrations of
-    the same database wait for each other. Returns the name, to release it."""
-    from sqlalchemy import text
-
-    name = f"{LOCK_NAME}.{conn.engine.url.database}"[:64]
-    take = text("SELECT GET_LOCK(:name, :seconds)")
-    if conn.execute(take, {"name": name, "seconds": 0}).scalar() != 1:
-        notify("waiting for another chatvault migration to finish")
-        if conn.execute(take, {"name": name, "seconds": 3600}).scalar() != 1:
-            raise MigrationError("another chatvault migration has held the lock for an hour")
-    return name
-
-
-def _backup(conn: Connection, notify: Notify) -> Path | None:
-    """A consistent copy of an SQLite file next to it (SQLite's online backup API)."""
-    path = sqlite_path(conn.engine.url)
-    if path is None:
-        notify("not backed up: chatvault copies SQLite files; use pg_dump or mariadb-dump")
-        return None
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = path.with_name(f"{path.name}.backup-{stamp}")
-    try:
-        with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(target)) as copy:
-            source.backup(copy)
-    except sqlite3.Error as exc:
-        target.unlink(missing_ok=True)
-        raise MigrationError(
-            f"could not back up the database to {target}: {exc}; nothing was changed",
-            fix="chatvault db migrate --no-backup, after copying the file yourself",
-        ) from None
-    notify(f"backed up the database to {target}")
-    return target
-
-
-def _check_foreign_keys(conn: Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise MigrationError(
-                f"the migration would break {len(broken)} foreign key reference(s)"
-            )
