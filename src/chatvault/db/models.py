@@ -100,6 +100,10 @@ def _value(column: Column) -> Any:
 
 # What a usage_logs column holds when a row does not say: its server default, else NULL.
 DEFAULTS = {c.name: _value(c) for c in usage_logs.c if c.server_default is not None}
+# The longest each text column may be, in the table's order.
+TEXT_LENGTHS = {
+    c.name: c.type.length for c in usage_logs.c if isinstance(c.type, String) and c.type.length
+}
 
 
 def token_total(columns: Any) -> ColumnElement:

@@ -15,10 +15,8 @@ from decimal import Decimal, InvalidOperation
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import String
-
 from chatvault.db.models import COUNT_COLUMNS as COUNTS
-from chatvault.db.models import usage_logs
+from chatvault.db.models import TEXT_LENGTHS
 
 STATUSES = ("success", "error")
 # Older than this, or later than a day from now, a timestamp is a mistake (a unit error, a
@@ -98,9 +96,7 @@ class UsageRecord:
 # The longest each text field may be: its column's length (status is one of STATUSES).
 _FIELDS = {field.name for field in fields(UsageRecord)}
 LIMITS = tuple(
-    (c.name, c.type.length)
-    for c in usage_logs.c
-    if c.name in _FIELDS and c.name != "status" and isinstance(c.type, String) and c.type.length
+    (name, length) for name, length in TEXT_LENGTHS.items() if name in _FIELDS and name != "status"
 )
 # attrgetter reads many attributes at C speed: ingest runs these once per record.
 _counts = attrgetter(*COUNTS)
