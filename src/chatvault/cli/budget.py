@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, new_app, open_session
+from chatvault.cli.common import Where, new_app, open_session, with_database
 from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit
 from chatvault.errors import ChatvaultError, ConfigError
 
@@ -34,25 +34,26 @@ BudgetOpt = Annotated[
 
 
 @app.callback(invoke_without_command=True)
+@with_database
 def budget(
     ctx: typer.Context,
     names: BudgetOpt = None,
     output: FormatOpt = TableOrJson.table,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Every budget: its period, spend so far, projected end, thresholds crossed, state."""
     if ctx.invoked_subcommand is not None:
         return
     from chatvault.budgets.alerting import check
 
-    with open_session(ctx, database, config) as session:
+    with open_session(ctx, where) as session:
         outcomes = check(session, _chosen(session.settings, names), False, False)
     document = {"budgets": [_record(o) for o in outcomes]}
     emit(Result(lambda: _table(outcomes), document, "chatvault.budget/1"), output)
 
 
 @app.command("check")
+@with_database
 def check(
     ctx: typer.Context,
     names: BudgetOpt = None,
@@ -72,15 +73,14 @@ def check(
         bool,
         typer.Option("--dry-run", help="Show what would be sent; send and record nothing."),
     ] = False,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Check the budgets for cron: alert once per threshold crossed, exit 0/1/2/3."""
     from chatvault.budgets import alerting
     from chatvault.budgets.status import STATES
 
     try:
-        with open_session(ctx, database, config) as session:
+        with open_session(ctx, where) as session:
             budgets = _chosen(session.settings, names)
             outcomes = alerting.check(session, budgets, not no_notify, not dry_run)
     except ChatvaultError as exc:  # could not check at all: UNKNOWN, said on stdout for cron

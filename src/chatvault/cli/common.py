@@ -3,9 +3,11 @@ settings resolution and the stderr console. No SQL and no arithmetic here."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +60,50 @@ DatabaseOpt = Annotated[str | None, _database_option(None)]
 ConfigOpt = Annotated[Path | None, _config_option(None)]
 
 
+@dataclass(frozen=True)
+class Where:
+    """The database and config a command's own --database and --config name."""
+
+    database: str | None = None
+    config: Path | None = None
+
+
+def option_group(
+    name: str, make: Callable[..., Any], options: Mapping[str, tuple[Any, Any]]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator that puts `options` ({name: (annotation, default)}) where a command's
+    parameter `name` stands. Typer reads a command's options from its signature, so a group
+    that many commands share is declared once; the command receives it as one value,
+    `make(**the options given)`."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        own = inspect.signature(command, eval_str=True)
+        params = list(own.parameters.values())
+        at = list(own.parameters).index(name)
+        added = [
+            inspect.Parameter(key, keyword, annotation=hint, default=default)
+            for key, (hint, default) in options.items()
+        ]
+        params = [p.replace(kind=keyword) for p in (*params[:at], *added, *params[at + 1 :])]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> Any:
+            given = {key: kwargs.pop(key) for key in options if key in kwargs}
+            return command(**{name: make(**given)}, **kwargs)
+
+        run.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+        return run
+
+    return decorate
+
+
+# Every command that opens the database takes --database and --config, as `where: Where`.
+with_database = option_group(
+    "where", Where, {"database": (DatabaseOpt, None), "config": (ConfigOpt, None)}
+)
+
+
 @dataclass
 class RootOptions:
     """Global options given before the command name (`chatvault --database X db status`)."""
@@ -66,25 +112,23 @@ class RootOptions:
     config: Path | None = None
 
 
-def settings(ctx: typer.Context, database: str | None, config: Path | None) -> Settings:
+def settings(ctx: typer.Context, where: Where) -> Settings:
     """The settings for a command: its own --database/--config win over the root's."""
     from chatvault.config import load_settings
 
     root = ctx.find_root().obj if isinstance(ctx.find_root().obj, RootOptions) else RootOptions()
-    return load_settings(database or root.database, config or root.config)
+    return load_settings(where.database or root.database, where.config or root.config)
 
 
 @contextmanager
-def open_session(
-    ctx: typer.Context, database: str | None, config: Path | None, tz: str | None = None
-) -> Iterator[Session]:
+def open_session(ctx: typer.Context, where: Where, tz: str | None = None) -> Iterator[Session]:
     """The command's one session: its settings, the zone of its dates (--tz, else the
     config's), one instant for "now", and stderr for diagnostics; closed when it ends."""
     from chatvault.period import zone_named
     from chatvault.session import Session
 
     zone = None if tz is None else zone_named(tz, "--tz")
-    with Session(settings(ctx, database, config), zone=zone, note=info) as session:
+    with Session(settings(ctx, where), zone=zone, note=info) as session:
         yield session
 
 

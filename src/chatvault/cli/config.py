@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from chatvault.cli import output
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, new_app, settings
+from chatvault.cli.common import ConfigOpt, Where, info, new_app, settings, with_database
 
 if TYPE_CHECKING:
     from chatvault.config import Settings
@@ -19,14 +19,14 @@ app = new_app("Show and check the configuration.")
 
 
 @app.command()
+@with_database
 def show(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of YAML.")] = False,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Print the effective configuration, with secrets masked."""
-    current = settings(ctx, database, config)
+    current = settings(ctx, where)
     info(f"# config file: {current.config_file or 'none (built-in defaults)'}")
     data = effective_config(current)
     if as_json:

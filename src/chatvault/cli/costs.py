@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from chatvault.cli.budget import app as budget_app
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, new_app, open_session
+from chatvault.cli.common import Where, info, new_app, open_session, with_database
 from chatvault.cli.dashboard import dashboard
 from chatvault.cli.filters import Filters, with_filters
 from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit, table
@@ -34,6 +34,7 @@ CHART_DAYS = 60  # columns of the chart: the forecast, and as much history as fi
 
 @app.command("predict")
 @with_filters(span=False)
+@with_database
 def predict(
     ctx: typer.Context,
     days: Annotated[
@@ -85,8 +86,7 @@ def predict(
     ] = False,
     filters: Filters = Filters(),
     output: FormatOpt = TableOrJson.table,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Forecast daily spend, the horizon's total and the month's end, with intervals."""
     from chatvault.forecast import spend
@@ -96,7 +96,7 @@ def predict(
     if days is not None and to is not None:
         raise InputError("--days and --to both set the horizon: give one")
     back = _days(history)
-    with open_session(ctx, database, config, filters.tz) as session:
+    with open_session(ctx, where, filters.tz) as session:
         zone, today, rows = session.zone, session.today(), filters.rows(session)
         echo = {"time_zone": zone.key, "today": today.isoformat(), "filters": rows.echo()}
         if backtest:

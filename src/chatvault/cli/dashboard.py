@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, open_session
+from chatvault.cli.common import Where, info, open_session, with_database
 from chatvault.cli.filters import Filters, with_filters
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ CHART_HEIGHT = 10
 
 
 @with_filters(span=False)
+@with_database
 def dashboard(
     ctx: typer.Context,
     period: Annotated[
@@ -40,13 +41,12 @@ def dashboard(
         typer.Option("--html", metavar="FILE", help="Write a self-contained HTML report instead."),
     ] = None,
     filters: Filters = Filters(),
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Spend, forecast, budgets, daily cost by model, top models and users, insights."""
     from chatvault.reports import dashboard as data
 
-    with open_session(ctx, database, config, filters.tz) as session:
+    with open_session(ctx, where, filters.tz) as session:
         board = data.build(session, filters.rows(session), period)
     if html is not None:
         from chatvault.paths import write_atomically

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, new_app, settings
+from chatvault.cli.common import Where, info, new_app, settings, with_database
 from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit, table
 
 app = new_app("Create, upgrade and check the database schema.")
@@ -19,6 +19,7 @@ NoBackupOpt = Annotated[
 
 
 @app.command()
+@with_database
 def migrate(
     ctx: typer.Context,
     to: Annotated[str, typer.Option("--to", metavar="REV", help="Target revision.")] = "head",
@@ -39,13 +40,12 @@ def migrate(
         bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
     ] = False,
     no_backup: NoBackupOpt = False,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Create the schema, adopt a legacy database, or upgrade to the newest revision."""
     from chatvault.db import migrate as lifecycle
 
-    url = settings(ctx, database, config).database_url
+    url = settings(ctx, where).database_url
     if sql:
         script = lifecycle.upgrade_sql(url, to, start)
         if not script:
@@ -69,16 +69,16 @@ def migrate(
 
 
 @app.command()
+@with_database
 def verify(
     ctx: typer.Context,
     format: FormatOpt = TableOrJson.table,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Compare the live schema with chatvault's models; exit 1 on any drift."""
     from chatvault.db.verify import verify as compare
 
-    report = compare(settings(ctx, database, config).database_url)
+    report = compare(settings(ctx, where).database_url)
 
     def show() -> None:
         if not report.findings:
@@ -95,16 +95,16 @@ def verify(
 
 
 @app.command()
+@with_database
 def status(
     ctx: typer.Context,
     format: FormatOpt = TableOrJson.table,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Show the database URL, dialect, current and head revisions, and what is pending."""
     from chatvault.db.migrate import status as read_status
 
-    current = read_status(settings(ctx, database, config).database_url)
+    current = read_status(settings(ctx, where).database_url)
     rows = [
         ["database", current.database],
         ["dialect", current.dialect],
@@ -118,19 +118,19 @@ def status(
 
 
 @app.command()
+@with_database
 def downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Revision to go back to, or 'base' for none.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     no_backup: NoBackupOpt = False,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Step the schema back to an older revision (data only newer revisions hold is lost)."""
     from chatvault.db import migrate as lifecycle
     from chatvault.db.engine import mask_url
 
-    url = settings(ctx, database, config).database_url
+    url = settings(ctx, where).database_url
     plan = lifecycle.downgrade(url, revision, dry_run=True)  # refuses before asking
     question = f"Revert {', '.join(plan.steps)} in {mask_url(url)}, down to {revision}?"
     if not yes and not _confirmed(question):

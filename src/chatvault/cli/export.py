@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, open_session, stderr
+from chatvault.cli.common import Where, info, open_session, stderr, with_database
 from chatvault.cli.filters import Filters, with_filters
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ class ExportFormat(StrEnum):
 
 
 @with_filters()
+@with_database
 def export(
     ctx: typer.Context,
     output: Annotated[
@@ -60,8 +61,7 @@ def export(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar, no summary.")
     ] = False,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Write usage rows, every column, oldest first: exact costs, UTC times (docs/export.md)."""
     from chatvault.reports.export import Target
@@ -71,7 +71,7 @@ def export(
     console = stderr()
     # Rows printed to the same terminal would tear a bar apart.
     bar = not quiet and not (target.path is None and sys.stdout.isatty())
-    with open_session(ctx, database, config, filters.tz) as session:
+    with open_session(ctx, where, filters.tz) as session:
         rows = filters.rows(session)
         with _progress(console, bar) as progress:
             summary = write(session, rows, target, progress)

@@ -4,13 +4,13 @@ session (its time zone, its "now")."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from chatvault.cli.common import option_group
 
 if TYPE_CHECKING:
     from chatvault.db.filters import UsageFilter
@@ -111,33 +111,7 @@ class Filters:
         )
 
 
-_NAMES = {f.name for f in fields(Filters)}
-
-
 def with_filters(span: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a command the filter options (with --since/--until unless `span` is False), where
-    its `filters: Filters` parameter stands; it receives them as that one value."""
-    options = {**(_SPAN if span else {}), **_DIMENSIONS}
-
-    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        own = inspect.signature(command, eval_str=True)
-        params = list(own.parameters.values())
-        at = list(own.parameters).index("filters")  # the options stand where it stands
-        added = [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=hint, default=value)
-            for name, (hint, value) in options.items()
-        ]
-        params = [*params[:at], *added, *params[at + 1 :]]
-        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
-
-        @functools.wraps(command)
-        def run(**kwargs: Any) -> Any:
-            given = {name: kwargs.pop(name) for name in list(kwargs) if name in _NAMES}
-            return command(filters=Filters(**given), **kwargs)
-
-        # Typer reads a command's options from its signature: the filters are declared here
-        # once, not repeated in every command.
-        run.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
-        return run
-
-    return decorate
+    its `filters: Filters` parameter stands."""
+    return option_group("filters", Filters, {**(_SPAN if span else {}), **_DIMENSIONS})

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, open_session, stderr
+from chatvault.cli.common import Where, info, open_session, stderr, with_database
 from chatvault.errors import InputError
 
 
@@ -22,6 +22,7 @@ class Source(StrEnum):
     llm = "llm"
 
 
+@with_database
 def ingest(
     ctx: typer.Context,
     paths: Annotated[
@@ -71,15 +72,14 @@ def ingest(
             show_default=False,
         ),
     ] = None,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Import usage from files: idempotent, atomic per file, priced on the way in."""
     from chatvault.ingest.plan import build_importer, find_inputs
 
     if rejects is not None and not skip_invalid:
         raise typer.BadParameter("--rejects goes with --skip-invalid", param_hint="--rejects")
-    with open_session(ctx, database, config) as session:
+    with open_session(ctx, where) as session:
         inputs = find_inputs(paths or [], source.value)
         console = stderr()
         total = None if any(i.size is None for i in inputs) else sum(i.size or 0 for i in inputs)

@@ -7,14 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chatvault.cli.common import (
-    ConfigOpt,
-    DatabaseOpt,
-    info,
-    new_app,
-    open_session,
-    settings,
-)
+from chatvault.cli.common import Where, info, new_app, open_session, settings, with_database
 from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit, table
 
 app = new_app("Look up prices, and find models without one.")
@@ -29,6 +22,7 @@ AtOpt = Annotated[
 
 
 @app.command("list")
+@with_database
 def list_prices(
     ctx: typer.Context,
     search: Annotated[
@@ -36,13 +30,12 @@ def list_prices(
     ] = None,
     at: AtOpt = None,
     format: FormatOpt = TableOrJson.table,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """List model prices in USD per million tokens: your overrides, then genai-prices'."""
     from chatvault.pricing.prices import catalog
 
-    overrides = settings(ctx, database, config).config.pricing.overrides
+    overrides = settings(ctx, where).config.pricing.overrides
     listings = catalog(_day(at), search, overrides)
     if not listings:
         info(f"no model matches {search!r}")
@@ -57,20 +50,20 @@ def list_prices(
 
 
 @app.command()
+@with_database
 def show(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="The model name, as requests record it.")],
     provider: Annotated[str | None, typer.Option("--provider", help="The provider.")] = None,
     at: AtOpt = None,
     format: FormatOpt = TableOrJson.table,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Show the prices a request to MODEL is charged at, and where they come from."""
     from chatvault.pricing.prices import PriceBook
 
     day = _day(at)
-    book = PriceBook(settings(ctx, database, config).config.pricing.overrides)
+    book = PriceBook(settings(ctx, where).config.pricing.overrides)
     rates = book.rates(provider, model, day)
     if rates is None:
         info(f"no price for {model} on {day}: add it under pricing.overrides in config.yaml")
@@ -89,16 +82,16 @@ def show(
 
 
 @app.command()
+@with_database
 def check(
     ctx: typer.Context,
     format: FormatOpt = TableOrJson.table,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """List models in the database without a price; exit 1 if any still has none."""
     from chatvault.db.queries import unpriced_models
 
-    with open_session(ctx, database, config) as session:
+    with open_session(ctx, where) as session:
         models = unpriced_models(session.connection)
         today = session.now.date()
         found = [(m, session.prices.rates(m.provider, m.model, today) is not None) for m in models]

@@ -6,12 +6,13 @@ from typing import Annotated
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, open_session
+from chatvault.cli.common import Where, info, open_session, with_database
 from chatvault.cli.filters import Filters, with_filters
 from chatvault.money import usd
 
 
 @with_filters()
+@with_database
 def reprice(
     ctx: typer.Context,
     include_reported: Annotated[
@@ -22,13 +23,12 @@ def reprice(
         bool, typer.Option("--dry-run", help="Show the change; write nothing.")
     ] = False,
     filters: Filters = Filters(),
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Recompute estimated costs with today's prices and overrides, and report the change."""
     from chatvault.pricing.reprice import reprice as run
 
-    with open_session(ctx, database, config, filters.tz) as session:
+    with open_session(ctx, where, filters.tz) as session:
         summary = run(session, filters.rows(session), include_reported, dry_run)
     change = usd(summary.after_cents - summary.before_cents)
     info(

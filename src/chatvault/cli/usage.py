@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatvault.cli.common import ConfigOpt, DatabaseOpt, info, new_app, open_session
+from chatvault.cli.common import Where, info, new_app, open_session, with_database
 from chatvault.cli.filters import Filters, with_filters
 from chatvault.cli.output import (
     CsvFormatOpt,
@@ -38,6 +38,7 @@ PageOpt = Annotated[int, typer.Option("--page", min=1, help="Which page of --lim
 
 @app.callback(invoke_without_command=True)
 @with_filters()
+@with_database
 def usage(
     ctx: typer.Context,
     group_by: Annotated[
@@ -65,8 +66,7 @@ def usage(
     filters: Filters = Filters(),
     output: CsvFormatOpt = TableJsonCsv.table,
     raw: RawOpt = False,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Usage and cost, filtered and grouped, with a totals row."""
     if ctx.invoked_subcommand is not None:
@@ -78,7 +78,7 @@ def usage(
         raise InputError(f"--sort {sort!r}: use one of {', '.join(SORT_KEYS)}")
     if page > 1 and limit is None:
         raise InputError("--page goes with --limit (rows per page)")
-    with open_session(ctx, database, config, filters.tz) as session:
+    with open_session(ctx, where, filters.tz) as session:
         rows = filters.rows(session)
         tiered = session.config.cost_calculation.tiered_pricing
         tiers = tiered.tiers if tiered.enabled else ()
@@ -238,18 +238,18 @@ def _label(group: str, value: Any) -> str:
 
 @app.command("insights")
 @with_filters(span=False)
+@with_database
 def insights(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 8,
     filters: Filters = Filters(),
     output: FormatOpt = TableOrJson.table,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """What changed this week: anomalous days, movers, error rates, unpriced models, caching."""
     from chatvault.reports.insights import insights as find
 
-    with open_session(ctx, database, config, filters.tz) as session:
+    with open_session(ctx, where, filters.tz) as session:
         rows = filters.rows(session)
         zone, today = session.zone, session.today()
         found = find(session, rows, limit)
@@ -271,6 +271,7 @@ def insights(
 
 @app.command("logs")
 @with_filters()
+@with_database
 def logs(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per page.")] = 50,
@@ -282,15 +283,14 @@ def logs(
     filters: Filters = Filters(),
     output: CsvFormatOpt = TableJsonCsv.table,
     raw: RawOpt = False,
-    database: DatabaseOpt = None,
-    config: ConfigOpt = None,
+    where: Where = Where(),
 ) -> None:
     """The raw usage rows, newest first."""
     from chatvault.db.queries import LOG_COLUMNS, newest_rows
 
     if after is not None and page != 1:
         raise InputError("--after and --page are two ways to move on: give one")
-    with open_session(ctx, database, config, filters.tz) as session:
+    with open_session(ctx, where, filters.tz) as session:
         zone, rows = session.zone, filters.rows(session)
         found = newest_rows(session.connection, rows, limit, (page - 1) * limit, after)
     records = [_log_record(row, zone) for row in found]
