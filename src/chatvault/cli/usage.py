@@ -286,7 +286,7 @@ def logs(
     where: Where = Where(),
 ) -> None:
     """The raw usage rows, newest first."""
-    from chatvault.db.queries import LOG_COLUMNS, newest_rows
+    from chatvault.db.queries import LOG_COLUMNS, LOG_QUANTITIES, newest_rows
 
     if after is not None and page != 1:
         raise InputError("--after and --page are two ways to move on: give one")
@@ -294,14 +294,15 @@ def logs(
         zone, rows = session.zone, filters.rows(session)
         found = newest_rows(session.connection, rows, limit, (page - 1) * limit, after)
     records = [_log_record(row, zone) for row in found]
-    names = [("cost_usd" if n == "cost_cents" else n) for n in LOG_COLUMNS]
+    names = [_shown(n) for n in LOG_COLUMNS]
 
     def show() -> None:
         if not records:
             info("no usage rows match these filters")
             return
         cells = [["" if r[n] is None else f"{r[n]}" for n in names] for r in records]
-        table(names, cells, keep_whole=("created_at", "model"), right=names[7:])
+        numbers = [_shown(name) for name in LOG_QUANTITIES]
+        table(names, cells, keep_whole=("created_at", "model"), right=numbers)
         if len(records) == limit:
             info(f"more: --after {records[-1]['id']} (or --page {page + 1})")
 
@@ -317,8 +318,11 @@ def _log_record(row, zone) -> dict[str, Any]:
     record["created_at"] = row["created_at"].astimezone(zone).isoformat()
     cost = row["cost_cents"]
     return {
-        ("cost_usd" if k == "cost_cents" else k): (
-            (None if cost is None else dollars(cost)) if k == "cost_cents" else v
-        )
+        _shown(k): ((None if cost is None else dollars(cost)) if k == "cost_cents" else v)
         for k, v in record.items()
     }
+
+
+def _shown(column: str) -> str:
+    """A listed column's name in output: the cost is shown in dollars."""
+    return "cost_usd" if column == "cost_cents" else column

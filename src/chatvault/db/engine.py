@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,13 +76,16 @@ def database_exists(url: str) -> bool:
 
 
 def get_engine(url: str) -> Engine:
-    """The shared engine for a URL. SQLite files (and their folder) are created on first use."""
-    if url not in _ENGINES:
-        _ENGINES[url] = _create_engine(url)
-    return _ENGINES[url]
+    """The process's engine for a URL, shared by its threads (each session checks out its own
+    connection). SQLite files (and their folder) are created on first use."""
+    with _CREATING:  # two threads asking at once get the same engine, not one each
+        if url not in _ENGINES:
+            _ENGINES[url] = _create_engine(url)
+        return _ENGINES[url]
 
 
 _ENGINES: dict[str, Engine] = {}
+_CREATING = threading.Lock()
 
 
 @atexit.register  # say goodbye to servers, rather than leave them to log dropped connections

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
+from chatvault.db.engine import locking_first
 from chatvault.db.models import (
     COUNT_COLUMNS,
     LATENCY_BIN_COLUMNS,
@@ -155,16 +156,15 @@ def bring_up_to_date(conn: Connection, zone: str, note: Callable[[str], None]) -
     if kept and not stale:
         return
     conn.rollback()
-    writer = conn.execution_options(sqlite_begin="IMMEDIATE")
-    with writer.begin():
-        release = _lock(writer)
+    with locking_first(conn), conn.begin():
+        release = _lock(conn)
         try:
-            if not writer.execute(
+            if not conn.execute(
                 select(rollup_zones.c.zone).where(rollup_zones.c.zone == zone)
             ).first():
                 note(f"building the daily rollups for {zone} (once per time zone)")
-                _build(writer, zone)
-            _refresh(writer)
+                _build(conn, zone)
+            _refresh(conn)
         finally:
             release()
 
