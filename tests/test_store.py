@@ -75,3 +75,17 @@ def test_importing_chatvault_stays_light():
     code = "import sys, chatvault; print('sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("order", [(10, 500), (500, 10)], ids=["growing", "shrinking"])
+def test_record_many_keeps_the_larger_snapshot_of_a_request(store, order):
+    """The one dedupe rule: of two snapshots of a request, the larger token total counts."""
+    at = datetime(2025, 10, 1, 12, tzinfo=UTC)
+    store.record_many(
+        [
+            {"model": "gpt-4o", "user_id": "a", "request_id": "r", "created_at": at,
+             "output_tokens": tokens}
+            for tokens in order
+        ]
+    )  # fmt: skip
+    assert stored(store.settings.database_url)["r"]["output_tokens"] == 500

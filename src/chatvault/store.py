@@ -17,7 +17,15 @@ from typing import Any
 
 from chatvault.config import load_settings
 from chatvault.db.types import from_micro_cents
-from chatvault.db.writes import COST, REQUEST_ID, UpsertCounts, columns_of, upsert
+from chatvault.db.writes import (
+    COST,
+    REQUEST_ID,
+    UpsertCounts,
+    columns_of,
+    replaces,
+    row_total,
+    upsert,
+)
 from chatvault.errors import InputError
 from chatvault.ingest.record import RecordError, UsageRecord
 from chatvault.ingest.rows import pending_row, priced
@@ -45,10 +53,12 @@ class UsageStore:
 
     def record_many(self, records: Iterable[Mapping[str, Any]]) -> UpsertCounts:
         """Store many requests in one transaction: all of them, or none if one is invalid."""
-        rows = {}
+        rows: dict[str, tuple] = {}
         for fields in records:
             row = self._row(dict(fields))
-            rows[row[REQUEST_ID]] = row
+            kept = rows.get(row[REQUEST_ID])
+            if kept is None or replaces(row, row_total(kept)):  # the one dedupe rule
+                rows[row[REQUEST_ID]] = row
         return self._store(list(rows.values()))
 
     def _row(self, fields: dict[str, Any]) -> tuple:

@@ -35,9 +35,18 @@ TEXT = ("request_id", "user_id", "model", "provider", "session_id", "project", "
 SECONDS = ("processing_time_seconds", "session_duration_seconds")
 # A record without a request_id is identified by a hash of these fields' values: frozen, so
 # ids (and so idempotent imports) stay stable when fields are added.
+# The counts as of 0.1 are written out, not COUNTS (which follows the table).
+_IDENTITY_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "request_count",
+)
 _IDENTITY = frozenset(
     TEXT
-    + COUNTS
+    + _IDENTITY_COUNTS
     + SECONDS
     + ("created_at", "cost_usd", "cost_cents", "status", "billable", "error_details")
     + ("id", "cost_source")  # written by `chatvault export`; ignored on the way in

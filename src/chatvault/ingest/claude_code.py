@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from chatvault.db.models import TEXT_LENGTHS
 from chatvault.ingest.files import CountingReader, Input
 from chatvault.ingest.options import Item, ParseOptions
 from chatvault.ingest.record import RecordError, UsageRecord, count, timestamp
@@ -104,5 +105,5 @@ def _project(path: Path | None) -> str | None:
     if "projects" in parts[:-1]:
         index = len(parts) - 1 - parts[::-1].index("projects")
         if index + 1 < len(parts) - 1:
-            return parts[index + 1][:100]
-    return path.parent.name[:100] or None
+            return parts[index + 1][: TEXT_LENGTHS["project"]]
+    return path.parent.name[: TEXT_LENGTHS["project"]] or None

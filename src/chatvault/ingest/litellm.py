@@ -14,11 +14,13 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from chatvault.db.models import TEXT_LENGTHS
 from chatvault.ingest.files import CountingReader
 from chatvault.ingest.options import Item, ParseOptions
 from chatvault.ingest.record import RecordError, UsageRecord, count, money, timestamp
 
 NAME = "litellm"
+_KEY_LENGTH = TEXT_LENGTHS["api_key"]
 STATUS = {
     "success": "success",
     "failure": "error",
@@ -106,7 +108,8 @@ def _record(row: Any, options: ParseOptions) -> UsageRecord:
         cache_write_tokens=written,
         output_tokens=output,
         project=_blank(row.get("team_id")),
-        api_key=(_blank(row.get("api_key")) or None) and str(row["api_key"])[:100],
+        api_key=(_blank(row.get("api_key")) or None)
+        and str(row["api_key"])[: TEXT_LENGTHS["api_key"]],
         session_id=_blank(row.get("session_id")),
         cost_cents=None if spend is None else spend * 100,
         status=STATUS[status],
