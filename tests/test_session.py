@@ -132,3 +132,45 @@ def test_one_instant_and_the_zone_give_today(sqlite_url):
     with session_for(sqlite_url, zone="Asia/Kolkata", now=now) as session:
         assert str(session.today()) == "2026-03-02"
         assert str(session.today(ZoneInfo("America/New_York"))) == "2026-03-01"
+
+
+def test_reading_creates_no_default_database(tmp_path):
+    """Only a write (ingest, UsageStore) creates the default database; a report says how to."""
+    from chatvault.config import Config, Settings
+    from chatvault.session import Session
+
+    path = tmp_path / "data" / "chatvault.db"
+    settings = Settings(Config(), None, f"sqlite:///{path}", default_database=True)
+    with Session(settings) as session, pytest.raises(SchemaError, match="no chatvault database"):
+        usage.report(session, UsageFilter(), ())
+    assert not path.exists()
+    with Session(settings) as session:
+        with session.writing():
+            pass
+        assert usage.report(session, UsageFilter(), ()).totals.requests == 0
+    assert path.exists()
+
+
+def test_a_cron_check_without_a_database_is_unknown(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "empty"))
+    config = tmp_path / "c.yaml"
+    config.write_text("budgets:\n  - {name: all, amount: 10}\n")
+    result = runner.invoke(app, ["costs", "budget", "check", "--config", str(config)])
+    assert result.exit_code == 3
+    assert result.stdout.startswith("BUDGET UNKNOWN - could not check: no chatvault database")
+    assert not (tmp_path / "empty" / "chatvault").exists()
+
+
+def test_a_dry_run_check_builds_no_rollups_for_zones_it_does_not_read(sqlite_url, tmp_path):
+    migrate(sqlite_url)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "timezone: UTC\nbudgets:\n  - {name: ny, amount: 10, timezone: America/New_York,\n"
+        "     notify: [{command: {run: [/bin/true]}}]}\n"
+    )
+    args = ["costs", "budget", "check", "--dry-run", "--config", str(config)]
+    result = runner.invoke(app, [*args, "--database", sqlite_url])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    with get_engine(sqlite_url).connect() as conn:
+        zones = conn.exec_driver_sql("SELECT zone FROM usage_rollup_zones").scalars().all()
+    assert zones == ["America/New_York"]

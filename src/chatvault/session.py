@@ -11,7 +11,7 @@ never to a terminal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -72,13 +72,24 @@ class Session:
 
     @property
     def connection(self) -> Connection:
-        """The session's one connection: opened, and its schema checked, on first use. The
-        default database (no URL given anywhere) is created at head if it does not exist."""
+        """The session's one connection: opened, and its schema checked, on first use. A
+        database that does not exist is an error here: reading creates nothing."""
+        return self._open(create=False)
+
+    def _open(self, create: bool) -> Connection:
         if self._conn is None:
             from chatvault.db.guard import open_checked
 
-            self._conn = open_checked(self.url, self.settings.default_database, self._engine)
+            self._conn = open_checked(self.url, create, self._engine)
         return self._conn
+
+    def prepare(self, zones: Iterable[ZoneInfo]) -> None:
+        """Bring the rollups of every zone a command will read up to date before it reads
+        any: a refresh ends the read snapshot, so it comes first, and the reads share one.
+        The database is opened and checked even when there is no zone to read."""
+        self.connection  # noqa: B018
+        for zone in zones:
+            self.reading(zone)
 
     def reading(self, zone: ZoneInfo | None = None) -> Connection:
         """The connection in the session's read snapshot, with the daily rollups of `zone`
@@ -96,25 +107,23 @@ class Session:
     def writing(self) -> Iterator[Connection]:
         """One write transaction, committed after the block (rolled back on error). The read
         snapshot ends first; rollups are checked again before the next read."""
-        from chatvault.db.engine import locking_first
-
-        conn = self.connection
-        conn.rollback()
-        with locking_first(conn), conn.begin():
+        with self.writer() as conn, conn.begin():
             yield conn
-        self._fresh.clear()
 
     @contextmanager
     def writer(self) -> Iterator[Connection]:
         """The connection for a writer that manages its own transactions (one per file, per
-        batch); each of them locks first on SQLite, like `writing`."""
+        batch); each of them locks first on SQLite. The default database (no URL given
+        anywhere) is created at head on the first write."""
         from chatvault.db.engine import locking_first
 
-        conn = self.connection
+        conn = self._open(create=self.settings.default_database)
         conn.rollback()
-        with locking_first(conn):
-            yield conn
-        self._fresh.clear()
+        try:
+            with locking_first(conn):
+                yield conn
+        finally:
+            self._fresh.clear()  # whatever was committed before an error counts too
 
     def close(self) -> None:
         """Give the connection back; an unfinished transaction is rolled back."""

@@ -15,9 +15,10 @@ RESULT = Result(
     schema="chatvault.example/1",
     columns=["name", "cost_usd", "requests"],
     records=[
-        {"name": "-2+3", "cost_usd": "1.50", "requests": -1},
+        {"name": "-2+3", "cost_usd": "-1.50", "requests": -1},  # money is no formula
         {"name": "\tTAB", "cost_usd": None, "requests": 2},
     ],
+    text=["name"],
 )
 
 
@@ -31,7 +32,7 @@ def test_table_json_and_csv_of_one_result(capsys):
     text = capsys.readouterr().out
     assert text.endswith("\r\n")  # RFC 4180 line ends
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows == [["name", "cost_usd", "requests"], ["'-2+3", "1.50", "-1"], ["'\tTAB", "", "2"]]
+    assert rows == [["name", "cost_usd", "requests"], ["'-2+3", "-1.50", "-1"], ["'\tTAB", "", "2"]]
     emit(RESULT, "csv", raw=True)
     assert list(csv.reader(io.StringIO(capsys.readouterr().out)))[1][0] == "-2+3"
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from chatvault.db.engine import connect
-from chatvault.db.guard import check_current, open_current
+from chatvault.db.guard import check_current, open_checked
 from chatvault.db.migrate import migrate
 from chatvault.errors import SchemaError
 from tests.legacy import create_legacy_database
@@ -15,16 +15,13 @@ from tests.revisions import HEAD
 
 def test_current_database_passes(db_url):
     migrate(db_url)
-    with open_current(db_url) as conn:
+    with open_checked(db_url) as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM usage_logs")).scalar() == 0
 
 
 def test_missing_sqlite_file_says_migrate(sqlite_url):
-    with (
-        pytest.raises(SchemaError, match="no chatvault database") as caught,
-        open_current(sqlite_url),
-    ):
-        pass
+    with pytest.raises(SchemaError, match="no chatvault database") as caught:
+        open_checked(sqlite_url)
     assert caught.value.fix == "chatvault db migrate"
 
 

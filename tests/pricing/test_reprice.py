@@ -61,7 +61,7 @@ def test_an_override_prices_what_was_unpriced(db, tmp_path):
     config.write_text(
         "pricing:\n  overrides:\n    - {model: claude-experimental-x, input: 10, output: 20}\n"
     )
-    result = run(db, "--model", "claude-exp*", config=config)
+    result = run(db, "-m", "claude-exp*", config=config)  # -m, as before the shared filters
     # 100 x $10 + 10 x $20, per million = $0.0012
     assert result.stderr.strip() == (
         "changed 1 of 1 rows (1 newly priced, 0 still unpriced); their total $0.00 -> $0.0012 "

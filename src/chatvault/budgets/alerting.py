@@ -21,8 +21,9 @@ from chatvault.budgets.notify import Alert, Command, Email, Webhook, describe
 
 if TYPE_CHECKING:
     from chatvault.session import Session
-from chatvault.budgets.status import STATES, Status, evaluate
+from chatvault.budgets.status import STATES, Status, evaluate, zone_of
 from chatvault.errors import ChatvaultError
+from chatvault.forecast import LEVEL, LEVEL_LABEL
 from chatvault.money import usd_rounded as usd
 
 REARM_BELOW = Decimal(90)  # percent of the amount
@@ -66,7 +67,9 @@ def check(
     `send_for_real` (a dry run) neither. Either way the check lists what it did not send;
     a status (neither) does not look."""
     notify = notify and session.config.cost_calculation.budget_alerts.enabled
-    session.connection  # noqa: B018  (a database that cannot be used fails the whole check, once)
+    # A database that cannot be used fails the whole check, once; the rollups of every zone
+    # read are brought up to date before any is read.
+    session.prepare([zone_of(budget, session) for budget in budgets])
     outcomes = []
     for budget in budgets:
         outcome = Outcome(budget)
@@ -126,7 +129,7 @@ def _unsent(session: Session, status: Status) -> list[str]:
 
     if not status.budget.notify:
         return []
-    rows = alerts.recorded(session.reading(), status.budget.name, status.period.start)
+    rows = alerts.recorded(session.connection, status.budget.name, status.period.start)
     done = {(r["channel"], r["kind"], r["threshold_bp"]) for r in rows if r["status"] != "failed"}
     channels = [channel_key(c.target) for c in status.budget.notify]
     return [
@@ -158,7 +161,7 @@ def summary(status: Status) -> str:
     text = f"{status.budget.name} {status.percent:.0f}% of {usd(status.amount_cents)}"
     end = status.projection
     if end is not None:
-        text += f", forecast {usd(end.cents)} (80% {usd(end.lower)}-{usd(end.upper)})"
+        text += f", forecast {usd(end.cents)} ({LEVEL_LABEL} {usd(end.lower)}-{usd(end.upper)})"
     return text
 
 
@@ -172,7 +175,7 @@ def message(status: Status, claimed: list) -> Alert:
             end = status.projection
             lines.append(
                 f"forecast to end the {budget.period} period at {usd(end.cents)} "
-                f"(80%: {usd(end.lower)}-{usd(end.upper)}), over the budget of "
+                f"({LEVEL_LABEL}: {usd(end.lower)}-{usd(end.upper)}), over the budget of "
                 f"{usd(status.amount_cents)}"
                 if end is not None
                 else "forecast to end the period over budget"
@@ -192,7 +195,8 @@ def message(status: Status, claimed: list) -> Alert:
     ]
     if status.projection is not None:
         end = status.projection
-        fields.append(("Forecast", f"{usd(end.cents)} (80%: {usd(end.lower)}-{usd(end.upper)})"))
+        interval = f"{LEVEL_LABEL}: {usd(end.lower)}-{usd(end.upper)}"
+        fields.append(("Forecast", f"{usd(end.cents)} ({interval})"))
     return Alert(
         budget=budget.name,
         severity=severity,
@@ -239,7 +243,7 @@ def status_json(status: Status) -> dict:
             "forecast_usd": dollars(end.cents),
             "lower_usd": dollars(end.lower),
             "upper_usd": dollars(end.upper),
-            "level": 0.8,
+            "level": LEVEL,
             "over_budget": status.forecast_over,
         },
         "forecast_note": status.no_projection,

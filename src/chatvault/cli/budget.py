@@ -11,8 +11,11 @@ import typer
 from chatvault.cli.common import Where, new_app, open_session, with_database
 from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit
 from chatvault.errors import ChatvaultError, ConfigError
+from chatvault.forecast import LEVEL_LABEL
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from chatvault.budgets.alerting import Outcome
     from chatvault.budgets.status import Status
     from chatvault.config import Settings
@@ -93,7 +96,7 @@ def check(
             for line in _check_lines(state, outcomes):
                 print(line)
 
-    emit(Result(show, _check_json(state, outcomes), CHECK_SCHEMA), output)
+    emit(Result(show, _check_json(state, outcomes, session.now), CHECK_SCHEMA), output)
     raise typer.Exit(STATES.index(state))
 
 
@@ -163,7 +166,7 @@ def _detail(o: Outcome) -> str:
     )
     if s.projection is not None:
         e = s.projection
-        text += f"; forecast {usd(e.cents)} (80%: {usd(e.lower)}-{usd(e.upper)})"
+        text += f"; forecast {usd(e.cents)} ({LEVEL_LABEL}: {usd(e.lower)}-{usd(e.upper)})"
     else:
         text += f"; no forecast ({s.no_projection})"
     crossed = ", ".join(f"{t:f}%" for t in s.crossed)
@@ -190,9 +193,7 @@ def _record(o: Outcome) -> dict[str, Any]:
     return record
 
 
-def _check_json(state: str, outcomes: list[Outcome]) -> dict[str, Any]:
-    from datetime import UTC, datetime
-
+def _check_json(state: str, outcomes: list[Outcome], checked_at: datetime) -> dict[str, Any]:
     from chatvault.budgets.status import STATES
 
     budgets = []
@@ -213,7 +214,7 @@ def _check_json(state: str, outcomes: list[Outcome]) -> dict[str, Any]:
     return {
         "state": state,
         "exit_code": STATES.index(state),
-        "checked_at": datetime.now(UTC).isoformat(),
+        "checked_at": checked_at.isoformat(),
         "budgets": budgets,
     }
 
@@ -244,7 +245,8 @@ def _table(outcomes: list[Outcome]) -> None:
                 o.state,
             ]
         )
-    heads = ["budget", "period", "spent", "used", "remaining", "forecast (80%)", "crossed"]
+    heads = ["budget", "period", "spent", "used", "remaining", f"forecast ({LEVEL_LABEL})"]
+    heads.append("crossed")
     table([*heads, "state"], rows, right=["spent", "remaining"])
 
 

@@ -10,6 +10,7 @@ import typer
 
 from chatvault.cli.common import Where, info, open_session, with_database
 from chatvault.cli.filters import Filters, with_filters
+from chatvault.forecast import LEVEL_LABEL
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -124,7 +125,7 @@ def _headline(board: Dashboard):
     if board.month_end is not None:
         end = board.month_end
         text.append("Month end ", style="bold")
-        text.append(f"{_usd(end.cents)} (80%: {_usd(end.lower)} to {_usd(end.upper)})")
+        text.append(f"{_usd(end.cents)} ({LEVEL_LABEL}: {_usd(end.lower)} to {_usd(end.upper)})")
     else:
         text.append(f"Month end: {board.forecast_note}")
     if board.unpriced_requests:

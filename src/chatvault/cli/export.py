@@ -10,6 +10,7 @@ import typer
 
 from chatvault.cli.common import Where, info, open_session, stderr, with_database
 from chatvault.cli.filters import Filters, with_filters
+from chatvault.cli.output import RawOpt
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,14 +50,7 @@ def export(
     gzip: Annotated[
         bool, typer.Option("--gzip", help="Compress with gzip (implied by a .gz name).")
     ] = False,
-    raw: Annotated[
-        bool,
-        typer.Option(
-            "--raw",
-            help="CSV: text cells exactly as stored, without the ' put before a leading "
-            "=, +, -, @, tab or CR.",
-        ),
-    ] = False,
+    raw: RawOpt = False,
     filters: Filters = Filters(),
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar, no summary.")

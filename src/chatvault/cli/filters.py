@@ -23,9 +23,10 @@ _WHEN = (
 )
 
 
-def _many(name: str, metavar: str, what: str) -> typer.models.OptionInfo:
+def _many(name: str, metavar: str, what: str, *short: str) -> typer.models.OptionInfo:
     return typer.Option(
         name,
+        *short,
         metavar=metavar,
         help=f"Only {what} (* and ? globs; repeatable).",
         rich_help_panel=FILTERS,
@@ -111,7 +112,14 @@ class Filters:
         )
 
 
-def with_filters(span: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def with_filters(
+    span: bool = True, model_short: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a command the filter options (with --since/--until unless `span` is False), where
-    its `filters: Filters` parameter stands."""
-    return option_group("filters", Filters, {**(_SPAN if span else {}), **_DIMENSIONS})
+    its `filters: Filters` parameter stands; `model_short` is a short name for --model, for a
+    command that had one before the filters were shared (`reprice -m`)."""
+    options = {**(_SPAN if span else {}), **_DIMENSIONS}
+    if model_short is not None:
+        model = _many("--model", "GLOB", "these models", model_short)
+        options["model"] = (Annotated[list[str] | None, model], None)
+    return option_group("filters", Filters, options)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
@@ -50,6 +50,7 @@ class Result:
     schema: str | None = None  # the JSON document's schema id, first in it
     columns: Sequence[str] = ()  # for CSV: the header
     records: Iterable[Mapping[str, Any]] = ()  # for CSV: the rows, by column name
+    text: Collection[str] = ()  # the CSV columns holding text (names, ids), not numbers
 
 
 def emit(result: Result, output: str = "table", raw: bool = False) -> None:
@@ -58,29 +59,30 @@ def emit(result: Result, output: str = "table", raw: bool = False) -> None:
         document = result.document
         dump_json(document if result.schema is None else {"schema": result.schema, **document})
     elif output == "csv":
-        write_csv(result.columns, result.records, neutralise=not raw)
+        write_csv(result.columns, result.records, () if raw else result.text)
     else:
         result.show()
 
 
 def write_csv(
-    columns: Sequence[str], records: Iterable[Mapping[str, Any]], neutralise: bool = True
+    columns: Sequence[str], records: Iterable[Mapping[str, Any]], text: Collection[str] = ()
 ) -> None:
-    """RFC 4180 CSV, row by row; text that would start a spreadsheet formula is defused
-    unless `neutralise` is off (csv_cells.py)."""
+    """RFC 4180 CSV, row by row; in the `text` columns, a cell that would start a spreadsheet
+    formula is defused (csv_cells.py). Numbers, money included, are written as they are."""
     import csv
 
     from chatvault.csv_cells import neutralised
 
-    def cell(value: Any) -> Any:
+    def cell(record: Mapping[str, Any], name: str) -> Any:
+        value = record[name]
         if value is None:
             return ""
-        return neutralised(value) if neutralise else value
+        return neutralised(value) if name in text else value
 
     writer = csv.writer(sys.stdout, lineterminator="\r\n")
     writer.writerow(columns)
     for record in records:
-        writer.writerow([cell(record[name]) for name in columns])
+        writer.writerow([cell(record, name) for name in columns])
 
 
 def table(

@@ -11,7 +11,7 @@ from chatvault.cli.filters import Filters, with_filters
 from chatvault.money import usd
 
 
-@with_filters()
+@with_filters(model_short="-m")
 @with_database
 def reprice(
     ctx: typer.Context,

@@ -180,6 +180,7 @@ def _result(report: Report, rows: UsageFilter, zone: str, empty: str | None) -> 
         schema="chatvault.usage/1",
         columns=[name for name, _ in _columns(report)],
         records=document["rows"],
+        text=report.group_by,
     )
 
 
@@ -286,7 +287,7 @@ def logs(
     where: Where = Where(),
 ) -> None:
     """The raw usage rows, newest first."""
-    from chatvault.db.queries import LOG_COLUMNS, LOG_QUANTITIES, newest_rows
+    from chatvault.db.queries import LOG_COLUMNS, LOG_LABELS, LOG_QUANTITIES, newest_rows
 
     if after is not None and page != 1:
         raise InputError("--after and --page are two ways to move on: give one")
@@ -307,7 +308,8 @@ def logs(
             info(f"more: --after {records[-1]['id']} (or --page {page + 1})")
 
     document = {"time_zone": zone.key, "rows": records}
-    emit(Result(show, document, "chatvault.usage.logs/1", names, records), output, raw)
+    text = [_shown(name) for name in LOG_LABELS]
+    emit(Result(show, document, "chatvault.usage.logs/1", names, records, text), output, raw)
 
 
 def _log_record(row, zone) -> dict[str, Any]:

@@ -143,11 +143,12 @@ def locking_first(conn: Connection) -> Iterator[Connection]:
     """Within the block, transactions on `conn` are writers: on SQLite they start with BEGIN
     IMMEDIATE, taking the write lock up front instead of failing when a read lock is upgraded
     midway. Other dialects lock rows as they write, and nothing changes for them."""
+    before = conn.get_execution_options().get("sqlite_begin", "")
     conn.execution_options(sqlite_begin="IMMEDIATE")  # in place, in SQLAlchemy 2
     try:
         yield conn
     finally:
-        conn.execution_options(sqlite_begin="")
+        conn.execution_options(sqlite_begin=before)
 
 
 def _reason(exc: Exception, url: str) -> str:

@@ -7,9 +7,6 @@ row cannot be read does it look further, to say why.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
@@ -18,18 +15,6 @@ from chatvault.db.engine import database_exists, mask_url, open_connection
 from chatvault.errors import SchemaError
 
 MIGRATE = "chatvault db migrate"
-
-
-@contextmanager
-def open_current(url: str, create: bool = False, reading: bool = False) -> Iterator[Connection]:
-    """A connection to a database whose schema is at head, closed after the block (see
-    `open_checked`). The check's read transaction is ended unless `reading`: a reader carries
-    on in it (one snapshot, and no second BEGIN on a server)."""
-    conn = open_checked(url, create)
-    with conn:
-        if not reading:
-            conn.rollback()  # the caller starts its own transaction
-        yield conn
 
 
 def open_checked(url: str, create: bool = False, engine: Engine | None = None) -> Connection:

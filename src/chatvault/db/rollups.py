@@ -49,7 +49,9 @@ from chatvault.db.models import (
 )
 from chatvault.period import bucket_of, local_date, midnight
 
+# What a group measures: the counts, then the cost (the only one that may be NULL), last.
 MEASURES = (*ROLLUP_COUNTS, "cost_cents")
+COST = MEASURES.index("cost_cents")
 FINEST = next(iter(ROLLUPS))
 # Lower edges of latency bins 1..47, in seconds (see models.LATENCY_BINS).
 LATENCY_EDGES = tuple(0.008 * 2 ** (k / 3) for k in range(1, LATENCY_BINS))

@@ -15,6 +15,7 @@ METHODS: dict[str, str] = {
     "mean": "run-rate: the mean day of the last 28 days",
 }
 LEVEL = 0.8  # coverage of the prediction intervals
+LEVEL_LABEL = f"{LEVEL:.0%}"  # as messages and tables name it: "80%"
 HISTORY_DAYS = 90  # complete days before today that a forecast learns from
 BACKTEST_HORIZON_DAYS = 30  # each backtest origin forecasts this far ahead
 BACKTEST_STEP_DAYS = 7  # days between backtest origins

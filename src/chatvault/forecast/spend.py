@@ -163,11 +163,11 @@ def _daily_spend(
 ) -> dict[date, tuple[Decimal, int]]:
     """(priced spend in cents, unpriced requests) of each day with usage."""
     from chatvault.db.aggregate import aggregate
-    from chatvault.db.rollups import MEASURES
+    from chatvault.db.rollups import COST, MEASURES
 
     unpriced = MEASURES.index("unpriced_requests")
     groups = aggregate(session.reading(zone), rows, ("day",), zone)
-    return {day: (m[-1] or Decimal(0), m[unpriced]) for (day,), m in groups.items()}
+    return {day: (m[COST] or Decimal(0), m[unpriced]) for (day,), m in groups.items()}
 
 
 def _estimate(mean: float, lower: float, upper: float) -> Estimate:

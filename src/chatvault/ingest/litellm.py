@@ -108,8 +108,7 @@ def _record(row: Any, options: ParseOptions) -> UsageRecord:
         cache_write_tokens=written,
         output_tokens=output,
         project=_blank(row.get("team_id")),
-        api_key=(_blank(row.get("api_key")) or None)
-        and str(row["api_key"])[: TEXT_LENGTHS["api_key"]],
+        api_key=(_blank(row.get("api_key")) or None) and str(row["api_key"])[:_KEY_LENGTH],
         session_id=_blank(row.get("session_id")),
         cost_cents=None if spend is None else spend * 100,
         status=STATUS[status],

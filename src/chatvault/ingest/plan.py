@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TextIO
 
 from chatvault.errors import InputError
@@ -41,7 +40,7 @@ def build_importer(
     progress: Callable[[int], None],
 ) -> Importer:
     options = ParseOptions(
-        now=datetime.now(UTC),
+        now=session.now,
         assume_tz=None if assume_tz is None else zone_named(assume_tz, "--assume-tz"),
         user=user or getpass.getuser(),
     )

@@ -51,10 +51,12 @@ def spans(text: str, zone: ZoneInfo, now: datetime) -> tuple[Span, Span]:
 
 def build(session: Session, rows: UsageFilter, period: str) -> Dashboard:
     """Everything the dashboard shows, for the period and filters, in the session's zone."""
+    from chatvault.budgets.status import zone_of
     from chatvault.reports import usage
     from chatvault.reports.insights import insights
 
     zone = session.zone
+    session.prepare([zone, *(zone_of(budget, session) for budget in session.config.budgets)])
     span, before = spans(period, zone, session.now)
     this = replace(rows, span=span)
     totals = usage.report(session, this, ()).totals

@@ -24,7 +24,7 @@ from chatvault.db.aggregate import (
 )
 from chatvault.db.filters import UsageFilter
 from chatvault.db.models import LATENCY_BIN_COLUMNS
-from chatvault.db.rollups import MEASURES, latency_of_bin
+from chatvault.db.rollups import COST, MEASURES, latency_of_bin
 from chatvault.db.types import to_cents
 from chatvault.period import GRAINS
 from chatvault.pricing.discounts import monthly_discount
@@ -268,7 +268,7 @@ def _fold_months(split: Groups, by_month, group_by, rates) -> tuple[Groups, dict
     groups: Groups = {}
     discounts: dict[tuple[Any, ...], Decimal] = {}
     for key, measures in split.items():
-        cost = measures[-1] or Decimal(0)
+        cost = measures[COST] or Decimal(0)
         folded = key if len(by_month) == len(group_by) else key[:at] + key[at + 1 :]
         groups[folded] = add_measures(groups[folded], measures) if folded in groups else measures
         discounts[folded] = discounts.get(folded, Decimal(0)) + cost * rates[key[at]]
