@@ -19,6 +19,7 @@ from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.errors import SchemaError
 from chatvault.reports import usage
+from tests.head import at_head
 from tests.sessions import session_for
 
 runner = CliRunner()
@@ -61,7 +62,7 @@ def demo_database(tmp_path_factory):
     url = f"sqlite:///{folder / 'demo.db'}"
     now = datetime.now(UTC)
     config = folder / "demo.yaml"
-    demo.create(url, config, days=45, seed=3, zone=ZoneInfo("UTC"), now=now, note=print)
+    demo.create(url, config, days=21, seed=3, zone=ZoneInfo("UTC"), now=now, note=print)
     return url, config
 
 
@@ -96,7 +97,7 @@ def test_a_command_opens_one_connection_checks_once_refreshes_once(demo_database
 
 
 def test_reports_in_one_session_share_its_connection_and_snapshot(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     counted = Counted(sqlite_url)
     try:
         with session_for(sqlite_url, zone="Europe/Paris") as session:
@@ -110,7 +111,7 @@ def test_reports_in_one_session_share_its_connection_and_snapshot(sqlite_url):
 
 
 def test_a_write_makes_the_next_read_check_the_rollups_again(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     with session_for(sqlite_url) as session:
         assert usage.report(session, UsageFilter(), ()).totals.requests == 0
         with session.writing() as conn:
@@ -162,7 +163,7 @@ def test_a_cron_check_without_a_database_is_unknown(tmp_path, monkeypatch):
 
 
 def test_a_dry_run_check_builds_no_rollups_for_zones_it_does_not_read(sqlite_url, tmp_path):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     config = tmp_path / "c.yaml"
     config.write_text(
         "timezone: UTC\nbudgets:\n  - {name: ny, amount: 10, timezone: America/New_York,\n"

@@ -10,14 +10,14 @@ from sqlalchemy import select
 
 import chatvault
 from chatvault.db.engine import connect
-from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.errors import InputError
+from tests.head import at_head
 
 
 @pytest.fixture
 def store(db_url):
-    migrate(db_url)
+    at_head(db_url)
     return chatvault.UsageStore(database=db_url)
 
 

@@ -17,8 +17,8 @@ from chatvault.budgets.notify import Webhook
 from chatvault.budgets.status import period_of
 from chatvault.config import Config
 from chatvault.db.engine import get_engine
-from chatvault.db.migrate import migrate
 from chatvault.db.models import budget_alerts, usage_logs
+from tests.head import at_head
 from tests.servers import webhook_receiver
 from tests.sessions import session_for
 
@@ -75,7 +75,7 @@ def receiver():
 
 @pytest.fixture
 def url(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     return sqlite_url
 
 
@@ -111,7 +111,7 @@ def test_a_rerun_sends_nothing(url, receiver):
 
 
 def test_two_checks_at_the_same_moment_alert_once(db_url, receiver):
-    migrate(db_url)
+    at_head(db_url)
     spend(db_url, NOW - timedelta(hours=1), "9000")
     b = budget(receiver)
     check(db_url, b, NOW - timedelta(days=1))  # build the rollups: not what is raced

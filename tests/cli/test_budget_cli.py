@@ -15,6 +15,7 @@ from chatvault.cli.app import app
 from chatvault.db.engine import get_engine
 from chatvault.db.migrate import migrate
 from chatvault.db.models import budget_alerts, usage_logs
+from tests.head import at_head
 from tests.servers import webhook_receiver
 
 runner = CliRunner()
@@ -35,7 +36,7 @@ def receiver():
 def setup(sqlite_url, tmp_path, receiver):
     """$60 spent an hour ago; a $100 monthly budget (UTC) alerting a webhook whose URL comes
     from the environment, and a $1,000 one without channels."""
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     row = {
         "request_id": "r1",
         "created_at": max(NOW - timedelta(hours=1), NOW.replace(day=1, hour=0, minute=1)),

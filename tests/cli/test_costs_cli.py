@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from chatvault.cli.app import app
 from chatvault.db.engine import get_engine
-from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.forecast.spend import month_end_of
+from tests.head import at_head
 
 runner = CliRunner()
 TODAY = datetime.now(UTC).date()
@@ -33,7 +33,7 @@ def run(*args: str):
 def with_history(url: str, days: int) -> str:
     """A request at noon UTC on each of the last `days` complete days, with a weekly pattern,
     and one today that the forecast must leave out."""
-    migrate(url)
+    at_head(url)
     first = TODAY - timedelta(days=days)
     rows = [
         {

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from chatvault.cli.app import app
 from chatvault.db.engine import get_engine
-from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
+from tests.head import at_head
 
 runner = CliRunner()
 NOW = datetime.now(UTC)
@@ -22,7 +22,7 @@ NOW = datetime.now(UTC)
 @pytest.fixture
 def url(sqlite_url):
     """Six weeks of two models, one a little more each day, and an unpriced one."""
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     rows = [
         {
             "request_id": f"{k}-{model}",

@@ -17,6 +17,7 @@ from chatvault.db.engine import connect
 from chatvault.db.migrate import migrate
 from chatvault.db.writes import insert_usage
 from chatvault.reports.export import COLUMNS
+from tests.head import at_head
 
 runner = CliRunner()
 T0 = datetime(2026, 11, 5, 14, 3, 7, 123456, tzinfo=UTC)
@@ -26,7 +27,7 @@ HEADER = ",".join(COLUMNS)
 
 @pytest.fixture
 def db(sqlite_url) -> str:
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     rows = [
         {
             "request_id": f"req-{i}",

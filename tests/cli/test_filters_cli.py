@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from chatvault.cli.app import app
 from chatvault.cli.filters import Filters, with_filters
 from chatvault.db.engine import get_engine
-from chatvault.db.migrate import migrate
+from tests.head import at_head
 
 runner = CliRunner()
 # Every command that reads dates in a zone, with what else it needs to run.
@@ -28,7 +28,7 @@ ZONED = [
 @pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "Mars/Olympus"])
 @pytest.mark.parametrize("command", ZONED, ids=" ".join)
 def test_a_zone_that_is_not_iana_is_refused_with_the_configs_rule(sqlite_url, command, zone):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     result = runner.invoke(app, [*command, "--tz", zone, "--database", sqlite_url])
     assert result.exit_code == 2 and result.stdout == ""
     expected = f"error: --tz: {zone!r} is not an IANA time zone (e.g. Europe/Paris, Asia/Kolkata)"

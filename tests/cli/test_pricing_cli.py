@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from chatvault.cli.app import app
-from chatvault.db.migrate import migrate
+from tests.head import at_head
 
 runner = CliRunner()
 CLAUDE = Path(__file__).parents[1] / "fixtures" / "ingest" / "claude"
@@ -55,7 +55,7 @@ def test_show_names_the_source_and_tiers():
 
 
 def test_check_lists_unpriced_models_until_they_have_a_price(sqlite_url, tmp_path):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     run("ingest", "--database", sqlite_url, "--user", "dev", str(CLAUDE))
     result = run("pricing", "check", "--database", sqlite_url, "-f", "json")
     assert result.exit_code == 1
@@ -76,7 +76,7 @@ def test_check_lists_unpriced_models_until_they_have_a_price(sqlite_url, tmp_pat
 
 
 def test_check_on_a_fully_priced_database(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     result = run("pricing", "check", "--database", sqlite_url)
     assert (
         result.exit_code == 0

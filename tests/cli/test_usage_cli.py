@@ -16,6 +16,7 @@ from chatvault.cli.app import app
 from chatvault.db.engine import get_engine
 from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
+from tests.head import at_head
 
 runner = CliRunner()
 NOW = datetime.now(UTC)
@@ -28,7 +29,7 @@ def run(*args: str):
 @pytest.fixture
 def url(sqlite_url):
     """Three requests today (one unpriced, one failed) and one 40 days ago."""
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     rows = [
         ("a", NOW - timedelta(minutes=5), "ann", "gpt-4o", "1.250000", "success", 0.8),
         ("b", NOW - timedelta(minutes=4), "bob", "gpt-4o", None, "error", 2.0),

@@ -20,10 +20,10 @@ from sqlalchemy import delete, insert, text, update
 from chatvault.db.aggregate import GROUP_COLUMNS, aggregate
 from chatvault.db.engine import get_engine
 from chatvault.db.filters import UsageFilter
-from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.db.rollups import LATENCY_EDGES, MEASURES, bring_up_to_date
 from chatvault.period import Span, bucket_of
+from tests.head import at_head
 
 ZONES = ("UTC", "America/New_York", "Asia/Kolkata")
 # Around the end of US daylight saving time (2025-11-02) and the start of a month.
@@ -110,7 +110,7 @@ def _selected(row: dict, f: UsageFilter) -> bool:
 
 
 def load(url: str, rows: list[dict]) -> None:
-    migrate(url)
+    at_head(url)
     with get_engine(url).begin() as conn:
         conn.execute(insert(usage_logs), rows)
 
@@ -208,7 +208,7 @@ def test_rollups_follow_rows_another_application_writes(db_url):
 @pytest.fixture(scope="module")
 def shared_sqlite(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('hyp') / 'h.db'}"
-    migrate(url)
+    at_head(url)
     return url
 
 

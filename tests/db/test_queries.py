@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from chatvault.db.engine import connect
-from chatvault.db.migrate import migrate
 from chatvault.db.queries import get_by_user_and_date_range, total_cost
 from chatvault.db.types import to_cents
 from chatvault.db.writes import insert_usage
+from tests.head import at_head
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ def row(user: str, at: datetime, cents: str | None, **extra) -> dict:
 
 
 def test_sums_are_exact_and_unpriced_is_not_zero(db_url):
-    migrate(db_url)
+    at_head(db_url)
     rng = random.Random(7)
     amounts = [Decimal(rng.randrange(0, 10**12)).scaleb(-6) for _ in range(500)]
     amounts += [Decimal("0.000001"), Decimal("100.5"), Decimal("0.1"), Decimal("0.2")]
@@ -48,14 +48,14 @@ def test_sums_are_exact_and_unpriced_is_not_zero(db_url):
 
 
 def test_empty_range_totals_zero_requests(db_url):
-    migrate(db_url)
+    at_head(db_url)
     with connect(db_url) as conn:
         assert total_cost(conn) == total_cost(conn, T0, T0)
         assert total_cost(conn).requests == 0
 
 
 def test_user_and_date_range_is_half_open_and_in_utc(db_url):
-    migrate(db_url)
+    at_head(db_url)
     paris = timezone(timedelta(hours=1))
     with connect(db_url) as conn:
         insert_usage(
@@ -75,7 +75,7 @@ def test_user_and_date_range_is_half_open_and_in_utc(db_url):
 
 
 def test_naive_datetimes_are_refused(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     with connect(sqlite_url) as conn, pytest.raises(Exception, match="naive datetime"):
         insert_usage(conn, [row("ana", datetime(2026, 3, 1), "1")])
 
@@ -89,7 +89,7 @@ def test_floats_never_reach_the_money_column():
 
 def test_server_defaults_serve_another_applications_inserts(db_url):
     """The legacy service inserts only the columns it knows; the rest must default."""
-    migrate(db_url)
+    at_head(db_url)
     with connect(db_url) as conn:
         conn.execute(
             text(
@@ -111,7 +111,7 @@ def test_the_fast_write_path_stores_what_sqlalchemy_would(sqlite_url):
 
     from chatvault.db.models import usage_logs
 
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     at = datetime(2026, 3, 1, 12, 30, 5, tzinfo=timezone(timedelta(hours=-5)))
     with connect(sqlite_url) as conn:
         insert_usage(conn, [row("fast", at, "12.3456789")])

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from chatvault.db import writes
 from chatvault.db.engine import connect
-from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.db.types import utc_text
 from chatvault.db.writes import DEFAULTS, ROW_COLUMNS, UpsertCounts, columns_of
+from tests.head import at_head
 
 T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
 
@@ -44,7 +44,7 @@ def test_defaults_are_the_tables_server_defaults():
 
 
 def test_new_rows_larger_snapshots_and_duplicates(db_url):
-    migrate(db_url)
+    at_head(db_url)
     assert upsert(db_url, [row("a", 10), row("b", 10)]) == UpsertCounts(inserted=2)
     again = upsert(db_url, [row("a", 5), row("b", 20, status="error"), row("c", 1)])
     assert again == UpsertCounts(inserted=1, replaced=1, duplicates=1)
@@ -57,7 +57,7 @@ def test_new_rows_larger_snapshots_and_duplicates(db_url):
 
 
 def test_columns_left_to_the_database_and_columns_given_read_back_alike(db_url):
-    migrate(db_url)
+    at_head(db_url)
     given = {
         "billable": False,
         "status": "error",

@@ -11,11 +11,11 @@ from sqlalchemy import insert
 
 from chatvault.db.engine import get_engine
 from chatvault.db.filters import UsageFilter
-from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.errors import InputError
 from chatvault.forecast import spend as costs
 from chatvault.period import midnight
+from tests.head import at_head
 from tests.sessions import session_for
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -48,7 +48,7 @@ def project(url, zone=KOLKATA, method="trend", days=5, history=90, rows=UsageFil
 
 
 def test_history_is_local_complete_days_exact_with_gaps(db_url):
-    migrate(db_url)
+    at_head(db_url)
     first = TODAY - timedelta(days=7)
     add_days(db_url, KOLKATA, first, ["1.000001", "skip", None, "3", "4", "5", "6.5"])
     add_days(db_url, KOLKATA, TODAY, ["999"])  # today: still running, not history
@@ -64,7 +64,7 @@ def test_history_is_local_complete_days_exact_with_gaps(db_url):
 
 
 def test_a_straight_line_is_projected_exactly_to_the_month_end(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     first = TODAY - timedelta(days=60)
     add_days(sqlite_url, KOLKATA, first, [str(1000 + 10 * i) for i in range(60)])
     p = project(sqlite_url, days=5)
@@ -82,7 +82,7 @@ def test_a_straight_line_is_projected_exactly_to_the_month_end(sqlite_url):
 
 
 def test_the_interval_of_the_total_is_not_the_sum_of_daily_widths(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     noise = ["1200", "800", "1100", "900", "1300", "700", "1000"] * 8
     add_days(sqlite_url, KOLKATA, TODAY - timedelta(days=56), noise)
     p = project(sqlite_url, method="mean", days=10)
@@ -93,7 +93,7 @@ def test_the_interval_of_the_total_is_not_the_sum_of_daily_widths(sqlite_url):
 
 
 def test_filters_select_the_series(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     first = TODAY - timedelta(days=20)
     add_days(sqlite_url, KOLKATA, first, ["100"] * 20, model="gpt-4o")
     add_days(sqlite_url, KOLKATA, first, ["5"] * 20, model="claude-sonnet-4")
@@ -103,7 +103,7 @@ def test_filters_select_the_series(sqlite_url):
 
 
 def test_too_little_usage_is_one_clear_error(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     add_days(sqlite_url, KOLKATA, TODAY - timedelta(days=1), ["100"])
     with pytest.raises(InputError, match=r"too little usage to forecast from: 1 day\(s\)"):
         project(sqlite_url)

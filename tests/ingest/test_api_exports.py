@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from chatvault.db.engine import connect
-from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
+from tests.head import at_head
 from tests.ingest.helpers import FIXTURES, ingest
 
 
 @pytest.fixture
 def db(db_url) -> str:
-    migrate(db_url)
+    at_head(db_url)
     return db_url
 
 

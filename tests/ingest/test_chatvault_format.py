@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from chatvault.cli.app import app
-from chatvault.db.migrate import migrate
+from tests.head import at_head
 from tests.ingest.helpers import FIXTURES as INGEST
 from tests.ingest.helpers import ingest, rows, runner
 
@@ -19,7 +19,7 @@ FIXTURES = INGEST / "chatvault"
 
 @pytest.fixture
 def db(sqlite_url) -> str:
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     return sqlite_url
 
 

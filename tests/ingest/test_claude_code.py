@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatvault.db.migrate import migrate
+from tests.head import at_head
 from tests.ingest.helpers import FIXTURES as INGEST
 from tests.ingest.helpers import ingest, rows
 
@@ -18,7 +18,7 @@ TOKENS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_cre
 
 @pytest.fixture
 def db(db_url) -> str:
-    migrate(db_url)
+    at_head(db_url)
     return db_url
 
 
@@ -72,7 +72,7 @@ def test_costs_are_the_hand_computed_ones(db):
 
 
 def test_unknown_model_is_unpriced_and_named(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     result = ingest(sqlite_url, str(CLAUDE))
     row = rows(sqlite_url)["cc:msg_a4:req_a4"]
     assert row["cost_cents"] is None and row["cost_source"] is None
@@ -83,7 +83,7 @@ def test_unknown_model_is_unpriced_and_named(sqlite_url):
 
 
 def test_labels_come_from_the_logs(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     ingest(sqlite_url, str(CLAUDE))
     row = rows(sqlite_url)["cc:msg_a1:req_a1"]
     assert (row["project"], row["session_id"], row["user_id"], row["provider"]) == (
@@ -121,7 +121,7 @@ def test_a_later_larger_snapshot_replaces_the_stored_one(db, tmp_path):
 
 
 def test_default_paths_follow_claude_config_dir(sqlite_url, monkeypatch):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(CLAUDE))
     result = ingest(sqlite_url)
     assert result.exit_code == 0, result.stderr

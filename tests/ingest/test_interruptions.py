@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chatvault.db.engine import sqlite_path
-from chatvault.db.migrate import migrate
+from tests.head import at_head
 
 
 def write_records(path: Path, count: int, prefix: str) -> None:
@@ -52,7 +52,7 @@ def count_rows(url: str) -> int:
 
 
 def test_killed_import_leaves_nothing_half_done_and_a_rerun_completes(sqlite_url, tmp_path):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     data = tmp_path / "big.jsonl"
     write_records(data, 150_000, "k")
     run = chatvault(sqlite_url, str(data))
@@ -69,7 +69,7 @@ def test_killed_import_leaves_nothing_half_done_and_a_rerun_completes(sqlite_url
 
 def test_two_writers_at_once_both_succeed(sqlite_url, tmp_path):
     """No 'database is locked': the second writer waits for the first (busy timeout)."""
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     files = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     for prefix, path in zip("ab", files, strict=True):
         write_records(path, 30_000, prefix)

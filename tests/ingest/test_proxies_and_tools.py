@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from chatvault.db.migrate import migrate
+from tests.head import at_head
 from tests.ingest.helpers import FIXTURES, USER, ingest, rows
 
 
 @pytest.fixture
 def db(sqlite_url) -> str:
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     return sqlite_url
 
 

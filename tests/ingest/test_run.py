@@ -7,8 +7,8 @@ import gc
 
 import pytest
 
-from chatvault.db.migrate import migrate
 from chatvault.ingest.run import rare_collections
+from tests.head import at_head
 from tests.ingest.helpers import FIXTURES, ingest
 
 
@@ -23,7 +23,7 @@ def test_collections_are_rare_while_importing_and_restored_after_a_failure():
 
 
 def test_an_import_leaves_the_collector_as_it_found_it(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     before = gc.get_threshold()
     assert ingest(sqlite_url, str(FIXTURES / "chatvault" / "usage.jsonl")).exit_code == 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from chatvault.cli.app import app
 from chatvault.db.engine import connect
-from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
+from tests.head import at_head
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "ingest"
 runner = CliRunner()
@@ -20,7 +20,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def db(db_url) -> str:
-    migrate(db_url)
+    at_head(db_url)
     for path in (
         "claude",
         "openai/usage_page.json",
@@ -104,7 +104,7 @@ def test_bad_dates_are_usage_errors(db):
 @pytest.mark.parametrize("since", ["7d", "yesterday", "24h", "this-month"])
 def test_since_reads_every_form_usage_reads(sqlite_url, since):
     """The same time grammar as every other --since: a relative or keyword start works."""
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     result = run(sqlite_url, "--since", since)
     assert result.exit_code == 0, result.stderr
     assert result.stderr.startswith("changed 0 of 0 rows")

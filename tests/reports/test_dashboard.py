@@ -13,10 +13,10 @@ from chatvault.budgets.config import Budget
 from chatvault.config import Config
 from chatvault.db.engine import get_engine
 from chatvault.db.filters import UsageFilter
-from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.errors import InputError
 from chatvault.reports import dashboard
+from tests.head import at_head
 from tests.sessions import session_for
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -66,7 +66,7 @@ def test_an_unknown_period_is_one_input_error():
 
 
 def test_the_board_adds_up(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     models = ["m1", "m2", "m3", "m4", "m5", "m6"]
     rows = []
     for d in range(40):

@@ -23,6 +23,7 @@ from chatvault.db.migrate import migrate
 from chatvault.db.writes import insert_usage
 from chatvault.errors import InputError, SchemaError
 from chatvault.reports.export import COLUMNS, Target, export
+from tests.head import at_head
 from tests.revisions import ALL
 from tests.sessions import session_for
 
@@ -42,7 +43,7 @@ def row(n: int, **values) -> dict:
 
 @pytest.fixture
 def db(db_url) -> str:
-    migrate(db_url)
+    at_head(db_url)
     rows = [
         row(
             0,

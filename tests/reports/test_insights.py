@@ -11,11 +11,11 @@ from sqlalchemy import insert
 
 from chatvault.db.engine import get_engine
 from chatvault.db.filters import UsageFilter
-from chatvault.db.migrate import migrate
 from chatvault.db.models import usage_logs
 from chatvault.period import midnight
 from chatvault.reports.dashboard_data import Insight
 from chatvault.reports.insights import _robust_z, insights
+from tests.head import at_head
 from tests.sessions import session_for
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -57,7 +57,7 @@ def noisy(model: str, user: str, before: int, this_week: int, scale: int = 1) ->
 
 
 def add(url: str, rows: list[dict]) -> None:
-    migrate(url)
+    at_head(url)
     with get_engine(url).begin() as conn:
         conn.execute(insert(usage_logs), rows)
 
@@ -247,7 +247,7 @@ def test_robust_z_falls_back_when_most_days_are_alike():
 
 
 def test_quiet_weekends_are_not_anomalies(sqlite_url):
-    migrate(sqlite_url)
+    at_head(sqlite_url)
     rows = [
         log(day, "gpt-4o", 500 if day.weekday() >= 5 else 5000 + 37 * (day.day % 5))
         for day in every_day()

@@ -1,0 +1,76 @@
+"""A new test database at the head schema, fast: one database per dialect is migrated once
+per test session, and each test's database starts as a copy of it (SQLite: the online backup
+API; PostgreSQL: CREATE DATABASE ... TEMPLATE). MariaDB has no templates and migrates.
+
+The migrations themselves are tested from an empty database in tests/db (test_migrations,
+test_legacy, test_failures): this is for tests that only need a database to work in.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sqlite3
+import tempfile
+import uuid
+from contextlib import closing
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from chatvault.db.engine import dispose_all, sqlite_path
+from chatvault.db.migrate import migrate
+
+_TEMPLATES: dict[str, str] = {}  # dialect -> the migrated template (a file, a database name)
+
+
+def at_head(url: str) -> None:
+    """Bring the new, empty database at `url` to the head schema."""
+    dialect = make_url(url).get_backend_name()
+    path = sqlite_path(url) if dialect == "sqlite" else None
+    if path is not None and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        template = _template_file()
+        with closing(sqlite3.connect(template)) as source, closing(sqlite3.connect(path)) as copy:
+            source.backup(copy)
+    elif dialect == "postgresql":
+        _copy_postgresql(url)
+    else:
+        migrate(url)
+
+
+def _template_file() -> str:
+    if "sqlite" not in _TEMPLATES:
+        path = Path(tempfile.mkdtemp(prefix="chatvault-head-")) / "head.db"
+        migrate(f"sqlite:///{path}", backup=False)
+        dispose_all()
+        _TEMPLATES["sqlite"] = str(path)
+    return _TEMPLATES["sqlite"]
+
+
+def _copy_postgresql(url: str) -> None:
+    """Replace the (new, empty) database with a copy of the migrated template."""
+    from tests.conftest import ADMIN_URLS
+
+    target, admin_url = make_url(url), ADMIN_URLS["postgresql"]
+    admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    if "postgresql" not in _TEMPLATES:
+        name = f"cvhead_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        migrate(target.set(database=name).render_as_string(hide_password=False))
+        _TEMPLATES["postgresql"] = name
+        atexit.register(_drop_template, admin_url, name)
+    dispose_all()  # a copy needs the template, and the database replaced, without sessions
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {target.database} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {target.database} TEMPLATE {_TEMPLATES['postgresql']}"))
+    admin.dispose()
+
+
+def _drop_template(admin_url, name: str) -> None:
+    engine = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    engine.dispose()
