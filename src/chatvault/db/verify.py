@@ -162,8 +162,8 @@ def _renames(added: dict, removed: dict, dialect: Any, hint: str) -> list[Findin
         extra = [c for t, c in removed if t == table and (t, c) not in _paired(pairs)]
         missing = [c for t, c in added if t == table and (t, c) not in _paired(pairs)]
         if len(extra) == 1 and len(missing) == 1:
-            old_type = removed[(table, extra[0])].type._type_affinity
-            new_type = added[(table, missing[0])].type._type_affinity
+            old_type = _kind(removed[(table, extra[0])].type)
+            new_type = _kind(added[(table, missing[0])].type)
             if old_type is new_type:
                 meaning = (
                     RENAMED_AT_HEAD if hint == HAND_MADE else "looks like the same column renamed"
@@ -224,3 +224,16 @@ def _default(default: Any) -> str:
         return "none"
     arg = getattr(default, "arg", default)
     return str(getattr(arg, "text", arg))
+
+
+def _kind(column_type: Any) -> type:
+    """The kind of data a column type holds (whole number, number, text, time, flag), read
+    through SQLAlchemy's public generic types: BIGINT and INTEGER are one kind."""
+    from sqlalchemy import Boolean, Date, DateTime, Integer, LargeBinary, Numeric, String
+
+    try:
+        generic = column_type.as_generic()
+    except NotImplementedError:
+        generic = column_type
+    kinds = (Integer, Numeric, String, DateTime, Date, Boolean, LargeBinary)
+    return next((kind for kind in kinds if isinstance(generic, kind)), type(generic))
