@@ -167,3 +167,33 @@ def test_typer_has_a_range_ci_can_test_at_both_ends():
     """.ci/run installs the `>=` bound for a second run of tests/cli; the main run the newest."""
     specifier = _requirements()["typer"].specifier
     assert {spec.operator for spec in specifier} == {">=", "<"}, specifier
+
+
+def _own_private_names() -> set[str]:
+    """Every private name chatvault itself defines: functions, classes, attributes, globals."""
+    names: set[str] = set()
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.arg):
+                names.add(node.arg)
+    return {name for name in names if _private(name)}
+
+
+def test_no_private_attribute_of_a_dependency_is_read_off_an_object():
+    """`column.type._type_affinity`: a private attribute reached through an object, not a
+    module, which the scan above cannot trace. Any `._name` chatvault does not define itself
+    is a dependency's."""
+    own = _own_private_names()
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: .{node.attr}"
+        for path in SOURCES
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and _private(node.attr) and node.attr not in own
+    ]
+    assert found == []
