@@ -175,3 +175,21 @@ def test_a_dry_run_check_builds_no_rollups_for_zones_it_does_not_read(sqlite_url
     with get_engine(sqlite_url).connect() as conn:
         zones = conn.exec_driver_sql("SELECT zone FROM usage_rollup_zones").scalars().all()
     assert zones == ["America/New_York"]
+
+
+def test_one_history_is_read_and_forecast_once_per_command(demo_database, monkeypatch):
+    """The dashboard's month end and the 'everything' budget forecast the same history."""
+    import chatvault.forecast.predict as predict_module
+
+    url, config = demo_database
+    seen = []
+    real = predict_module.predict
+
+    def counted(values, start, horizon, method, level):
+        seen.append((tuple(values), start, horizon, method, level))
+        return real(values, start, horizon, method, level)
+
+    monkeypatch.setattr(predict_module, "predict", counted)
+    result = runner.invoke(app, ["costs", "dashboard", "--database", url, "--config", str(config)])
+    assert result.exit_code == 0, result.stderr
+    assert len(seen) == len(set(seen)) == 2  # the month, and the team budget's own scope

@@ -11,11 +11,11 @@ never to a terminal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from chatvault.config import Config, Settings
@@ -51,6 +51,7 @@ class Session:
         self._engine = engine
         self._conn: Connection | None = None
         self._fresh: set[str] = set()  # zones whose rollups this session brought up to date
+        self._memo: dict[Hashable, Any] = {}
 
     @property
     def config(self) -> Config:
@@ -66,6 +67,13 @@ class Session:
         from chatvault.pricing.prices import PriceBook
 
         return PriceBook(self.config.pricing.overrides)
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """`compute()`, once per key in this session: a result read or derived from the
+        session's snapshot, asked for by more than one service (it is forgotten on a write)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def today(self, zone: ZoneInfo | None = None) -> date:
         return local_date(self.now, zone or self.zone)
@@ -124,6 +132,7 @@ class Session:
                 yield conn
         finally:
             self._fresh.clear()  # whatever was committed before an error counts too
+            self._memo.clear()
 
     def close(self) -> None:
         """Give the connection back; an unfinished transaction is rolled back."""

@@ -92,14 +92,18 @@ def project(
     zone = zone or session.zone
     today = session.today(zone)
     first, last = period or (today.replace(day=1), month_end_of(today))
-    history, to_date = _read(session, rows, zone, history_days, first)
+    # A dashboard's month end and a budget on the same rows and month read and forecast the
+    # same history: once per session.
+    history, to_date = session.memo(
+        ("spend", rows, zone.key, history_days, first),
+        lambda: _read(session, rows, zone, history_days, first),
+    )
     remaining = (last - today).days + 1
-    fc = predict(
-        [float(c) for c in history.cents],
-        history.first,
-        max(days, remaining),
-        method,
-        level,
+    values = tuple(float(c) for c in history.cents)
+    horizon = max(days, remaining)
+    fc = session.memo(
+        ("forecast", values, history.first, horizon, method, level),
+        lambda: predict(list(values), history.first, horizon, method, level),
     )
     daily = [
         (day, _estimate(m, lo, hi))
