@@ -260,3 +260,37 @@ def test_a_refresh_clears_only_what_it_saw(sqlite_url):
     report(sqlite_url, UsageFilter(), (), ZoneInfo("UTC"))
     with get_engine(sqlite_url).connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM usage_rollup_stale")).scalar() == 0
+
+
+@pytest.mark.parametrize("later_row", [False, True])
+def test_today_so_far_reads_the_rollup_unless_the_day_has_rows_outside_the_span(
+    sqlite_url, later_row
+):
+    """A span ending now, with no row after now on that day, is summed from the day's
+    rollup without scanning usage_logs; one row later that day and the raw rows are read,
+    and that row is left out."""
+    from sqlalchemy import event
+
+    rows = random_rows(random.Random(5), 150, days=3)
+    end = max(row["created_at"] for row in rows) + timedelta(seconds=1)
+    if later_row:
+        rows += random_rows(random.Random(6), 1)
+        rows[-1].update(request_id="later", created_at=end + timedelta(seconds=30))
+    load(sqlite_url, rows)
+    zone = ZoneInfo("UTC")
+    rows_filter = UsageFilter(span=Span(ORIGIN + timedelta(days=1), end))
+    report(sqlite_url, UsageFilter(), (), zone)  # builds the rollups
+    statements: list[str] = []
+    engine = get_engine(sqlite_url)
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for group_by in ((), ("day", "model")):
+            assert_equal(
+                report(sqlite_url, rows_filter, group_by, zone),
+                reference(rows, rows_filter, group_by, zone),
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    scans = [s for s in statements if "FROM usage_logs" in s and "EXISTS" not in s]
+    assert bool(scans) == later_row

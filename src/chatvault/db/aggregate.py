@@ -8,12 +8,13 @@ when no row of the group is priced).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, bindparam, func, select
+from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select
 
 from chatvault.db.filters import UsageFilter, dimension_conditions, filter_params, filter_shape
 from chatvault.db.models import ROLLUPS, rollup_table, token_total
@@ -26,7 +27,7 @@ from chatvault.db.rollups import (
     usage_logs,
     whole_days,
 )
-from chatvault.period import GRAINS, bucket_of, local_date
+from chatvault.period import GRAINS, bucket_of, local_date, midnight
 
 # What --group-by accepts, and the column each one reads.
 GROUP_COLUMNS = {
@@ -48,7 +49,7 @@ def aggregate(
 ) -> Groups:
     """The measures of the rows the filter selects, per group (one group when ungrouped)."""
     dialect = conn.dialect.name
-    whole, edges = whole_days(rows.span.start, rows.span.end, zone)
+    whole, edges = _days(conn, rows, zone)
     groups: Groups = {}
     if whole is not None:
         table, keys, conditions, params = _whole_days(rows, group_by, zone, whole, dialect)
@@ -65,6 +66,33 @@ def aggregate(
         params = {"start": start, "end": end, **filter_params(rows, dialect)}
         _add(groups, conn.execute(query, params), group_by, local_date(start, zone))
     return groups
+
+
+def _days(conn: Connection, rows: UsageFilter, zone: ZoneInfo):
+    """The span's whole local days and partial days at its ends, as `whole_days` has them,
+    except that a partial day none of whose rows lies outside the span counts as whole: the
+    rollup then sums the same rows, and "today so far" costs no scan of the raw rows."""
+    start, end = rows.span.start, rows.span.end
+    whole, edges = whole_days(start, end, zone)
+    if not edges:
+        return whole, edges
+    for first, last in edges:
+        day = local_date(first, zone)
+        bounds = {"day": midnight(day, zone), "first": first, "last": last}
+        bounds["next"] = midnight(day + timedelta(days=1), zone)
+        if not conn.execute(_rows_outside(), bounds).scalar():
+            start = bounds["day"] if first == start else start
+            end = bounds["next"] if last == end else end
+    return whole_days(start, end, zone)
+
+
+@functools.cache
+def _rows_outside():
+    """Does a local day (midnight to the next) hold a row outside [first, last)?"""
+    created = usage_logs.c.created_at
+    before = and_(created >= bindparam("day"), created < bindparam("first"))
+    after = and_(created >= bindparam("last"), created < bindparam("next"))
+    return select(select(usage_logs.c.id).where(or_(before, after)).exists())
 
 
 def _statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
@@ -123,7 +151,7 @@ def top(
 
     Ties are ordered by the group values, NULL first, as the Python sort orders them.
     """
-    whole, edges = whole_days(rows.span.start, rows.span.end, zone)
+    whole, edges = _days(conn, rows, zone)
     if whole is None or edges or not group_by:
         return None
     dialect = conn.dialect.name
