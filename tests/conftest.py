@@ -48,6 +48,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     for name in ("CHATVAULT_CONFIG", "CHATVAULT_DATABASE_URL", "CHATVAULT_DEBUG"):
         monkeypatch.delenv(name, raising=False)
 

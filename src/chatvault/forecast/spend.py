@@ -22,7 +22,7 @@ from chatvault.period import Span, midnight
 
 if TYPE_CHECKING:
     from chatvault.forecast.backtest import MethodScore
-    from chatvault.forecast.predict import Forecast
+    from chatvault.forecast.stored import Prediction
     from chatvault.session import Session
 
 MIN_HISTORY = 2  # days with usage: a forecast needs at least a difference
@@ -52,7 +52,7 @@ class Projection:
 
     today: date
     history: History
-    forecast: Forecast
+    forecast: Prediction
     days: int  # the horizon asked for (the forecast may run further, to the period's end)
     daily: list[tuple[date, Estimate]]
     total: Estimate
@@ -87,7 +87,7 @@ def project(
     """Forecast `days` days from today in `zone` (default: the session's), and the total of
     the period (first and last day; default: this month) at its end, from `history_days`
     days back."""
-    from chatvault.forecast.predict import predict
+    from chatvault.forecast.stored import predicted
 
     zone = zone or session.zone
     today = session.today(zone)
@@ -103,7 +103,7 @@ def project(
     horizon = max(days, remaining)
     fc = session.memo(
         ("forecast", values, history.first, horizon, method, level),
-        lambda: predict(list(values), history.first, horizon, method, level),
+        lambda: predicted(list(values), history.first, horizon, method, level),
     )
     daily = [
         (day, _estimate(m, lo, hi))

@@ -1,0 +1,138 @@
+"""Forecasts kept in the user's cache directory, keyed by everything they are made from.
+
+A forecast learns from complete days only, so its input changes once a day (or when old
+days are backfilled): the dashboard, `costs budget` and the budget check cron runs every few
+minutes would otherwise refit and backtest the same series each time, and import NumPy to do
+it. A stored forecast is plain JSON (floats round-trip exactly), read without NumPy; its key
+also covers the forecasting code, so a changed method never serves an old result. The cache
+is an optimisation only: unreadable, unwritable or corrupt, the forecast is computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+FORMAT = 1
+KEEP_SECONDS = 14 * 86400  # entries older than this are removed when one is written
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A forecast's daily estimates, the estimate of each horizon's total, and its method."""
+
+    method: str
+    reason: str
+    level: float
+    history_days: int
+    calibrated: bool
+    warnings: tuple[str, ...]
+    dates: tuple[date, ...]
+    mean: tuple[float, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    totals: tuple[tuple[float, float, float], ...]  # (mean, lower, upper) of the first k+1 days
+
+    def total(self, days: int | None = None) -> tuple[float, float, float]:
+        """(mean, lower, upper) of the sum of the first `days` forecast days (default all)."""
+        days = len(self.mean) if days is None else days
+        if not 1 <= days <= len(self.mean):
+            raise ValueError(f"days must be in 1..{len(self.mean)}, got {days}")
+        return self.totals[days - 1]
+
+
+def predicted(values: list[float], start: date, horizon: int, method: str, level: float):
+    """The forecast of a dense daily series starting on `start`, from the cache if stored."""
+    folder = _folder()
+    key = _key(values, start, horizon, method, level)
+    found = _load(folder / f"{key}.json") if folder else None
+    if found is not None:
+        return found
+    from chatvault.forecast.predict import predict
+
+    fc = predict(values, start, horizon, method, level)
+    made = Prediction(
+        method=fc.method,
+        reason=fc.reason,
+        level=fc.level,
+        history_days=fc.history_days,
+        calibrated=fc.calibrated,
+        warnings=tuple(fc.warnings),
+        dates=tuple(fc.dates),
+        mean=tuple(map(float, fc.mean)),
+        lower=tuple(map(float, fc.lower)),
+        upper=tuple(map(float, fc.upper)),
+        totals=tuple(fc.total(days) for days in range(1, len(fc.mean) + 1)),
+    )
+    if folder:
+        _store(folder, key, made)
+    return made
+
+
+def _folder() -> Path | None:
+    from platformdirs import user_cache_path
+
+    from chatvault.paths import APP_NAME
+
+    try:
+        folder = user_cache_path(APP_NAME) / "forecasts"
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
+def _key(values: list[float], start: date, horizon: int, method: str, level: float) -> str:
+    """A digest of the inputs and of the forecasting code (each module's size and mtime)."""
+    code = Path(__file__).parent
+    stamps = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in code.glob("*.py"))
+    text = json.dumps([FORMAT, stamps, values, start.isoformat(), horizon, method, level])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _load(path: Path) -> Prediction | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Prediction(
+            **{
+                **data,
+                "warnings": tuple(data["warnings"]),
+                "dates": tuple(map(date.fromisoformat, data["dates"])),
+                "mean": tuple(data["mean"]),
+                "lower": tuple(data["lower"]),
+                "upper": tuple(data["upper"]),
+                "totals": tuple(tuple(t) for t in data["totals"]),
+            }
+        )
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _store(folder: Path, key: str, made: Prediction) -> None:
+    import tempfile
+
+    data = asdict(made)
+    data["dates"] = [day.isoformat() for day in made.dates]
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".part", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out)
+        os.replace(temporary, folder / f"{key}.json")
+        _prune(folder)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run a recomputation
+
+
+def _prune(folder: Path) -> None:
+    old = time.time() - KEEP_SECONDS
+    for entry in folder.iterdir():
+        try:
+            if entry.stat().st_mtime < old:
+                entry.unlink()
+        except OSError:
+            pass
