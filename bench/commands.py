@@ -59,8 +59,13 @@ def die(message: str) -> NoReturn:
 
 
 def isolated_env(root: Path) -> dict[str, str]:
-    """This environment without any CHATVAULT_* variable, its home and XDG dirs in root."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATVAULT_")}
+    """This environment without any CHATVAULT_* variable, its home and XDG dirs in root, and
+    bytecode cached in root for every process: with PYTHONDONTWRITEBYTECODE set, an editable
+    install would recompile chatvault's sources on every run while the floor's packages load
+    the bytecode pip compiled, which no installed chatvault pays."""
+    skipped = ("CHATVAULT_", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
+    env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
     for name, folder in (
         ("HOME", "home"),
         ("XDG_DATA_HOME", "data"),
