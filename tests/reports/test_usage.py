@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -100,3 +101,16 @@ def test_pages_sorted_in_sql_equal_pages_sorted_here(db_url, sort):
 def measured(url, rows, group_by, zone, tiers=()):
     with session_for(url, zone=zone) as session:
         return measure(session.reading(), rows, group_by, zone, tiers)
+
+
+def test_a_report_without_latency_differs_only_in_its_percentiles(sqlite_url):
+    load(sqlite_url, random_rows(random.Random(8), 200))
+    zone = ZoneInfo("UTC")
+    with session_for(sqlite_url, zone=zone) as session:
+        for group_by, limit in (((), None), (("model",), None), (("user",), 2)):
+            full = report(session, UsageFilter(), group_by, limit=limit)
+            lean = report(session, UsageFilter(), group_by, limit=limit, latency=False)
+            assert full.totals.p95_latency_ms is not None
+            assert {r.p95_latency_ms for r in [*lean.rows, lean.totals]} == {None}
+            for a, b in zip([*full.rows, full.totals], [*lean.rows, lean.totals], strict=True):
+                assert replace(a, p95_latency_ms=None) == b

@@ -127,7 +127,7 @@ def evaluate(session: Session, budget: Budget) -> Status:
     period = period_of(budget, zone, today)
     rows = usage_of(budget)
     span = Span(midnight(period.start, zone), session.now)
-    spent = usage.report(session, replace(rows, span=span), (), zone=zone).totals
+    spent = usage.report(session, replace(rows, span=span), (), zone=zone, latency=False).totals
     projection: Projection | None = None
     reason = None
     if not config.cost_calculation.cost_prediction.enabled:

@@ -2,8 +2,9 @@
 partial days at either end of the span from usage_logs, summed per group.
 
 Each group comes back as a tuple of its values (dates for day/week/month) and a list of the
-measures in rollups.MEASURES order: integer counts, then cost in exact Decimal cents (None
-when no row of the group is priced).
+measures asked for, in rollups.MEASURES order: integer counts, the cost in exact Decimal cents
+(None when no row of the group is priced), then the latency histogram unless only the LEAN
+measures were asked for.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select
 from chatvault.db.filters import UsageFilter, dimension_conditions, filter_params, filter_shape
 from chatvault.db.models import ROLLUPS, rollup_table, token_total
 from chatvault.db.rollups import (
+    COST,
     MEASURES,
     raw_measures,
     raw_rows,
@@ -45,23 +47,29 @@ _REQUESTS = MEASURES.index("requests")  # a sum: its type says how the database 
 
 
 def aggregate(
-    conn: Connection, rows: UsageFilter, group_by: tuple[str, ...], zone: ZoneInfo
+    conn: Connection,
+    rows: UsageFilter,
+    group_by: tuple[str, ...],
+    zone: ZoneInfo,
+    measures: tuple[str, ...] = MEASURES,
 ) -> Groups:
-    """The measures of the rows the filter selects, per group (one group when ungrouped)."""
+    """The measures (MEASURES or LEAN) of the rows the filter selects, per group (one group
+    when ungrouped)."""
     dialect = conn.dialect.name
     whole, edges = _days(conn, rows, zone)
     groups: Groups = {}
+    shape = (group_by, filter_shape(rows, dialect), dialect, measures)
     if whole is not None:
         table, keys, conditions, params = _whole_days(rows, group_by, zone, whole, dialect)
         query = _statement(
-            ("whole", table.name, group_by, tuple(params), filter_shape(rows, dialect), dialect),
-            lambda: _grouped(table, keys, conditions, group_by),
+            ("whole", table.name, tuple(params), *shape),
+            lambda: _grouped(table, keys, conditions, group_by, measures),
         )
         _add(groups, conn.execute(query, params), group_by)
     for start, end in edges:
         query = _statement(
-            ("edge", group_by, filter_shape(rows, dialect), dialect),
-            lambda: _edge_query(rows, group_by, dialect),
+            ("edge", *shape),
+            lambda: _edge_query(rows, group_by, dialect, measures),
         )
         params = {"start": start, "end": end, **filter_params(rows, dialect)}
         _add(groups, conn.execute(query, params), group_by, local_date(start, zone))
@@ -106,13 +114,15 @@ def _statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
-def _grouped(table: Table, keys: list, conditions: list, group_by: tuple[str, ...]):
+def _grouped(
+    table: Table, keys: list, conditions: list, group_by: tuple[str, ...], measures: tuple
+):
     """The rollup's measures per group: its own rows when a group is one of them (a day of
     rollup_days, say: summing sixty columns over single rows would double a report's time)."""
     grain, held = ROLLUPS[table.name]
     if {GROUP_COLUMNS[g] for g in group_by} == {grain, *held}:
-        return select(*keys, *(table.c[name] for name in MEASURES)).where(*conditions)
-    return select(*keys, *summed_measures(table)).where(*conditions).group_by(*keys)
+        return select(*keys, *(table.c[name] for name in measures)).where(*conditions)
+    return select(*keys, *summed_measures(table, measures)).where(*conditions).group_by(*keys)
 
 
 def _whole_days(
@@ -145,6 +155,7 @@ def top(
     smallest_first: bool,
     limit: int,
     offset: int,
+    measures: tuple[str, ...] = MEASURES,
 ) -> tuple[Groups, list[Any], int] | None:
     """One page of groups ordered by a measure, the totals and the number of groups, sorted
     and cut in SQL; None when the span has partial days (their rows must be merged first).
@@ -157,9 +168,11 @@ def top(
     dialect = conn.dialect.name
     table, keys, conditions, params = _whole_days(rows, group_by, zone, whole, dialect)
     shape = (table.name, group_by, tuple(params), filter_shape(rows, dialect), dialect)
+    shape += (measures,)
+    sums = summed_measures(table, measures)
 
     def page_query():
-        grouped = select(*keys, *summed_measures(table)).where(*conditions).group_by(*keys)
+        grouped = select(*keys, *sums).where(*conditions).group_by(*keys)
         value = func.coalesce(func.sum(table.c[measure]), -1)  # a group with no cost: last
         ties = [part for key in keys for part in (key.is_(None).desc(), key)]
         ordered = grouped.order_by(value if smallest_first else value.desc(), *ties)
@@ -173,20 +186,18 @@ def top(
     query = _statement(("page", measure, smallest_first, *shape), page_query)
     _add(page, conn.execute(query, {**params, "limit": limit, "offset": offset}), group_by)
     totals: Groups = {}
-    query = _statement(
-        ("totals", *shape), lambda: select(*summed_measures(table)).where(*conditions)
-    )
+    query = _statement(("totals", *shape), lambda: select(*sums).where(*conditions))
     _add(totals, conn.execute(query, params), ())
     count = conn.execute(_statement(("count", *shape), count_query), params).scalar()
-    return page, totals.get((), zeros()), int(count or 0)
+    return page, totals.get((), zeros(measures)), int(count or 0)
 
 
-def zeros() -> list[Any]:
+def zeros(measures: tuple[str, ...] = MEASURES) -> list[Any]:
     """The measures of no rows."""
-    return [0] * (len(MEASURES) - 1) + [None]
+    return [None if name == "cost_cents" else 0 for name in measures]
 
 
-def _edge_query(rows: UsageFilter, group_by: tuple[str, ...], dialect: str):
+def _edge_query(rows: UsageFilter, group_by: tuple[str, ...], dialect: str, measures: tuple):
     """A partial local day from raw rows, grouped by the dimensions (its day, week and month
     are the same for every row: _add fills them in)."""
     created = usage_logs.c.created_at
@@ -194,14 +205,13 @@ def _edge_query(rows: UsageFilter, group_by: tuple[str, ...], dialect: str):
     conditions += dimension_conditions(usage_logs.c, rows, dialect)
     source = raw_rows(conditions)
     dims = [source.c[GROUP_COLUMNS[g]] for g in group_by if g not in GRAINS]
-    query = select(*dims, *raw_measures(source.c))
+    query = select(*dims, *raw_measures(source.c, measures))
     return query.group_by(*dims) if dims else query
 
 
 def _add(groups: Groups, result, group_by: tuple[str, ...], day: date | None = None) -> None:
     """Sum result rows into groups; `day` is the one day every row is of (edges only)."""
     width = len(group_by) if day is None else sum(g not in GRAINS for g in group_by)
-    counted = len(MEASURES) - 1  # every measure but the cost is a count
     for row in result:
         if not row[width]:  # no rows: an aggregate without GROUP BY still returns one
             continue
@@ -211,16 +221,16 @@ def _add(groups: Groups, result, group_by: tuple[str, ...], day: date | None = N
             key = tuple(bucket_of(day, g) if g in GRAINS else next(dims) for g in group_by)
         values = list(row[width:])
         if type(values[_REQUESTS]) is not int:  # PostgreSQL and MySQL sum integers as decimals
-            values[:counted] = map(int, values[:counted])
+            values = [v if i == COST else int(v) for i, v in enumerate(values)]
         groups[key] = add_measures(groups[key], values) if key in groups else values
 
 
 def add_measures(a: list[Any], b: list[Any]) -> list[Any]:
     """Two groups' measures summed (the cost stays None only if both are)."""
-    total = [x + y for x, y in zip(a[:-1], b[:-1], strict=True)]
-    cost_a, cost_b = a[-1], b[-1]
+    total = [x + y for x, y in zip(a[:COST], b[:COST], strict=True)]
+    cost_a, cost_b = a[COST], b[COST]
     cost = cost_b if cost_a is None else cost_a if cost_b is None else cost_a + cost_b
-    return [*total, cost]
+    return [*total, cost, *(x + y for x, y in zip(a[COST + 1 :], b[COST + 1 :], strict=True))]
 
 
 def known_values(conn: Connection, group: str, zone: ZoneInfo) -> list[str]:

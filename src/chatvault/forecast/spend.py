@@ -167,10 +167,10 @@ def _daily_spend(
 ) -> dict[date, tuple[Decimal, int]]:
     """(priced spend in cents, unpriced requests) of each day with usage."""
     from chatvault.db.aggregate import aggregate
-    from chatvault.db.rollups import COST, MEASURES
+    from chatvault.db.rollups import COST, LEAN
 
-    unpriced = MEASURES.index("unpriced_requests")
-    groups = aggregate(session.reading(zone), rows, ("day",), zone)
+    unpriced = LEAN.index("unpriced_requests")
+    groups = aggregate(session.reading(zone), rows, ("day",), zone, LEAN)
     return {day: (m[COST] or Decimal(0), m[unpriced]) for (day,), m in groups.items()}
 
 

@@ -60,12 +60,12 @@ def build(session: Session, rows: UsageFilter, period: str) -> Dashboard:
     span, before = spans(period, zone, session.now)
     this = replace(rows, span=span)
     totals = usage.report(session, this, ()).totals
-    previous = usage.report(session, replace(rows, span=before), ()).totals
+    previous = usage.report(session, replace(rows, span=before), (), latency=False).totals
     first, last = local_date(span.start, zone), local_date(span.end - _EARLIER, zone)
     spend, earlier = totals.cost_cents or Decimal(0), previous.cost_cents or Decimal(0)
     month_end, forecast_note = _month_end(session, rows, first, last)
-    models = usage.report(session, this, ("model",))
-    users = usage.report(session, this, ("user",), limit=TOP)
+    models = usage.report(session, this, ("model",), latency=False)
+    users = usage.report(session, this, ("user",), limit=TOP, latency=False)
     days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
     return Dashboard(
         title=f"chatvault: {period}",
@@ -122,7 +122,7 @@ def _daily(
     shown = [str(m) for m in ranked[:CHART_MODELS]]
     series = {name: [Decimal(0)] * len(days) for name in [*shown, "other"]}
     at = {day: i for i, day in enumerate(days)}
-    for row in usage.report(session, rows, ("day", "model")).rows:
+    for row in usage.report(session, rows, ("day", "model"), latency=False).rows:
         day, model = row.key
         name = str(model) if str(model) in shown else "other"
         if day in at and row.cost_cents:

@@ -51,7 +51,7 @@ def insights(session: Session, rows: UsageFilter, limit: int = 8) -> list[Insigh
 
     def grouped(first: date, end: date, group_by: tuple[str, ...]) -> Report:
         span = Span(midnight(first, zone), midnight(end, zone))
-        return report(session, replace(rows, span=span), group_by)
+        return report(session, replace(rows, span=span), group_by, latency=False)
 
     weeks = _weeks(today)
     this_week = weeks[0][0]

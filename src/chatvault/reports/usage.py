@@ -24,7 +24,7 @@ from chatvault.db.aggregate import (
 )
 from chatvault.db.filters import UsageFilter
 from chatvault.db.models import LATENCY_BIN_COLUMNS
-from chatvault.db.rollups import COST, MEASURES, latency_of_bin
+from chatvault.db.rollups import COST, LEAN, MEASURES, latency_of_bin
 from chatvault.db.types import to_cents
 from chatvault.period import GRAINS
 from chatvault.pricing.discounts import monthly_discount
@@ -138,9 +138,10 @@ def _share(cost: Decimal | None, requests: int, totals: Row) -> float | None:
 
 
 def percentile(bins: list[int], q: float) -> float | None:
-    """The q-quantile in ms from a latency histogram: the middle of the bin that holds it."""
+    """The q-quantile in ms from a latency histogram (none for LEAN measures): the middle of
+    the bin that holds it."""
     running = list(itertools.accumulate(bins))
-    if not running[-1]:
+    if not running or not running[-1]:
         return None
     k = bisect.bisect_left(running, math.ceil(q * running[-1]))
     return round(latency_of_bin(k) * 1000, 1)
@@ -207,22 +208,26 @@ def report(
     limit: int | None = None,
     page: int = 1,
     zone: ZoneInfo | None = None,
+    latency: bool = True,
 ) -> Report:
-    """The report in `zone` (default: the session's), from rollups the session keeps exact.
+    """The report in `zone` (default: the session's), from rollups the session keeps exact;
+    without `latency`, p95 is left out (None) and the statements are a fraction of the size.
     A page of the top groups by a plain measure is sorted and cut in SQL, so a thousand users
     cost no more than the twenty shown; anything else is sorted here."""
     zone = zone or session.zone
     order = sort or default_sort(group_by)
     conn = session.reading(zone)
+    measures = MEASURES if latency else LEAN
     if limit and not tiers and order in SQL_SORTS:
         offset = (page - 1) * limit
-        found = top(conn, rows, group_by, zone, SQL_SORTS[order], reverse, limit, offset)
+        sort_by = SQL_SORTS[order]
+        found = top(conn, rows, group_by, zone, sort_by, reverse, limit, offset, measures)
         if found is not None:
-            groups, measures, count = found
-            totals = make_row((), measures)
+            groups, summed, count = found
+            totals = make_row((), summed)
             shown = [make_row(key, m, totals) for key, m in groups.items()]
             return _report(group_by, shown, totals, None, count, order, limit, page)
-    groups, discounts = measure(conn, rows, group_by, zone, tiers)
+    groups, discounts = measure(conn, rows, group_by, zone, tiers, measures)
     return build(groups, group_by, discounts, order, reverse, limit, page)
 
 
@@ -235,8 +240,9 @@ def _total(all_measures: Iterable[list[Any]]) -> list[Any]:
     columns = list(zip(*all_measures, strict=True))
     if not columns:
         return zeros()
-    costs = [cost for cost in columns[-1] if cost is not None]
-    return [*map(sum, columns[:-1]), sum(costs) if costs else None]
+    costs = [cost for cost in columns[COST] if cost is not None]
+    cost = sum(costs) if costs else None
+    return [cost if i == COST else sum(column) for i, column in enumerate(columns)]
 
 
 def measure(
@@ -245,14 +251,15 @@ def measure(
     group_by: tuple[str, ...],
     zone: ZoneInfo,
     tiers: tuple[Tier, ...] = (),
+    measures: tuple[str, ...] = MEASURES,
 ) -> tuple[Groups, dict[tuple[Any, ...], Decimal] | None]:
     """The grouped measures; with volume discount tiers, each group's discount in cents."""
     if not tiers:
-        return aggregate(conn, rows, group_by, zone), None
+        return aggregate(conn, rows, group_by, zone, measures), None
     # A month's discount depends on the whole month's volume: split groups by month, apply
     # each month's rate, then fold the months back.
     by_month = group_by if "month" in group_by else (*group_by, "month")
-    split = aggregate(conn, rows, by_month, zone)
+    split = aggregate(conn, rows, by_month, zone, measures)
     months = {key[by_month.index("month")] for key in split}
     rates = {m: _discount_rate(tiers, month_days(conn, zone, m)) for m in months}
     return _fold_months(split, by_month, group_by, rates)
