@@ -21,6 +21,7 @@ from chatvault.db.filters import UsageFilter, dimension_conditions, filter_param
 from chatvault.db.models import ROLLUPS, rollup_table, token_total
 from chatvault.db.rollups import (
     COST,
+    LEAN,
     MEASURES,
     raw_measures,
     raw_rows,
@@ -203,7 +204,7 @@ def _edge_query(rows: UsageFilter, group_by: tuple[str, ...], dialect: str, meas
     created = usage_logs.c.created_at
     conditions = [created >= bindparam("start"), created < bindparam("end")]
     conditions += dimension_conditions(usage_logs.c, rows, dialect)
-    source = raw_rows(conditions)
+    source = raw_rows(conditions, bins=len(measures) > len(LEAN))
     dims = [source.c[GROUP_COLUMNS[g]] for g in group_by if g not in GRAINS]
     query = select(*dims, *raw_measures(source.c, measures))
     return query.group_by(*dims) if dims else query

@@ -109,12 +109,11 @@ def raw_measures(source, names: tuple[str, ...] = MEASURES) -> list[ColumnElemen
         "latency_us": func.coalesce(
             func.sum(cast(func.round(c.processing_time_seconds * 1_000_000), BigInteger)), zero
         ),
-        **{
-            name: func.sum(case((c.bin == k, 1), else_=0))
-            for k, name in enumerate(LATENCY_BIN_COLUMNS)
-        },
         "cost_cents": func.sum(c.cost_cents),
     }
+    if len(names) > len(LEAN):
+        for k, name in enumerate(LATENCY_BIN_COLUMNS):
+            sums[name] = func.sum(case((c.bin == k, 1), else_=0))
     return [sums[name].label(name) for name in names]
 
 
@@ -125,23 +124,21 @@ def summed_measures(table: Table, names: tuple[str, ...] = MEASURES) -> tuple[Co
     return tuple(func.sum(table.c[name]).label(name) for name in names)
 
 
-def raw_rows(conditions: list[ColumnElement]):
-    """usage_logs rows matching the conditions, with each row's latency bin, as a subquery."""
+def raw_rows(conditions: list[ColumnElement], bins: bool = True):
+    """usage_logs rows matching the conditions, with each row's latency bin unless `bins` is
+    false (the LEAN measures), as a subquery."""
     c = usage_logs.c
-    return (
-        select(
-            *(c[d] for d in ROLLUP_USER_DIMENSIONS),
-            *(c[name] for name in COUNT_COLUMNS),
-            c.cost_cents,
-            c.processing_time_seconds,
-            case(
-                (c.processing_time_seconds.is_(None), None),
-                else_=_bin(c.processing_time_seconds, 0, LATENCY_BINS - 1),
-            ).label("bin"),
-        )
-        .where(*conditions)
-        .subquery("r")
-    )
+    columns = [
+        *(c[d] for d in ROLLUP_USER_DIMENSIONS),
+        *(c[name] for name in COUNT_COLUMNS),
+        c.cost_cents,
+        c.processing_time_seconds,
+    ]
+    if bins:
+        seconds = c.processing_time_seconds
+        latency_bin = _bin(seconds, 0, LATENCY_BINS - 1)
+        columns.append(case((seconds.is_(None), None), else_=latency_bin).label("bin"))
+    return select(*columns).where(*conditions).subquery("r")
 
 
 def _bin(seconds: ColumnElement, low: int, high: int) -> ColumnElement:
