@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import json
@@ -191,6 +192,26 @@ def test_webhook_invalid_url_is_refused_without_quoting_it(url):
         send(Webhook(url), ALERT)
     assert "XXXXSECRET" not in str(caught.value)
     assert "XXXXSECRET" not in describe(Webhook(url))
+
+
+def test_webhook_user_and_password_in_the_url_are_sent_as_basic_auth(http_server):
+    base, received = http_server()
+    host = base.removeprefix("http://")
+    # Percent-encoded as in any URL (curl's rule): "p@ss:w/rd" and "ops team".
+    send(Webhook(f"http://ops%20team:p%40ss%3Aw%2Frd@{host}{SECRET_PATH}"), ALERT)
+    [request] = received
+    assert request["path"] == SECRET_PATH
+    expected = base64.b64encode(b"ops team:p@ss:w/rd").decode()
+    assert request["headers"]["Authorization"] == f"Basic {expected}"
+    assert request["headers"]["Host"] == host  # the credentials are not part of the host
+
+
+def test_webhook_basic_auth_refused_names_the_host_only(http_server):
+    base, _ = http_server(status=401)
+    host = base.removeprefix("http://")
+    with pytest.raises(NotifyError) as caught:
+        send(Webhook(f"http://bot:{PASSWORD}@{host}{SECRET_PATH}"), ALERT)
+    assert str(caught.value) == f"webhook {host}: HTTP 401"
 
 
 def test_webhook_describe_shows_only_the_host():

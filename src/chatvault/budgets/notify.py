@@ -160,7 +160,10 @@ def _send_webhook(channel: Webhook, alert: Alert) -> None:
     }
     body = json.dumps(webhook_body(alert), ensure_ascii=False).encode("utf-8")
     try:
-        request = urllib.request.Request(channel.url, body, headers, method="POST")
+        url, authorization = _basic_auth(channel.url)
+        if authorization:
+            headers["Authorization"] = authorization
+        request = urllib.request.Request(url, body, headers, method="POST")
         with urllib.request.build_opener(NoRedirect).open(request, timeout=timeout) as response:
             response.read(65536)
         return
@@ -173,6 +176,21 @@ def _send_webhook(channel: Webhook, alert: Alert) -> None:
     except (OSError, ValueError, http.client.HTTPException) as exc:
         reason = _network_reason(exc, timeout)
     raise NotifyError(f"{label}: {reason}") from None
+
+
+def _basic_auth(url: str) -> tuple[str, str | None]:
+    """The URL without its `user:password@`, and the Basic Authorization header they make
+    (percent-decoded, as curl reads them); urllib would take them for part of the host."""
+    import base64
+    from urllib.parse import unquote, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+    return urlunsplit(parts._replace(netloc=hostport)), f"Basic {token}"
 
 
 def _network_reason(exc: object, timeout: float) -> str:
