@@ -82,3 +82,26 @@ def test_check_on_a_fully_priced_database(sqlite_url):
         result.exit_code == 0
         and result.stdout.strip() == "every request in the database has a cost"
     )
+
+
+def test_show_finds_an_override_limited_to_a_provider(tmp_path):
+    """Issue 13: `pricing show` said "no price" where `check` and `reprice` used one."""
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "pricing:\n  overrides:\n    - {model: acme-llm-1, provider: acme, input: 1.5, output: 6}\n"
+    )
+    for extra in ([], ["--provider", "acme"]):
+        result = run("pricing", "show", "acme-llm-1", "--config", str(config), *extra)
+        assert result.exit_code == 0, result.stderr
+        assert "acme" in result.stdout and "1.5" in result.stdout
+    other = run("pricing", "show", "acme-llm-1", "--config", str(config), "--provider", "b")
+    assert other.exit_code == 1 and "no price" in other.stderr
+
+
+def test_show_says_what_a_kind_without_its_own_price_is_billed_at(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("pricing:\n  overrides:\n    - {model: house-llm, input: 0.5, output: 1}\n")
+    result = run("pricing", "show", "house-llm", "--config", str(config))
+    lines = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if "|" in line}
+    assert "0.5 (the input price)" in lines["cache read"]
+    assert "0.5 (the input price)" in lines["cache write 1h"]

@@ -64,21 +64,28 @@ def show(
 
     day = _day(at)
     book = PriceBook(settings(ctx, where).config.pricing.overrides)
+    scoped = book.scoped_providers(model)
     rates = book.rates(provider, model, day)
+    if rates is None and provider is None and scoped:
+        provider, scoped = scoped[0], scoped[1:]  # no price for any provider: the first scoped
+        rates = book.rates(provider, model, day)
     if rates is None:
         info(f"no price for {model} on {day}: add it under pricing.overrides in config.yaml")
         raise typer.Exit(1)
-    details = dict(zip(_keys(COLUMNS[2:]), _prices(rates), strict=True))
+    details = dict(zip(_keys(COLUMNS[2:]), _billed(rates), strict=True))
     tiers = [
         f"{name}: {price} above {threshold:,} input tokens"
         for name, tiered in _tiered_prices(rates)
         for threshold, price in tiered.tiers
     ]
-    rows = [["day", str(day)], ["source", rates.source]]
+    rows = [["provider", provider or "any"], ["day", str(day)], ["source", rates.source]]
     rows += [[name.replace("_", " "), value] for name, value in details.items()]
     rows += [["tier", tier] for tier in tiers]
     document = {"model": model, "day": str(day), "source": rates.source, **details, "tiers": tiers}
     emit(Result(lambda: table(["", ""], rows, header=False), document), format)
+    others = [p for p in scoped if p != provider]
+    if others:
+        info(f"{model} has its own price for provider(s) {', '.join(others)}: see --provider")
 
 
 @app.command()
@@ -146,6 +153,16 @@ def _prices(rates: Any) -> list[str]:
     for name in ("input", "output", "cache_read", "cache_write", "cache_write_1h"):
         tiered = getattr(rates, name)
         cells.append("" if tiered is None else f"{tiered.base}{'+' if tiered.tiers else ''}")
+    return cells
+
+
+def _billed(rates: Any) -> list[str]:
+    """Each kind's price, and whose price it takes when it has none of its own."""
+    cells = []
+    for name in ("input", "output", "cache_read", "cache_write", "cache_write_1h"):
+        tiered, inherited = rates.billed(name)
+        text = f"{tiered.base}{'+' if tiered.tiers else ''}"
+        cells.append(text if inherited is None else f"{text} (the {inherited} price)")
     return cells
 
 

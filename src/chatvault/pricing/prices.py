@@ -55,6 +55,11 @@ class PriceBook:
             self._cache[key] = self._override(provider, model, day) or _listed(provider, model, day)
         return self._cache[key]
 
+    def scoped_providers(self, model: str) -> list[str]:
+        """The providers an override of `model` is limited to, in the config's order."""
+        found = [o.provider for o in self._overrides if o.model.lower() == model.lower()]
+        return list(dict.fromkeys(p for p in found if p is not None))
+
     def _override(self, provider: str | None, model: str, day: date) -> Rates | None:
         matching = [
             o

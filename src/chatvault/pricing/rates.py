@@ -51,6 +51,16 @@ class Rates:
     def scaled(self) -> ScaledRates:
         return ScaledRates(self)
 
+    def billed(self, kind: str) -> tuple[Tiered, str | None]:
+        """The price a token kind is billed at, and the kind whose price it takes when it has
+        none of its own ('input' for a cache read, say), else None."""
+        own = getattr(self, kind)
+        if own is not None or kind in ("input", "output"):
+            return own, None
+        fallback = "cache_write" if kind == "cache_write_1h" else "input"
+        price, inherited = self.billed(fallback)
+        return price, inherited or fallback
+
 
 class ScaledRates:
     """A Rates' prices as integers over one power of ten, so a cost is integer arithmetic.
