@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chatvault.config import Tier
+from chatvault.db.aggregate import zeros
 from chatvault.db.filters import UsageFilter
+from chatvault.db.rollups import MEASURES
 from chatvault.period import Span, midnight
 from chatvault.pricing.discounts import monthly_discount
-from chatvault.reports.usage import build, measure, percentile, report
+from chatvault.reports.usage import _BINS, build, make_row, measure, percentile, report
 from tests.db.test_aggregate import load, random_rows, reference
 from tests.sessions import session_for
 
@@ -33,6 +35,30 @@ def test_the_percentile_is_the_middle_of_the_bin_that_holds_it():
     bins[10], bins[20] = 95, 5  # now the 95th is the last of bin 10
     assert percentile(bins, 0.95) == round(0.008 * 2 ** (10.5 / 3) * 1000, 1)
     assert percentile([0] * 48, 0.95) is None
+
+
+def test_one_latency_is_its_own_p95_and_the_average():
+    bins = [0] * 48
+    bins[20] = 1  # 812.7 to 1,024 ms; the bin's middle is 911.4 ms
+    assert percentile(bins, 0.95, 1_000_000) == 1000.0
+    measures = [*zeros()[: _BINS.start], *bins]
+    measures[MEASURES.index("latency_rows")] = 1
+    measures[MEASURES.index("latency_us")] = 850_000
+    row = make_row((), measures)
+    assert row.p95_latency_ms == row.avg_latency_ms == 850.0
+
+
+def test_the_p95_stays_within_what_the_sum_proves():
+    bins = [0] * 48
+    bins[0] = 19  # under 10 ms, open-ended below
+    bins[20] = 1  # the 19th of 20 is in bin 0, the 20th (the max) in bin 20
+    # The sum leaves 820 - 812.7 ms for the 19 fast ones: the 19th (the p95) is at most that.
+    assert percentile(bins, 0.95, 820_000) == 7.3
+    assert percentile(bins, 0.95) == round(0.008 * 2 ** (0.5 / 3) * 1000, 1)
+    bins = [0] * 48
+    bins[47] = 2  # the open last bin (from 414 s): both at least their bin's lower edge
+    assert percentile(bins, 0.95, 1_000_000_000) == 500_000.0  # 2 x 500 s: exactly 500 s
+    assert percentile(bins, 0.95, 2_000_000_000) > 414_000  # within the bin
 
 
 def test_shares_order_pages_and_totals():

@@ -24,7 +24,7 @@ from chatvault.db.aggregate import (
 )
 from chatvault.db.filters import UsageFilter
 from chatvault.db.models import LATENCY_BIN_COLUMNS
-from chatvault.db.rollups import COST, LEAN, MEASURES, latency_of_bin
+from chatvault.db.rollups import COST, LATENCY_EDGES, LEAN, MEASURES, latency_of_bin
 from chatvault.db.types import to_cents
 from chatvault.period import GRAINS
 from chatvault.pricing.discounts import monthly_discount
@@ -125,7 +125,7 @@ def make_row(
         unpriced_requests=m[_AT["unpriced_requests"]],
         error_requests=m[_AT["error_requests"]],
         avg_latency_ms=m[_AT["latency_us"]] / latency_rows / 1000 if latency_rows else None,
-        p95_latency_ms=percentile(m[_BINS], P95),
+        p95_latency_ms=percentile(m[_BINS], P95, m[_AT["latency_us"]]),
         share=None if totals is None else _share(cost, requests, totals),
         discount_cents=None if discounts is None else discounts.get(key, Decimal(0)),
     )
@@ -137,14 +137,37 @@ def _share(cost: Decimal | None, requests: int, totals: Row) -> float | None:
     return requests / totals.requests if totals.requests else None
 
 
-def percentile(bins: list[int], q: float) -> float | None:
+def percentile(bins: list[int], q: float, total_us: Any = None) -> float | None:
     """The q-quantile in ms from a latency histogram (none for LEAN measures): the middle of
-    the bin that holds it."""
+    the bin that holds it, kept within what the counts and the latencies' sum `total_us`
+    prove (docs/usage.md): the exact value when there is one latency."""
     running = list(itertools.accumulate(bins))
     if not running or not running[-1]:
         return None
-    k = bisect.bisect_left(running, math.ceil(q * running[-1]))
-    return round(latency_of_bin(k) * 1000, 1)
+    rank = math.ceil(q * running[-1])
+    k = bisect.bisect_left(running, rank)
+    low, high = _proven(bins, k, rank - (running[k] - bins[k]), total_us)
+    return round(max(low, min(latency_of_bin(k), high)) * 1000, 1)
+
+
+_LOW = (0.0, *LATENCY_EDGES)  # each bin's bounds in seconds; the first and last are open
+_HIGH = (*LATENCY_EDGES, math.inf)
+
+
+def _proven(bins: list[int], k: int, j: int, total_us: Any) -> tuple[float, float]:
+    """Bounds in seconds of the j-th latency of bin k: the bin's own, narrowed by the sum.
+    The other latencies lie within their bins, and those of bin k below it (after it) are at
+    most (at least) it: what is left of the sum for it and for them bounds it."""
+    low, high = _LOW[k], _HIGH[k]
+    if total_us is None:
+        return low, high
+    total, count = float(total_us) / 1e6, bins[k]
+    least = sum(c * _LOW[b] for b, c in enumerate(bins) if c and b != k)
+    most = sum(c * _HIGH[b] for b, c in enumerate(bins) if c and b != k)
+    high = min(high, (total - (j - 1) * _LOW[k] - least) / (count - j + 1))
+    after = (count - j) * _HIGH[k] if count > j else 0.0
+    low = max(low, (total - after - most) / j)  # -inf when an open bin is involved
+    return min(low, high), high
 
 
 def build(
