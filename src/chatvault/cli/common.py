@@ -149,9 +149,13 @@ class Group(TyperGroup):
             passes = isinstance(exc, BrokenPipeError) or type(exc).__module__.startswith("typer")
             if passes or os.environ.get(DEBUG_ENV):
                 raise  # Typer's own exits, usage errors and EPIPE handling; or a developer's trace
+            from chatvault.db.engine import query_failure, without_statement
+
+            cause = without_statement(exc)  # SQLAlchemy quotes the SQL: say what went wrong
             fail(
-                ChatvaultError(
-                    f"unexpected error: {type(exc).__name__}: {exc}",
+                query_failure(exc)
+                or ChatvaultError(
+                    f"unexpected error: {type(cause).__name__}: {cause}",
                     fix=f"{DEBUG_ENV}=1 chatvault ... to see the traceback, and report it",
                 )
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ def parse_url(url: str) -> URL:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise InputError(
             "the database URL is not a valid URL (e.g. sqlite:///usage.db, "
             "postgresql://user@host/db); check --database or $CHATVAULT_DATABASE_URL"
@@ -138,6 +139,27 @@ def open_connection(url: str, engine: Engine | None = None) -> Connection:
         ) from None
 
 
+def query_failure(exc: BaseException) -> DatabaseError | None:
+    """What to tell a user about a statement the database failed (a sum too large for its
+    integers, a lost connection, a full disk): the driver's message, never the statement
+    SQLAlchemy quotes with it. None for any other exception."""
+    errors = sys.modules.get("sqlalchemy.exc")  # not loaded: no statement ran
+    if errors is None or not isinstance(exc, errors.DBAPIError):
+        return None
+    return DatabaseError(
+        f"the database failed a query: {_first_line(exc.orig)}",
+        fix="CHATVAULT_DEBUG=1 chatvault ... to see the statement",
+    )
+
+
+def without_statement(exc: BaseException) -> BaseException:
+    """The error a failed statement wraps, whose message does not quote the SQL; else `exc`."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    if errors is not None and isinstance(exc, errors.StatementError) and exc.orig is not None:
+        return exc.orig
+    return exc
+
+
 @contextmanager
 def locking_first(conn: Connection) -> Iterator[Connection]:
     """Within the block, transactions on `conn` are writers: on SQLite they start with BEGIN
@@ -153,10 +175,14 @@ def locking_first(conn: Connection) -> Iterator[Connection]:
 
 def _reason(exc: Exception, url: str) -> str:
     """The driver's first line, with the password scrubbed in case a driver echoes it."""
-    original = getattr(exc, "orig", None) or exc
-    text = (str(original).strip().splitlines() or ["unknown error"])[0]
+    text = _first_line(getattr(exc, "orig", None) or exc)
     password = parse_url(url).password
     return text.replace(str(password), "***") if password else text
+
+
+def _first_line(exc: BaseException) -> str:
+    """A driver's message without the lines of context some add (PostgreSQL's LINE 1: ...)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _tune_sqlite(engine: Engine) -> None:
