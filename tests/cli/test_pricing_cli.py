@@ -105,3 +105,10 @@ def test_show_says_what_a_kind_without_its_own_price_is_billed_at(tmp_path):
     lines = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if "|" in line}
     assert "0.5 (the input price)" in lines["cache read"]
     assert "0.5 (the input price)" in lines["cache write 1h"]
+
+
+def test_show_names_the_config_file_an_override_came_from(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("pricing:\n  overrides:\n    - {model: house-llm, input: 0.5, output: 1}\n")
+    result = run("pricing", "show", "house-llm", "--config", str(config))
+    assert f"config override ({config})" in result.stdout

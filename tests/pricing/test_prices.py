@@ -11,7 +11,7 @@ import genai_prices
 import pytest
 
 from chatvault.config import PriceOverride
-from chatvault.pricing.prices import PriceBook, Rates, Tiered, TokenUsage, cost_cents
+from chatvault.pricing.prices import PriceBook, Rates, Tiered, TokenUsage, Usages, cost_cents
 
 DAY = date(2025, 10, 1)
 book = PriceBook()
@@ -207,3 +207,15 @@ def test_half_a_millionth_of_a_cent_rounds_up():
     rates = Rates(Tiered(Decimal("0.005")), Tiered(Decimal(0)), None, None, None, None, "test")
     assert cost_cents(TokenUsage(input=1), rates) == Decimal("0.000001")  # 0.0000005 cents
     assert cost_cents(TokenUsage(input=1, service_tier="batch"), rates) == Decimal("0")
+
+
+def test_a_book_counts_the_rows_its_overrides_priced():
+    """What the ingest summary reports: how many rows the config's overrides priced."""
+    priced = PriceBook((PriceOverride(model="house-llm", input=Decimal(1), output=Decimal(2)),))
+    usages = Usages(
+        [[10, 20, 30], [1, 1, 1], [0] * 3, [0] * 3, [0] * 3, [1] * 3], [None] * 3, [None] * 3
+    )
+    assert priced.costs(None, "house-llm", DAY, usages) == [1200, 2200, 3200]
+    assert priced.costs("openai", "gpt-4o", DAY, usages) is not None
+    assert priced.costs(None, "no-such-model", DAY, usages) is None
+    assert priced.override_rows == 3

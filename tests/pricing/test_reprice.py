@@ -65,7 +65,7 @@ def test_an_override_prices_what_was_unpriced(db, tmp_path):
     # 100 x $10 + 10 x $20, per million = $0.0012
     assert result.stderr.strip() == (
         "changed 1 of 1 rows (1 newly priced, 0 still unpriced); their total $0.00 -> $0.0012 "
-        "(+$0.0012)"
+        f"(+$0.0012); 1 row priced by overrides from {config}"
     )
     assert costs(db)["cc:msg_a4:req_a4"] == (Decimal("0.12"), "estimated")
 
@@ -115,3 +115,11 @@ def test_the_shared_filters_narrow_what_is_repriced(db, tmp_path):
     config.write_text("pricing:\n  overrides:\n    - {model: gpt-4o, input: 1, output: 1}\n")
     nobody = run(db, "--user", "nobody", "--include-reported", "--dry-run", config=config)
     assert nobody.exit_code == 0 and nobody.stderr.startswith("would change 0 of 0 rows")
+
+
+def test_the_summary_says_when_no_override_priced_anything(db, tmp_path):
+    """Issue 13: a config changes money only visibly; with none, nothing is claimed."""
+    config = tmp_path / "c.yaml"
+    config.write_text("pricing:\n  overrides:\n    - {model: unused-model, input: 1, output: 1}\n")
+    result = run(db, "--dry-run", config=config)
+    assert result.exit_code == 0 and "override" not in result.stderr

@@ -63,7 +63,8 @@ def show(
     from chatvault.pricing.prices import PriceBook
 
     day = _day(at)
-    book = PriceBook(settings(ctx, where).config.pricing.overrides)
+    found = settings(ctx, where)
+    book = PriceBook(found.config.pricing.overrides)
     scoped = book.scoped_providers(model)
     rates = book.rates(provider, model, day)
     if rates is None and provider is None and scoped:
@@ -78,10 +79,11 @@ def show(
         for name, tiered in _tiered_prices(rates)
         for threshold, price in tiered.tiers
     ]
-    rows = [["provider", provider or "any"], ["day", str(day)], ["source", rates.source]]
+    source = f"{rates.source} ({found.config_file})" if rates.override else rates.source
+    rows = [["provider", provider or "any"], ["day", str(day)], ["source", source]]
     rows += [[name.replace("_", " "), value] for name, value in details.items()]
     rows += [["tier", tier] for tier in tiers]
-    document = {"model": model, "day": str(day), "source": rates.source, **details, "tiers": tiers}
+    document = {"model": model, "day": str(day), "source": source, **details, "tiers": tiers}
     emit(Result(lambda: table(["", ""], rows, header=False), document), format)
     others = [p for p in scoped if p != provider]
     if others:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,4 +37,12 @@ def reprice(
         f"rows ({summary.newly_priced:,} newly priced, {summary.unpriced:,} still unpriced); "
         f"their total {usd(summary.before_cents)} -> {usd(summary.after_cents)} "
         f"({'' if change.startswith('-') else '+'}{change})"
+        + overridden(summary.by_override, session.settings.config_file)
     )
+
+
+def overridden(rows: int, config_file: Path | None) -> str:
+    """'; 3 rows priced by overrides from config.yaml', or nothing when no override priced."""
+    if not rows:
+        return ""
+    return f"; {rows:,} row{'' if rows == 1 else 's'} priced by overrides from {config_file}"

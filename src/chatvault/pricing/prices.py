@@ -43,11 +43,29 @@ __all__ = [
 
 
 class PriceBook:
-    """Rates by (provider, model, day): config overrides first, then genai-prices."""
+    """Rates by (provider, model, day): config overrides first, then genai-prices.
+
+    `override_rows` counts the rows `costs` priced with the config's overrides, for a
+    summary to say how many rows the config file's prices changed.
+    """
 
     def __init__(self, overrides: tuple[PriceOverride, ...] = ()) -> None:
         self._overrides = overrides
         self._cache: dict[tuple[str | None, str, date], Rates | None] = {}
+        self.override_rows = 0
+
+    def costs(
+        self, provider: str | None, model: str, day: date, usages: Usages
+    ) -> list[int] | None:
+        """Each usage's exact cost in millionths of a cent, or None if the model has no price:
+        integer arithmetic a column at a time."""
+        rates = self.rates(provider, model, day)
+        if rates is None:
+            return None
+        costs = rates.scaled.costs(usages)
+        if rates.override:
+            self.override_rows += len(costs)
+        return costs
 
     def rates(self, provider: str | None, model: str, day: date) -> Rates | None:
         key = (provider, model, day)
@@ -80,6 +98,7 @@ class PriceBook:
             cache_write_1h=None if chosen.cache_write_1h is None else Tiered(chosen.cache_write_1h),
             per_thousand_requests=None,
             source=f"config override{since}",
+            override=True,
         )
 
 

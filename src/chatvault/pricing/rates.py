@@ -46,6 +46,7 @@ class Rates:
     cache_write_1h: Tiered | None
     per_thousand_requests: Decimal | None
     source: str
+    override: bool = False  # set by the config's overrides, not the price list
 
     @cached_property
     def scaled(self) -> ScaledRates:

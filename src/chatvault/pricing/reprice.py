@@ -29,6 +29,7 @@ class RepriceSummary:
     changed: int = 0
     newly_priced: int = 0
     unpriced: int = 0  # still without a price
+    by_override: int = 0  # priced with the config's overrides
     before_cents: Decimal = Decimal(0)  # the examined rows' total, before and after
     after_cents: Decimal = Decimal(0)
 
@@ -66,6 +67,8 @@ def _changes(batch, book: PriceBook, summary: RepriceSummary) -> list[dict]:
             summary.unpriced += 1
         elif old is None:
             summary.newly_priced += 1
+        if new is not None and rates.override:
+            summary.by_override += 1
         if (new, source) != (old, row["cost_source"]):
             summary.changed += 1
             changes.append({"id": row["id"], "cost_cents": new, "cost_source": source})
