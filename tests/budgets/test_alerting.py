@@ -218,3 +218,67 @@ def test_periods_in_the_budget_zone():
     assert period_of(yearly, KOLKATA, date(2026, 2, 3)).end == date(2027, 1, 1)
     daily = Budget(name="d", amount=Decimal(1), period="daily")
     assert period_of(daily, KOLKATA, date(2026, 2, 28)).end == date(2026, 3, 1)
+
+
+def statuses(url) -> dict[tuple[str, int], str]:
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(
+            select(budget_alerts.c.kind, budget_alerts.c.threshold_bp, budget_alerts.c.status)
+        ).all()
+    return {(kind, bp): status for kind, bp, status in rows}
+
+
+def test_a_retried_forecast_alert_that_no_longer_holds_is_resolved_not_sent(url, receiver):
+    first = date(2026, 1, 1)
+    for k in range(78):  # $10 a day: March is forecast to end at $310
+        spend(url, local(first + timedelta(days=k), 12), "1000")
+    receiver.status = 500
+    failed = check(url, budget(receiver, amount="300", **ONLY_FORECAST), NOW)
+    assert [d.crossed for d in failed.deliveries] == [["forecast"]] and failed.deliveries[0].error
+    receiver.status = 200
+    # Raised: the forecast ($310) is 95% of $326, under the amount, inside the re-arm band.
+    raised = budget(receiver, amount="326", **ONLY_FORECAST)
+    due = check(url, raised, NOW + timedelta(minutes=6))
+    assert due.state == "OK" and due.deliveries == [] and due.failing == []
+    assert receiver.bodies == []
+    assert statuses(url) == {("forecast", 10_000): "resolved"}
+    assert check(url, raised, NOW + timedelta(hours=7)).deliveries == []
+    # Over the amount again: never delivered, so it is news, sent with today's figures.
+    again = check(url, budget(receiver, amount="305", **ONLY_FORECAST), NOW + timedelta(hours=8))
+    assert [d.crossed for d in again.deliveries] == [["forecast"]]
+    assert len(receiver.texts) == 1
+    assert (
+        "at $310.00 (80%" in receiver.texts[0] and "over the budget of $305.00" in receiver.texts[0]
+    )
+    assert statuses(url) == {("forecast", 10_000): "sent"}
+
+
+def test_a_retried_threshold_sends_what_still_holds_with_the_current_figures(url, receiver):
+    spend(url, NOW - timedelta(hours=1), "8500")  # $85 of $100: 50% and 80%
+    receiver.status = 500
+    assert check(url, budget(receiver), NOW).deliveries[0].error
+    receiver.status = 200
+    raised = check(url, budget(receiver, amount="150"), NOW + timedelta(minutes=6))  # 56.7%
+    assert [(d.crossed, d.error) for d in raised.deliveries] == [(["50%"], None)]
+    [text] = receiver.texts
+    assert text.startswith("BUDGET WARNING - team-a 57% of $150.00")
+    assert "crossed 50% ($75.00) of the monthly budget" in text and "80%" not in text
+    assert statuses(url) == {("actual", 5000): "sent", ("actual", 8000): "resolved"}
+
+
+def test_a_pending_failure_is_reported_by_every_check_until_delivered(url, receiver):
+    spend(url, NOW - timedelta(hours=1), "5500")
+    receiver.status = 500
+    first = check(url, budget(receiver), NOW)
+    retry_at = first.deliveries[0].retry_at
+    for minutes in (1, 3):  # before the retry is due: nothing sent, the failure still shown
+        later = check(url, budget(receiver), NOW + timedelta(minutes=minutes))
+        assert later.deliveries == [] and later.state == "WARNING"
+        [pending] = later.failing
+        assert (pending.crossed, pending.retry_at) == (["50%"], retry_at)
+        assert pending.channel.startswith("webhook 127.0.0.1:")
+        assert pending.error.endswith("HTTP 500") and "secret-token" not in pending.error
+    receiver.status = 200
+    sent = check(url, budget(receiver), NOW + timedelta(minutes=6))
+    assert sent.deliveries[0].error is None and sent.failing == []
+    assert check(url, budget(receiver), NOW + timedelta(minutes=7)).failing == []

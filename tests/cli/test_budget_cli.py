@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -132,6 +133,31 @@ def test_a_failing_webhook_is_reported_without_its_secret(setup, receiver):
     assert result.exit_code == 1
     assert "NOT sent to webhook 127.0.0.1:" in result.stdout and "HTTP 500" in result.stdout
     assert "secret-token" not in result.stdout + result.stderr
+
+
+def test_a_failed_alert_is_shown_by_every_check_until_it_is_delivered(setup, receiver):
+    args, env = setup
+    receiver.status = 500
+    assert run("costs", "budget", "check", *args, env=env).exit_code == 1
+    # The retry is not due yet: nothing is sent, and the check still says what is missing.
+    later = run("costs", "budget", "check", "--budget", "team-a", *args, env=env)
+    assert later.exit_code == 1 and later.stderr == ""
+    [line] = [line for line in later.stdout.splitlines() if "NOT sent" in line]
+    assert re.fullmatch(
+        r"  still NOT sent to webhook 127\.0\.0\.1:\d+ \(50%\): webhook 127\.0\.0\.1:\d+: "
+        r"HTTP 500; retry after \d{4}-\d\d-\d\d \d\d:\d\d UTC",
+        line,
+    )
+    assert "secret-token" not in later.stdout
+    quiet = run("costs", "budget", "check", "-q", *args, env=env)
+    assert quiet.exit_code == 1 and quiet.stdout == ""  # not news: cron mailed it already
+    data = json.loads(run("costs", "budget", "check", "-f", "json", *args, env=env).stdout)
+    team = data["budgets"][0]
+    assert team["notifications"] == []
+    [failing] = team["failing"]
+    assert failing["announced"] == ["50%"] and failing["error"].endswith("HTTP 500")
+    assert failing["channel"].startswith("webhook 127.0.0.1:") and failing["retry_after"]
+    assert data["budgets"][1]["failing"] == []
 
 
 def test_critical_is_exit_2(setup):

@@ -4,7 +4,9 @@ say how it went.
 Once means: each (budget, period, actual/forecast, threshold, channel) is claimed in the
 alerts table before anything is sent (db/alerts.py), so concurrent checks, reruns and
 restarts cannot send it twice; a failed send is kept and retried by a later run after a
-backoff. Forecast alerts re-arm when the forecast falls back under REARM_BELOW percent.
+backoff, if its condition still holds then (with the figures of then): one that no longer
+holds is resolved, not sent. Forecast alerts re-arm when the forecast falls back under
+REARM_BELOW percent.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class Outcome:
     status: Status | None = None
     error: str | None = None  # why the budget could not be evaluated
     deliveries: list[Delivery] = field(default_factory=list)
+    # Failed earlier, still true, retried later: not news, but not delivered either.
+    failing: list[Delivery] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # crossed, not sent (--no-notify, --dry-run)
 
     @property
@@ -51,7 +55,7 @@ class Outcome:
         if self.error is not None or self.status is None:
             return "UNKNOWN"
         state = self.status.state
-        if any(d.error for d in self.deliveries) and state == "OK":
+        if any(d.error for d in [*self.deliveries, *self.failing]) and state == "OK":
             return "WARNING"  # a failed notification is worth a look
         return state
 
@@ -103,19 +107,33 @@ def _notify(session: Session, outcome: Outcome) -> None:
             target = channel.target
             key = channel_key(target)
             wanted = [alerts.Key(budget.name, start, kind, bp, key) for kind, bp in _wanted(status)]
-            wanted += [k for k in alerts.retries_due(conn, budget.name, start, key, now)
-                       if k not in wanted]  # fmt: skip
+            # A failed alert is retried only while it holds: the rest are resolved, unsent.
+            failed = alerts.failed(conn, budget.name, start, key)
+            held = [alerts.Key(budget.name, start, r["kind"], r["threshold_bp"], key)
+                    for r in failed]  # fmt: skip
+            alerts.resolve(conn, [k for k in held if k not in wanted])
             claimed = alerts.claim(conn, wanted, now)
-            if not claimed:
-                continue
-            delivery = Delivery(describe(target), [_label(k.kind, k.threshold_bp) for k in claimed])
-            try:
-                send(target, message(status, claimed))
-                alerts.mark_sent(conn, claimed, now)
-            except NotifyError as exc:
-                delivery.error = str(exc)
-                delivery.retry_at = alerts.mark_failed(conn, claimed, str(exc), now)
-            outcome.deliveries.append(delivery)
+            if claimed:
+                labels = [_label(k.kind, k.threshold_bp) for k in claimed]
+                delivery = Delivery(describe(target), labels)
+                try:
+                    send(target, message(status, claimed))
+                    alerts.mark_sent(conn, claimed, now)
+                except NotifyError as exc:
+                    delivery.error = str(exc)
+                    delivery.retry_at = alerts.mark_failed(conn, claimed, str(exc), now)
+                outcome.deliveries.append(delivery)
+            waiting = [r for r, k in zip(failed, held, strict=True)
+                       if k in wanted and k not in claimed]  # fmt: skip
+            if waiting:
+                outcome.failing.append(
+                    Delivery(
+                        describe(target),
+                        [_label(r["kind"], r["threshold_bp"]) for r in waiting],
+                        waiting[-1]["last_error"],
+                        min(r["next_attempt_at"] for r in waiting),
+                    )
+                )
 
 
 def _wanted(status: Status) -> list[tuple[str, int]]:
@@ -130,7 +148,11 @@ def _unsent(session: Session, status: Status) -> list[str]:
     if not status.budget.notify:
         return []
     rows = alerts.recorded(session.connection, status.budget.name, status.period.start)
-    done = {(r["channel"], r["kind"], r["threshold_bp"]) for r in rows if r["status"] != "failed"}
+    done = {  # failed or resolved: never delivered
+        (r["channel"], r["kind"], r["threshold_bp"])
+        for r in rows
+        if r["status"] in ("sent", "sending")
+    }
     channels = [channel_key(c.target) for c in status.budget.notify]
     return [
         _label(kind, bp)

@@ -149,6 +149,9 @@ def _check_lines(state: str, outcomes: list[Outcome]) -> list[str]:
             else:
                 lines.append(f"  NOT sent to {d.channel} ({what}): {d.error}; retry after "
                              f"{d.retry_at:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+        for d in o.failing:  # failed before, retried later: until delivered, said every time
+            lines.append(f"  still NOT sent to {d.channel} ({', '.join(d.crossed)}): {d.error}; "
+                         f"retry after {d.retry_at:%Y-%m-%d %H:%M} UTC")  # fmt: skip
         if o.pending:
             lines.append(f"  not sent (--no-notify or --dry-run): {', '.join(o.pending)}")
     return lines
@@ -208,6 +211,15 @@ def _check_json(state: str, outcomes: list[Outcome], checked_at: datetime) -> di
                 "retry_after": None if d.retry_at is None else d.retry_at.isoformat(),
             }
             for d in o.deliveries
+        ]
+        record["failing"] = [
+            {
+                "channel": d.channel,
+                "announced": d.crossed,
+                "error": d.error,
+                "retry_after": None if d.retry_at is None else d.retry_at.isoformat(),
+            }
+            for d in o.failing
         ]
         record["not_sent"] = o.pending
         budgets.append(record)

@@ -1,6 +1,8 @@
 """The budget alerts table: an alert is claimed (written under its unique key) before it is
-sent, then marked sent or failed. Every call is its own short transaction, committed at once,
-so a claim is visible to every other check before anything goes out."""
+sent, then marked sent or failed; a failed one whose condition no longer holds is marked
+resolved (never sent, and claimable again should it hold again). Every call is its own short
+transaction, committed at once, so a claim is visible to every other check before anything
+goes out."""
 
 from __future__ import annotations
 
@@ -39,7 +41,8 @@ class Key:
 
 def claim(conn: Connection, keys: list[Key], now: datetime) -> list[Key]:
     """Write the alerts as being sent and return those this check got: not those another
-    check (or an earlier run) has, unless that one failed and its retry is due.
+    check (or an earlier run) has, unless that one failed and its retry is due, or was
+    resolved (never sent: its condition had cleared) and holds again.
 
     One transaction, keys in a fixed order: a concurrent check blocks on the first key this
     one wrote until it commits, then finds every key taken, so one message goes out, not
@@ -61,7 +64,13 @@ def claim(conn: Connection, keys: list[Key], now: datetime) -> list[Key]:
                 pass
             retry = conn.execute(
                 update(budget_alerts)
-                .where(key.where(), c.status == "failed", c.next_attempt_at <= now)
+                .where(
+                    key.where(),
+                    or_(
+                        and_(c.status == "failed", c.next_attempt_at <= now),
+                        c.status == "resolved",
+                    ),
+                )
                 .values(status="sending", claimed_at=now)
             )
             if retry.rowcount == 1:
@@ -102,21 +111,35 @@ def mark_failed(conn: Connection, keys: list[Key], error: str, now: datetime) ->
     return due
 
 
-def retries_due(
-    conn: Connection, budget: str, period_start: date, channel: str, now: datetime
-) -> list[Key]:
-    """The failed alerts of a budget's period on a channel whose retry is due."""
+def resolve(conn: Connection, keys: list[Key]) -> None:
+    """Mark failed alerts resolved: their condition no longer holds, so they are not retried."""
+    if not keys:
+        return
+    with conn.begin():
+        for key in keys:
+            conn.execute(
+                update(budget_alerts)
+                .where(key.where(), c.status == "failed")
+                .values(status="resolved", next_attempt_at=None)
+            )
+
+
+def failed(conn: Connection, budget: str, period_start: date, channel: str) -> list[dict]:
+    """The failed alerts of a budget's period on a channel: kind, threshold_bp, last_error,
+    next_attempt_at."""
     rows = conn.execute(
-        select(c.kind, c.threshold_bp).where(
+        select(c.kind, c.threshold_bp, c.last_error, c.next_attempt_at)
+        .where(
             c.budget == budget,
             c.period_start == period_start,
             c.channel == channel,
             c.status == "failed",
-            c.next_attempt_at <= now,
         )
-    ).all()
+        .order_by(c.kind, c.threshold_bp)
+    ).mappings()
+    found = [dict(row) for row in rows]
     conn.rollback()
-    return [Key(budget, period_start, kind, bp, channel) for kind, bp in rows]
+    return found
 
 
 def rearm_forecast(conn: Connection, budget: str, period_start: date) -> int:
