@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 
-from chatvault.cli.output import Result, emit
+from chatvault.cli.output import Result, emit, money_cells
 from chatvault.csv_cells import neutralised
 
 RESULT = Result(
@@ -42,3 +43,15 @@ def test_owasp_triggers_are_defused_and_nothing_else():
         assert neutralised(cell) == "'" + cell
     for cell in ("", "a=b", "'=x", " =x", 5, -5, None):
         assert neutralised(cell) == cell
+
+
+def test_a_money_column_has_one_number_of_decimals():
+    cents = [Decimal("14695.71"), Decimal("12436.2552"), Decimal("1922.94615"), None]
+    assert money_cells(cents) == ["$146.96", "$124.36", "$19.23", "-"]
+    assert money_cells([Decimal("123456.5"), Decimal("-0.84"), Decimal(0)]) == [
+        "$1,234.5650",
+        "-$0.0084",
+        "$0.0000",
+    ]
+    assert money_cells([Decimal("0.000001"), Decimal(100)]) == ["$0.00000001", "$1.00000000"]
+    assert money_cells([None], empty="") == [""]

@@ -62,8 +62,30 @@ def test_a_summary_table_of_everything(url):
     result = run("usage", "--database", url)
     assert result.exit_code == 0, result.stderr
     assert "| Requests |" in result.stdout and "╭" not in result.stdout
-    assert "$1.01250001" in result.stdout  # 100 + 1.25 + 0.000001 cents, exactly
+    assert "| $1.01 |" in result.stdout  # 100 + 1.25 + 0.000001 cents, to the cent
     assert "building the daily rollups for UTC" in result.stderr
+
+
+def column(stdout: str, heading: str) -> list[str]:
+    """The cells of a piped table's column, its heading left out."""
+    lines = [line.split("|") for line in stdout.splitlines() if line.startswith("| ")]
+    at = [cell.strip() for cell in lines[0]].index(heading)
+    return [line[at].strip() for line in lines[1:]]
+
+
+@pytest.mark.parametrize(
+    ("args", "heading", "cells"),
+    [
+        (("usage", "-g", "model", "--since", "7d"), "Cost", ["$0.01250000", "$0.00000001"]),
+        (("usage", "-g", "user", "--model", "gpt-4o"), "Cost", ["$1.01", "-", "$1.01"]),
+        (("usage", "logs"), "cost_usd", ["$0.00000001", "", "$0.01250000", "$1.00000000"]),
+    ],
+    ids=["every digit needed", "to the cent", "logs"],
+)
+def test_a_money_column_is_rounded_as_one(url, args, heading, cells):
+    result = run(*args, "--database", url)
+    assert result.exit_code == 0, result.stderr
+    assert column(result.stdout, heading)[: len(cells)] == cells
 
 
 def test_json_echoes_filters_and_keeps_money_exact(url):

@@ -8,10 +8,13 @@ import json
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+
+MONEY_DECIMALS = 8  # of a dollar: chatvault keeps a millionth of a cent
 
 
 class TableOrJson(StrEnum):
@@ -124,6 +127,24 @@ def table(
     for row in rows:
         grid.add_row(*(Text("" if cell is None else str(cell)) for cell in row))  # no markup
     console.print(grid)
+
+
+def money_cells(cents: Sequence[Decimal | None], empty: str = "-") -> list[str]:
+    """A table's money column, from cents: every amount to the same number of decimals, the
+    cent unless the column's smallest amount needs more to show two digits (at most 8: every
+    digit kept), with thousands separators. JSON and CSV keep the exact values."""
+    amounts = [None if c is None else c / 100 for c in cents]
+    smallest = min((abs(a) for a in amounts if a), default=Decimal(1))
+    decimals = min(MONEY_DECIMALS, max(2, 1 - smallest.adjusted()))
+    step = Decimal(1).scaleb(-decimals)
+
+    def cell(amount: Decimal | None) -> str:
+        if amount is None:
+            return empty
+        text = f"{abs(amount).quantize(step, ROUND_HALF_EVEN):,.{decimals}f}"
+        return f"-${text}" if amount < 0 else f"${text}"
+
+    return [cell(a) for a in amounts]
 
 
 def dump_json(data: Any) -> None:

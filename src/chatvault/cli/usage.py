@@ -16,6 +16,7 @@ from chatvault.cli.output import (
     TableJsonCsv,
     TableOrJson,
     emit,
+    money_cells,
     table,
 )
 from chatvault.errors import InputError
@@ -186,8 +187,11 @@ def _result(report: Report, rows: UsageFilter, zone: str, empty: str | None) -> 
 
 def _table(report: Report) -> None:
     headings = [heading for _, heading in _columns(report)]
-    lines = [_cells(report, row) for row in report.rows]
-    total = ["total", *[""] * (len(report.group_by) - 1), *_cells(report, report.totals)]
+    every = [*report.rows, report.totals]
+    money = [money_cells([getattr(row, name) for row in every]) for name in _money(report)]
+    lines = [_cells(report, row, [m[i] for m in money]) for i, row in enumerate(report.rows)]
+    total = ["total", *[""] * (len(report.group_by) - 1)]
+    total += _cells(report, report.totals, [m[-1] for m in money])
     numbers = headings[len(report.group_by) :]
     table(headings, lines, footer=total if report.group_by else None, right=numbers)
     if report.limit:
@@ -195,8 +199,14 @@ def _table(report: Report) -> None:
         info(f"page {report.page} of {report.pages} ({report.groups:,} groups){following}")
 
 
-def _cells(report: Report, row: Row) -> list[str]:
-    from chatvault.money import usd
+def _money(report: Report) -> list[str]:
+    """The Row attributes of the money columns, in their order: each is rounded as one."""
+    discounted = report.totals.discount_cents is not None
+    return ["cost_cents", *(["discount_cents", "net_cents"] if discounted else [])]
+
+
+def _cells(report: Report, row: Row, money: list[str]) -> list[str]:
+    """A row's cells, with its money cells already rounded with their column."""
 
     def count(n: int) -> str:
         return f"{n:,}"
@@ -212,12 +222,7 @@ def _cells(report: Report, row: Row) -> list[str]:
         count(row.output_tokens),
         count(row.cache_read_tokens),
         count(row.cache_write_tokens),
-        "-" if row.cost_cents is None else usd(row.cost_cents),
-        *(
-            []
-            if row.discount_cents is None
-            else [usd(row.discount_cents), "-" if row.net_cents is None else usd(row.net_cents)]
-        ),
+        *money,
         count(row.unpriced_requests),
         number(None if row.error_rate is None else row.error_rate * 100, "%"),
         number(row.avg_latency_ms),
@@ -301,7 +306,11 @@ def logs(
         if not records:
             info("no usage rows match these filters")
             return
+        costs = money_cells([row["cost_cents"] for row in found], empty="")
         cells = [["" if r[n] is None else f"{r[n]}" for n in names] for r in records]
+        at = names.index("cost_usd")
+        for line, cost in zip(cells, costs, strict=True):
+            line[at] = cost
         numbers = [_shown(name) for name in LOG_QUANTITIES]
         table(names, cells, keep_whole=("created_at", "model"), right=numbers)
         if len(records) == limit:
