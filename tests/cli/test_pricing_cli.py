@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import genai_prices
 from typer.testing import CliRunner
 
 from chatvault.cli.app import app
@@ -23,9 +24,21 @@ def test_list_searches_and_marks_tiers():
         "pricing", "list", "--search", "claude-sonnet-4-5", "--at", "2025-10-01", "-f", "json"
     )
     assert result.exit_code == 0
-    listed = {(row["provider"], row["model"]): row for row in json.loads(result.stdout)}
+    document = json.loads(result.stdout)
+    assert (document["schema"], document["day"]) == ("chatvault.prices/1", "2025-10-01")
+    listed = {(row["provider"], row["model"]): row["prices"] for row in document["models"]}
     sonnet = listed[("anthropic", "claude-sonnet-4-5")]
-    assert (sonnet["input"], sonnet["output"], sonnet["cache_write_1h"]) == ("3+", "15+", "6+")
+    assert sonnet["input"] == {
+        "usd_per_mtok": "3",
+        "billed_as": None,
+        "tiers": [{"above_input_tokens": 200_000, "usd_per_mtok": "6"}],
+    }
+    assert (sonnet["output"]["usd_per_mtok"], sonnet["cache_write_1h"]["usd_per_mtok"]) == (
+        "15",
+        "6",
+    )
+    table = run("pricing", "list", "--search", "claude-sonnet-4-5", "--at", "2025-10-01")
+    assert "3+" in table.stdout
     assert run("pricing", "list", "--search", "no-such-model-anywhere").exit_code == 1
 
 
@@ -33,22 +46,30 @@ def test_list_shows_overrides_first(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("pricing:\n  overrides:\n    - {model: house-llm, input: 0.5, output: 1}\n")
     result = run("pricing", "list", "--config", str(config), "--search", "house", "-f", "json")
-    assert json.loads(result.stdout)[0] == {
-        "provider": "*",
-        "model": "house-llm",
-        "input": "0.5",
-        "output": "1",
-        "cache_read": "",
-        "cache_write": "",
-        "cache_write_1h": "",
-    }
+    first = json.loads(result.stdout)["models"][0]
+    assert (first["provider"], first["model"], first["usd_per_thousand_requests"]) == (
+        "*",
+        "house-llm",
+        None,
+    )
+    prices = first["prices"]
+    assert prices["input"] == {"usd_per_mtok": "0.5", "billed_as": None, "tiers": []}
+    assert prices["cache_read"] == {"usd_per_mtok": "0.5", "billed_as": "input", "tiers": []}
+    assert prices["cache_write_1h"]["billed_as"] == "input"
 
 
 def test_show_names_the_source_and_tiers():
     result = run("pricing", "show", "claude-sonnet-4-5", "--at", "2025-10-01", "-f", "json")
     shown = json.loads(result.stdout)
-    assert shown["source"] == "genai-prices 0.2.3: anthropic/claude-sonnet-4-5"
-    assert "input: 6 above 200,000 input tokens" in shown["tiers"]
+    assert shown["schema"] == "chatvault.price/1"
+    assert (
+        shown["source"] == f"genai-prices {genai_prices.__version__}: anthropic/claude-sonnet-4-5"
+    )
+    assert shown["prices"]["input"]["tiers"] == [
+        {"above_input_tokens": 200_000, "usd_per_mtok": "6"}
+    ]
+    table = run("pricing", "show", "claude-sonnet-4-5", "--at", "2025-10-01")
+    assert "input: 6 above 200,000 input tokens" in table.stdout
     missing = run("pricing", "show", "my-model")
     assert missing.exit_code == 1 and "add it under pricing.overrides" in missing.stderr
     assert run("pricing", "show", "gpt-4o", "--at", "yesterday").exit_code == 2
@@ -59,7 +80,9 @@ def test_check_lists_unpriced_models_until_they_have_a_price(sqlite_url, tmp_pat
     run("ingest", "--database", sqlite_url, "--user", "dev", str(CLAUDE))
     result = run("pricing", "check", "--database", sqlite_url, "-f", "json")
     assert result.exit_code == 1
-    (model,) = json.loads(result.stdout)
+    document = json.loads(result.stdout)
+    assert document["schema"] == "chatvault.pricing-check/1"
+    (model,) = document["models"]
     assert (model["model"], model["requests"], model["priced_now"]) == (
         "claude-experimental-x",
         1,
@@ -72,7 +95,7 @@ def test_check_lists_unpriced_models_until_they_have_a_price(sqlite_url, tmp_pat
     priced = run(
         "pricing", "check", "--database", sqlite_url, "--config", str(config), "-f", "json"
     )
-    assert priced.exit_code == 0 and json.loads(priced.stdout)[0]["priced_now"] is True
+    assert priced.exit_code == 0 and json.loads(priced.stdout)["models"][0]["priced_now"] is True
 
 
 def test_check_on_a_fully_priced_database(sqlite_url):
@@ -112,3 +135,8 @@ def test_show_names_the_config_file_an_override_came_from(tmp_path):
     config.write_text("pricing:\n  overrides:\n    - {model: house-llm, input: 0.5, output: 1}\n")
     result = run("pricing", "show", "house-llm", "--config", str(config))
     assert f"config override ({config})" in result.stdout
+    shown = json.loads(
+        run("pricing", "show", "house-llm", "--config", str(config), "-f", "json").stdout
+    )
+    assert (shown["source"], shown["config_file"]) == ("config override", str(config))
+    assert shown["prices"]["cache_read"]["billed_as"] == "input"

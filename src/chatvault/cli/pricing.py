@@ -13,6 +13,8 @@ from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit, table
 app = new_app("Look up prices, and find models without one.")
 
 COLUMNS = ["provider", "model", "input", "output", "cache read", "cache write", "cache write 1h"]
+KINDS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+UNIT = "USD per million tokens"
 AtOpt = Annotated[
     str | None,
     typer.Option(
@@ -35,8 +37,9 @@ def list_prices(
     """List model prices in USD per million tokens: your overrides, then genai-prices'."""
     from chatvault.pricing.prices import catalog
 
+    day = _day(at)
     overrides = settings(ctx, where).config.pricing.overrides
-    listings = catalog(_day(at), search, overrides)
+    listings = catalog(day, search, overrides)
     if not listings:
         info(f"no model matches {search!r}")
         raise typer.Exit(1)
@@ -46,7 +49,20 @@ def list_prices(
         table(COLUMNS, rows, keep_whole=("model",))
         info(f"{len(rows)} model(s); USD per million tokens; '+' marks a long-context tier")
 
-    emit(Result(show, [dict(zip(_keys(COLUMNS), row, strict=True)) for row in rows]), format)
+    document = {
+        "day": str(day),
+        "unit": UNIT,
+        "models": [
+            {
+                "provider": item.provider,
+                "model": item.model,
+                "prices": _kinds(item.rates),
+                "usd_per_thousand_requests": _per_request(item.rates),
+            }
+            for item in listings
+        ],
+    }
+    emit(Result(show, document, "chatvault.prices/1"), format)
 
 
 @app.command()
@@ -79,12 +95,22 @@ def show(
         for name, tiered in _tiered_prices(rates)
         for threshold, price in tiered.tiers
     ]
-    source = f"{rates.source} ({found.config_file})" if rates.override else rates.source
+    config_file = str(found.config_file) if rates.override else None
+    source = f"{rates.source} ({config_file})" if config_file else rates.source
     rows = [["provider", provider or "any"], ["day", str(day)], ["source", source]]
     rows += [[name.replace("_", " "), value] for name, value in details.items()]
     rows += [["tier", tier] for tier in tiers]
-    document = {"model": model, "day": str(day), "source": source, **details, "tiers": tiers}
-    emit(Result(lambda: table(["", ""], rows, header=False), document), format)
+    document = {
+        "model": model,
+        "provider": provider,
+        "day": str(day),
+        "unit": UNIT,
+        "source": rates.source,
+        "config_file": config_file,
+        "prices": _kinds(rates),
+        "usd_per_thousand_requests": _per_request(rates),
+    }
+    emit(Result(lambda: table(["", ""], rows, header=False), document, "chatvault.price/1"), format)
     others = [p for p in scoped if p != provider]
     if others:
         info(f"{model} has its own price for provider(s) {', '.join(others)}: see --provider")
@@ -117,18 +143,20 @@ def check(
         heads = ["provider", "model", "requests", "first", "last", "priced now"]
         table(heads, cells, keep_whole=("model",))
 
-    document = [
-        {
-            "provider": m.provider,
-            "model": m.model,
-            "requests": m.requests,
-            "first": m.first.isoformat(),
-            "last": m.last.isoformat(),
-            "priced_now": priced,
-        }
-        for m, priced in found
-    ]
-    emit(Result(show, document), format)
+    document = {
+        "models": [
+            {
+                "provider": m.provider,
+                "model": m.model,
+                "requests": m.requests,
+                "first": m.first.isoformat(),
+                "last": m.last.isoformat(),
+                "priced_now": priced,
+            }
+            for m, priced in found
+        ]
+    }
+    emit(Result(show, document, "chatvault.pricing-check/1"), format)
     if any(not priced for _, priced in found):
         info("add prices under pricing.overrides in config.yaml, then run: chatvault reprice")
         raise typer.Exit(1)
@@ -146,13 +174,12 @@ def _day(text: str | None) -> date:
 
 
 def _tiered_prices(rates: Any) -> list[tuple[str, Any]]:
-    names = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
-    return [(n, getattr(rates, n)) for n in names if getattr(rates, n) is not None]
+    return [(n, getattr(rates, n)) for n in KINDS if getattr(rates, n) is not None]
 
 
 def _prices(rates: Any) -> list[str]:
     cells = []
-    for name in ("input", "output", "cache_read", "cache_write", "cache_write_1h"):
+    for name in KINDS:
         tiered = getattr(rates, name)
         cells.append("" if tiered is None else f"{tiered.base}{'+' if tiered.tiers else ''}")
     return cells
@@ -161,11 +188,32 @@ def _prices(rates: Any) -> list[str]:
 def _billed(rates: Any) -> list[str]:
     """Each kind's price, and whose price it takes when it has none of its own."""
     cells = []
-    for name in ("input", "output", "cache_read", "cache_write", "cache_write_1h"):
+    for name in KINDS:
         tiered, inherited = rates.billed(name)
         text = f"{tiered.base}{'+' if tiered.tiers else ''}"
         cells.append(text if inherited is None else f"{text} (the {inherited} price)")
     return cells
+
+
+def _kinds(rates: Any) -> dict[str, Any]:
+    """Each token kind's price for JSON: exact decimal strings (as money is everywhere),
+    the kind it is billed as when it has no price of its own, and its long-context tiers."""
+    kinds: dict[str, Any] = {}
+    for name in KINDS:
+        tiered, inherited = rates.billed(name)
+        kinds[name] = {
+            "usd_per_mtok": str(tiered.base),
+            "billed_as": inherited,
+            "tiers": [
+                {"above_input_tokens": threshold, "usd_per_mtok": str(price)}
+                for threshold, price in tiered.tiers
+            ],
+        }
+    return kinds
+
+
+def _per_request(rates: Any) -> str | None:
+    return None if rates.per_thousand_requests is None else str(rates.per_thousand_requests)
 
 
 def _keys(columns: list[str]) -> list[str]:
