@@ -118,6 +118,22 @@ def test_short_history_warns_on_stderr(sqlite_url):
     assert "method: mean" in result.stdout
 
 
+def test_the_horizon_warning_names_the_days_asked_for(sqlite_url):
+    url = with_history(sqlite_url, 10)
+    result = run("costs", "predict", "--history", "10d", "--days", "3", "--database", url)
+    assert result.exit_code == 0, result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("warning")] == [
+        "warning: only 10 days of history: the forecast is the mean day so far, without trend "
+        "or weekly pattern, and its interval is rough"
+    ]
+    data = json.loads(
+        run(
+            "costs", "predict", "--history", "10d", "-d", "12", "-f", "json", "--database", url
+        ).stdout
+    )
+    assert data["warnings"][1:] == ["forecasting 12 days from 10 days of history"]
+
+
 def test_backtest_table_and_json(url):
     result = run("costs", "predict", "--backtest", "--database", url)
     assert result.exit_code == 0, result.stderr

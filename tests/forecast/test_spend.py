@@ -114,3 +114,18 @@ def test_horizon_to_a_day():
     assert costs.month_end_of(date(2028, 2, 3)) == date(2028, 2, 29)
     with pytest.raises(InputError, match="in the past"):
         costs.horizon_to(date(2026, 3, 9), TODAY)
+
+
+def test_the_horizon_warning_is_about_the_days_asked_not_the_month_end(sqlite_url):
+    at_head(sqlite_url)
+    add_days(sqlite_url, KOLKATA, TODAY - timedelta(days=10), ["100"] * 10)
+    short = project(sqlite_url, method="mean", days=3, history=10)
+    assert short.remaining_days == 22  # the month end is still forecast from 10 days...
+    assert short.warnings == (  # ...but 3 days were asked for: no warning about 22
+        "only 10 days of history: the forecast is the mean day so far, without trend or "
+        "weekly pattern, and its interval is rough",
+    )
+    long = project(sqlite_url, method="mean", days=15, history=10)
+    assert long.warnings[1:] == ("forecasting 15 days from 10 days of history",)
+    longer = project(sqlite_url, method="mean", days=40, history=10)
+    assert longer.warnings[1:] == ("forecasting 40 days from 10 days of history",)

@@ -113,7 +113,7 @@ def predict(
         window = session.config.cost_calculation.cost_prediction.prediction_window_days
         horizon = spend.horizon_to(_last_day(to, today), today) if to else days or window
         projection = spend.project(session, rows, back, horizon, method, level)
-    for warning in projection.forecast.warnings:
+    for warning in projection.warnings:
         info(f"warning: {warning}")
     emit(
         Result(
@@ -178,7 +178,7 @@ def _json(echo: dict[str, Any], asked: str, p: Projection) -> dict[str, Any]:
         "reason": fc.reason,
         "calibrated": fc.calibrated,
         "history": _history(p.history),
-        "warnings": list(fc.warnings),
+        "warnings": list(p.warnings),
         "daily": [{"date": day.isoformat(), **_estimate(e)} for day, e in p.daily],
         "total": {
             "days": p.days,

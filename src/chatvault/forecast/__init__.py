@@ -19,3 +19,10 @@ LEVEL_LABEL = f"{LEVEL:.0%}"  # as messages and tables name it: "80%"
 HISTORY_DAYS = 90  # complete days before today that a forecast learns from
 BACKTEST_HORIZON_DAYS = 30  # each backtest origin forecasts this far ahead
 BACKTEST_STEP_DAYS = 7  # days between backtest origins
+
+
+def horizon_warning(days: int, history_days: int) -> str | None:
+    """The warning for forecasting further ahead than the history reaches back, if it does."""
+    if days <= history_days:
+        return None
+    return f"forecasting {days} days from {history_days} days of history"

@@ -8,7 +8,13 @@ from datetime import date, timedelta
 import numpy as np
 
 from chatvault.errors import InputError
-from chatvault.forecast import BACKTEST_HORIZON_DAYS, BACKTEST_STEP_DAYS, LEVEL, METHODS
+from chatvault.forecast import (
+    BACKTEST_HORIZON_DAYS,
+    BACKTEST_STEP_DAYS,
+    LEVEL,
+    METHODS,
+    horizon_warning,
+)
 from chatvault.forecast.evaluate import FITTERS, Trial, calibration, mase, origins, trials
 from chatvault.forecast.methods import Fit
 from chatvault.forecast.quantiles import t_quantile
@@ -83,8 +89,8 @@ def _warnings(y: np.ndarray, horizon: int) -> list[str]:
             f"only {n} days of history: too short to trust the trend and the intervals "
             f"({TRUST_DAYS}+ days recommended)"
         )
-    if horizon > n:
-        found.append(f"forecasting {horizon} days from {n} days of history")
+    if horizon_warning(horizon, n):
+        found.append(horizon_warning(horizon, n))
     if not y.any():
         found.append("no spend in the history: the forecast is zero")
     return found

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from chatvault.db.filters import UsageFilter
 from chatvault.errors import InputError
-from chatvault.forecast import LEVEL
+from chatvault.forecast import LEVEL, horizon_warning
 from chatvault.money import Estimate
 from chatvault.period import Span, midnight
 
@@ -61,6 +61,8 @@ class Projection:
     to_date_cents: Decimal  # exact: the period's complete days
     remaining_days: int  # today included
     period_end: Estimate  # to date + the forecast of the remaining days
+    # The forecast's warnings, about the horizon asked for (`days`), not the period's end.
+    warnings: tuple[str, ...] = ()
 
 
 def horizon_to(last: date, today: date) -> int:
@@ -110,6 +112,11 @@ def project(
         for day, m, lo, hi in zip(fc.dates, fc.mean, fc.lower, fc.upper, strict=True)
     ][:days]
     rest = _estimate(*fc.total(remaining))
+    # The forecast runs to the period's end when that is further than asked: its warning
+    # about that horizon is replaced by one about the days asked for.
+    beyond = horizon_warning(horizon, fc.history_days)
+    asked = horizon_warning(days, fc.history_days)
+    warnings = (*(w for w in fc.warnings if w != beyond), *([asked] if asked else []))
     return Projection(
         today=today,
         history=history,
@@ -126,6 +133,7 @@ def project(
             _whole(to_date + rest.lower),
             _whole(to_date + rest.upper),
         ),
+        warnings=warnings,
     )
 
 
