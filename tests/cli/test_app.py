@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
-from chatvault.cli.app import command_named
+from chatvault.cli.app import app, command_named
 
 
 @pytest.mark.parametrize(
@@ -46,3 +49,18 @@ def test_python_dash_m_and_version():
         [sys.executable, "-m", "chatvault", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout == f"chatvault {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "command", [("usage",), ("usage", "logs"), ("usage", "insights"), ("costs", "dashboard")]
+)
+@pytest.mark.parametrize("width", [50, 64, 80, 200])
+def test_help_breaks_lines_between_words_only(command, width):
+    group = typer.main.get_command(app)
+    for name in command:
+        group = group.commands[name]  # type: ignore[attr-defined]
+    words = {word for p in group.params if p.help for word in p.help.split()}
+    result = CliRunner().invoke(app, [*command, "--help"], terminal_width=width)
+    assert result.exit_code == 0, result.stderr
+    shown = set(re.sub(r"-\n\s+", "-", result.stdout).split())  # error-|rate is a fair break
+    assert words <= shown, sorted(words - shown)

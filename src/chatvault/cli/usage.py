@@ -48,7 +48,7 @@ def usage(
             "--group-by",
             "-g",
             metavar="G[,G]",
-            help=f"One or two of {'|'.join(GROUPS)}, e.g. day,model [default: one summary].",
+            help=f"One or two of {', '.join(GROUPS)}; e.g. day,model [default: one summary].",
         ),
     ] = None,
     sort: Annotated[
@@ -56,7 +56,7 @@ def usage(
         typer.Option(
             "--sort",
             metavar="KEY",
-            help=f"{'|'.join(SORT_KEYS)}; metrics largest first "
+            help=f"{', '.join(SORT_KEYS)}; metrics largest first "
             "[default: group when grouped by time first, else cost].",
             show_default=False,
         ),
