@@ -2,8 +2,9 @@
 
 Exit codes (documented in docs/cli.md):
   0 success; 1 a check found problems (e.g. `db verify` drift) or an unexpected error;
-  2 bad input or configuration; 3 the database cannot be opened; 4 the schema is out of
-  date or has drifted; 5 a migration was refused or failed.
+  2 bad input or configuration; 3 the database cannot be opened or failed a query; 4 no
+  chatvault database yet, or its schema is out of date or has drifted; 5 a migration was
+  refused or failed.
 """
 
 

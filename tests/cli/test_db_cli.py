@@ -100,12 +100,25 @@ def test_unknown_shape_is_one_line_and_exit_5(sqlite_url):
     assert "nothing was changed" in line and line.endswith("(run: chatvault db verify)")
 
 
-def test_verify_a_missing_database_is_exit_3_with_the_fix(tmp_path):
-    result = run("db", "verify", "--database", f"sqlite:///{tmp_path / 'nope.db'}")
-    assert result.exit_code == 3
-    assert result.stderr.strip() == (
-        f"error: no database at sqlite:///{tmp_path / 'nope.db'} (run: chatvault db migrate)"
-    )
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["db", "verify"],
+        ["db", "downgrade", "0001", "--yes"],
+        ["usage"],
+        ["usage", "logs"],
+        ["costs", "dashboard"],
+        ["export", "-o", "-"],
+    ],
+)
+def test_a_missing_sqlite_file_is_the_same_error_and_exit_4_everywhere(tmp_path, command):
+    result = run(*command, "--database", f"sqlite:///{tmp_path / 'nope.db'}")
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: no chatvault database at sqlite:///{tmp_path / 'nope.db'} yet "
+        "(run: chatvault db migrate)"
+    ]
     assert not (tmp_path / "nope.db").exists()
 
 
@@ -275,11 +288,26 @@ def test_looking_never_changes_an_sqlite_file(sqlite_url, tmp_path):
 
 
 def test_dry_run_on_a_missing_file_creates_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'new' / 'usage.db'}"
+    url = f"sqlite:///{tmp_path / 'usage.db'}"
     result = run("db", "migrate", "--dry-run", "--database", url)
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [f"would apply 000{i}" for i in range(1, len(ALL) + 1)]
-    assert not (tmp_path / "new").exists()
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_migrate_creates_a_named_file_but_not_its_folder(tmp_path, dry_run):
+    """Like ingest, which refuses a named database that does not exist: a typo in a folder
+    makes no folders. The default database's folder (the user data dir) is made."""
+    folder = tmp_path / "typo"
+    result = run("db", "migrate", *dry_run, "--database", f"sqlite:///{folder / 'usage.db'}")
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: no folder {folder} for sqlite:///{folder / 'usage.db'}: db migrate creates the "
+        f"file, not its folder (run: mkdir -p {folder})"
+    ]
+    assert not folder.exists()
 
 
 def test_downgrade_refuses_before_asking(sqlite_url):
@@ -303,7 +331,7 @@ def test_downgrade_a_missing_database_creates_nothing(tmp_path):
     result = run(
         "db", "downgrade", "0001", "--yes", "--database", f"sqlite:///{tmp_path / 'no.db'}"
     )
-    assert result.exit_code == 3 and "no database at" in result.stderr
+    assert result.exit_code == 4 and "no chatvault database at" in result.stderr
     assert not (tmp_path / "no.db").exists()
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from chatvault.db.engine import connect
-from chatvault.db.guard import check_current, open_checked
+from chatvault.db.guard import check_current, demo_files, open_checked, require_database
 from chatvault.db.migrate import migrate
 from chatvault.errors import SchemaError
 from tests.legacy import create_legacy_database
@@ -57,3 +57,35 @@ def test_drift_at_head_is_caught(sqlite_url):
         conn.commit()
         with pytest.raises(SchemaError, match="missing: cost_cents; unexpected: cost_usd"):
             check_current(conn)
+
+
+def test_without_the_demos_export_the_error_points_at_the_demos_database(tmp_path):
+    """`chatvault demo` printed an `export` line; a suggested command run without it finds no
+    default database, and is told where the demo's is, not only how to make an empty one."""
+    from typer.testing import CliRunner
+
+    from chatvault.cli.app import app
+    from chatvault.demo import default_paths
+    from chatvault.paths import default_database_file
+
+    default = f"sqlite:///{default_database_file()}"
+    demo, config = demo_files()
+    assert (demo, config) == default_paths()  # where `chatvault demo` writes them
+    with pytest.raises(SchemaError) as plain:
+        require_database(default)
+    assert plain.value.fix == "chatvault db migrate"
+
+    migrate(f"sqlite:///{demo}")
+    config.write_text("timezone: UTC\n")
+    result = CliRunner().invoke(app, ["usage", "--since", "7d"])
+    assert result.exit_code == 4 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: no chatvault database at {default} yet; `chatvault demo` made one at {demo} "
+        f"(run: export CHATVAULT_DATABASE_URL=sqlite:///{demo} CHATVAULT_CONFIG={config} "
+        "to use it, or chatvault db migrate for an empty one of your own)"
+    ]
+    assert not default_database_file().exists()
+    named = f"sqlite:///{tmp_path / 'typo.db'}"  # a database someone named: no demo hint
+    with pytest.raises(SchemaError, match="no chatvault database") as caught:
+        require_database(named)
+    assert caught.value.fix == "chatvault db migrate"

@@ -45,7 +45,8 @@ def migrate(
     """Create the schema, adopt a legacy database, or upgrade to the newest revision."""
     from chatvault.db import migrate as lifecycle
 
-    url = settings(ctx, where).database_url
+    found = settings(ctx, where)
+    url = found.database_url
     if sql:
         script = lifecycle.upgrade_sql(url, to, start)
         if not script:
@@ -54,7 +55,15 @@ def migrate(
         return
     if start is not None:
         raise typer.BadParameter("--from goes with --sql", param_hint="--from")
-    result = lifecycle.migrate(url, to, dry_run=dry_run, backup=not no_backup, notify=info)
+    # The default database's folder (the user data dir) is made; a named file's must exist.
+    result = lifecycle.migrate(
+        url,
+        to,
+        dry_run=dry_run,
+        backup=not no_backup,
+        notify=info,
+        make_folder=found.default_database,
+    )
     if dry_run:
         if result.adopted:
             typer.echo(f"would record the unversioned database as revision {result.adopted}")
@@ -76,9 +85,12 @@ def verify(
     where: Where = Where(),
 ) -> None:
     """Compare the live schema with chatvault's models; exit 1 on any drift."""
+    from chatvault.db.guard import require_database
     from chatvault.db.verify import verify as compare
 
-    report = compare(settings(ctx, where).database_url)
+    url = settings(ctx, where).database_url
+    require_database(url)  # the same error, and exit code, as every other command's
+    report = compare(url)
 
     def show() -> None:
         if not report.findings:

@@ -7,12 +7,16 @@ row cannot be read does it look further, to say why.
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
 from chatvault.db import shapes
-from chatvault.db.engine import database_exists, mask_url, open_connection
+from chatvault.db.engine import database_exists, mask_url, open_connection, sqlite_path
 from chatvault.errors import SchemaError
+from chatvault.paths import default_database_file
 
 MIGRATE = "chatvault db migrate"
 
@@ -24,12 +28,11 @@ def open_checked(url: str, create: bool = False, engine: Engine | None = None) -
     With `create` (the default database, on first use) a missing SQLite file is created at
     head; a missing file someone named is more likely a typo than a wish, and is an error.
     """
-    if not database_exists(url):
-        if not create:
-            raise SchemaError(f"no chatvault database at {mask_url(url)} yet", fix=MIGRATE)
+    if create and not database_exists(url):
         from chatvault.db.migrate import migrate
 
         migrate(url)
+    require_database(url)
     conn = open_connection(url, engine)
     try:
         check_current(conn)
@@ -37,6 +40,32 @@ def open_checked(url: str, create: bool = False, engine: Engine | None = None) -
         conn.close()
         raise
     return conn
+
+
+def require_database(url: str) -> None:
+    """A SchemaError if the URL names an SQLite file that does not exist: every command says
+    the same (exit 4), and `db migrate` creates it. When it is the default database and
+    `chatvault demo` made its own, the error says how to use that one instead: a command
+    the demo suggested, run without the `export` it printed, lands here."""
+    if database_exists(url):
+        return
+    missing = f"no chatvault database at {mask_url(url)} yet"
+    demo, config = demo_files()
+    if not demo.exists() or sqlite_path(url).resolve() != default_database_file().resolve():
+        raise SchemaError(missing, fix=MIGRATE)
+    use = f"CHATVAULT_DATABASE_URL={shlex.quote(f'sqlite:///{demo}')}"
+    if config.exists():
+        use += f" CHATVAULT_CONFIG={shlex.quote(str(config))}"
+    raise SchemaError(
+        f"{missing}; `chatvault demo` made one at {demo}",
+        fix=f"export {use} to use it, or {MIGRATE} for an empty one of your own",
+    )
+
+
+def demo_files() -> tuple[Path, Path]:
+    """The database file and config `chatvault demo` writes, beside the default database."""
+    folder = default_database_file().parent / "demo"
+    return folder / "chatvault-demo.db", folder / "config.yaml"
 
 
 def check_current(conn: Connection) -> None:

@@ -9,6 +9,7 @@ steps are idempotent (see migrations/idempotent.py) and a rerun completes the wo
 from __future__ import annotations
 
 import io
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from chatvault.db.engine import (
     database_exists,
     mask_url,
     parse_url,
+    sqlite_path,
 )
 from chatvault.db.migration_lock import Notify, check_foreign_keys, copy_sqlite_file, exclusive
 from chatvault.errors import DatabaseError, InputError, MigrationError
@@ -133,13 +135,17 @@ def migrate(
     backup: bool = True,
     notify: Notify = lambda _: None,
     location: Path | None = None,
+    make_folder: bool = True,
 ) -> MigrationResult:
     """Bring the database to `target`: create it, adopt a legacy one, or upgrade it.
 
-    A dry run only reads: it takes no lock and creates no file.
+    A dry run only reads: it takes no lock and creates no file. Without `make_folder` a new
+    SQLite file's folder must exist (a typo in a path someone named makes no folders).
     """
     script = script_directory(location)
     goal = _resolve(script, target)
+    if not make_folder:
+        _require_folder(url)
     if dry_run:
         return _upgrade_plan(_peek(url), script, goal)
     with connect(url) as conn, exclusive(conn, notify) as conn:
@@ -176,8 +182,9 @@ def downgrade(
     """Step the schema back to `target` (a revision, or 'base' to remove it all)."""
     script = script_directory(location)
     goal = _resolve(script, target)
-    if not database_exists(url):
-        raise DatabaseError(f"no database at {mask_url(url)}")
+    from chatvault.db.guard import require_database
+
+    require_database(url)
     if dry_run:
         return _downgrade_plan(_peek(url), script, goal, target)
     with connect(url) as conn, exclusive(conn, notify) as conn:
@@ -194,6 +201,16 @@ def downgrade(
                 command.downgrade(config, str(below))
         check_foreign_keys(conn)
     return result
+
+
+def _require_folder(url: str) -> None:
+    path = sqlite_path(url)
+    if path is not None and not path.parent.is_dir():
+        raise DatabaseError(
+            f"no folder {path.parent} for {mask_url(url)}: db migrate creates the file, "
+            "not its folder",
+            fix=f"mkdir -p {shlex.quote(str(path.parent))}",
+        )
 
 
 def _peek(url: str) -> DatabaseState | None:
