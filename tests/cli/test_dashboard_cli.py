@@ -61,6 +61,16 @@ def test_one_screen_of_plain_text_when_piped(url):
     assert "# gpt-4o" in out  # the chart's legend, in ASCII
 
 
+@pytest.mark.parametrize(("columns", "widest"), [(None, 120), ("80", 80), ("200", 120)])
+def test_piped_lines_end_at_their_last_character(url, columns, widest):
+    env = {"COLUMNS": columns}  # None: not set
+    result = runner.invoke(app, ["costs", "dashboard", "--database", url], env=env)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line != line.rstrip()] == []  # no padding to the width
+    assert max(len(line) for line in lines) == widest
+
+
 def test_last_month_has_no_forecast(url):
     result = runner.invoke(app, ["costs", "dashboard", "-p", "last-month", "--database", url])
     assert result.exit_code == 0, result.stderr

@@ -22,6 +22,7 @@ COLOURS = ("cyan", "magenta", "yellow", "green", "grey50")
 MARKS = ("#", "=", "+", "o", ".")
 STATE_STYLES = {"OK": "green", "WARNING": "yellow", "CRITICAL": "bold red", "UNKNOWN": "dim"}
 CHART_HEIGHT = 10
+PIPED_WIDTH = 120  # the page piped or redirected, unless $COLUMNS is narrower
 
 
 @with_filters(span=False)
@@ -61,15 +62,10 @@ def dashboard(
 
 def show(board: Dashboard) -> None:
     """The dashboard on stdout: panels and colours on a terminal, plain text otherwise."""
-    import sys
+    from chatvault.cli.output import draw, stdout_console
 
-    from rich.console import Console
-
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, no_color=True, width=120, file=sys.stdout)
-    for part in _parts(board, console):
-        console.print(part)
+    console = stdout_console(PIPED_WIDTH)
+    draw(console, *_parts(board, console))
 
 
 def _parts(board: Dashboard, console: Console) -> list[RenderableType]:

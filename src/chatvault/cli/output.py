@@ -5,14 +5,18 @@ for people, JSON or CSV for programs. stdout carries the data only; diagnostics 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
 
 MONEY_DECIMALS = 8  # of a dollar: chatvault keeps a millionth of a cent
 
@@ -102,14 +106,10 @@ def table(
     useless); the others wrap to fit the terminal.
     """
     from rich import box
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        # Piped or redirected: no box-drawing characters, and no wrapping at 80 columns.
-        console = Console(highlight=False, width=10_000, no_color=True)
+    console = stdout_console()
     grid = Table(
         show_header=header,
         show_footer=footer is not None,
@@ -126,7 +126,36 @@ def table(
         )
     for row in rows:
         grid.add_row(*(Text("" if cell is None else str(cell)) for cell in row))  # no markup
-    console.print(grid)
+    draw(console, grid)
+
+
+def stdout_console(piped_width: int | None = None) -> Console:
+    """The console a command draws on for people: Rich's own on a terminal. Piped or
+    redirected, one without colour, `piped_width` columns wide (narrower when $COLUMNS says
+    so), or without one as wide as each line needs: no wrapping at Rich's default 80."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if console.is_terminal:
+        return console
+    columns = os.environ.get("COLUMNS", "")
+    width = piped_width or 10_000
+    if piped_width and columns.isdigit() and int(columns) > 0:
+        width = min(width, int(columns))
+    return Console(highlight=False, no_color=True, width=width)
+
+
+def draw(console: Console, *parts: RenderableType) -> None:
+    """The parts on stdout. Off a terminal, lines end at their last character: Rich pads
+    panels and grids to the console's width, and a pipe needs none of that."""
+    if console.is_terminal:
+        for part in parts:
+            console.print(part)
+        return
+    with console.capture() as captured:
+        for part in parts:
+            console.print(part)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
 def money_cells(cents: Sequence[Decimal | None], empty: str = "-") -> list[str]:
