@@ -172,26 +172,53 @@ def test_sql_is_for_servers_only(sqlite_url):
     assert result.exit_code == 2 and "SQLite is migrated in place" in result.stderr
 
 
-def test_downgrade_needs_confirmation(sqlite_url):
+def _revision(url: str) -> str:
+    return json.loads(run("db", "status", "-f", "json", "--database", url).stdout)["revision"]
+
+
+def test_downgrade_without_a_terminal_refuses_without_asking(sqlite_url):
+    """Cron, a pipe, a closed stdin: nobody can answer, so nothing is asked or printed."""
     run("db", "migrate", "--database", sqlite_url)
-
-    def revision() -> str:
-        return json.loads(run("db", "status", "-f", "json", "--database", sqlite_url).stdout)[
-            "revision"
-        ]
-
-    for answer in (None, "n\n"):  # no stdin at all (cron), or a no
+    reverted = ", ".join(reversed(after("0003")))
+    for answer in (None, "y\n"):  # even a yes piped in is not a person confirming
         refused = run("db", "downgrade", "0003", "--database", sqlite_url, input=answer)
         assert refused.exit_code == 1
-        reverted = ", ".join(reversed(after("0003")))
-        assert f"Revert {reverted} in sqlite:///" in refused.stderr and "--yes" in refused.stderr
-        assert revision() == HEAD  # (stdout: CliRunner echoes the typed answer there)
-    asked = run("db", "downgrade", "0003", "--no-backup", "--database", sqlite_url, input="y\n")
-    assert asked.exit_code == 0, asked.stderr
-    assert "now at revision 0003" in asked.stderr and revision() == "0003"
+        assert refused.stdout == ""
+        assert refused.stderr.splitlines() == [
+            f"error: not downgraded: reverting {reverted} in {sqlite_url}, down to 0003 needs a "
+            "yes, and there is no terminal to ask on; add --yes to the command"
+        ]
+        assert _revision(sqlite_url) == HEAD
     done = run("db", "downgrade", "0002", "--yes", "--database", sqlite_url)
-    assert done.exit_code == 0 and "backed up the database" in done.stderr
-    assert revision() == "0002"
+    assert done.exit_code == 0 and done.stdout == ""
+    assert "backed up the database" in done.stderr
+    assert _revision(sqlite_url) == "0002"
+
+
+def test_downgrade_asks_on_a_terminal(sqlite_url):
+    import pty
+    import subprocess
+    import sys
+
+    run("db", "migrate", "--database", sqlite_url)
+    reverted = ", ".join(reversed(after("0003")))
+    for answer, code, revision in (("n", 1, HEAD), ("y", 0, "0003")):
+        terminal, its_end = pty.openpty()
+        command = [sys.executable, "-m", "chatvault", "db", "downgrade", "0003", "--no-backup"]
+        with subprocess.Popen(
+            [*command, "--database", sqlite_url],
+            stdin=its_end,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as asked:
+            os.close(its_end)
+            os.write(terminal, f"{answer}\n".encode())
+            out, err = asked.communicate(timeout=120)
+        os.close(terminal)
+        assert (asked.returncode, out) == (code, ""), err
+        assert err.startswith(f"Revert {reverted} in {sqlite_url}, down to 0003? [y/N]: ")
+        assert _revision(sqlite_url) == revision
 
 
 def test_migrate_to_an_older_revision_points_at_downgrade(sqlite_url):

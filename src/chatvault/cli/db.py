@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 from typing import Annotated
 
 import typer
 
 from chatvault.cli.common import Where, info, new_app, settings, with_database
 from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit, table
+from chatvault.errors import ChatvaultError
 
 app = new_app("Create, upgrade and check the database schema.")
 
@@ -144,8 +146,13 @@ def downgrade(
 
     url = settings(ctx, where).database_url
     plan = lifecycle.downgrade(url, revision, dry_run=True)  # refuses before asking
-    question = f"Revert {', '.join(plan.steps)} in {mask_url(url)}, down to {revision}?"
-    if not yes and not _confirmed(question):
+    what = f"{', '.join(plan.steps)} in {mask_url(url)}, down to {revision}"
+    if not yes and not sys.stdin.isatty():  # cron, a pipe: nobody to ask
+        raise ChatvaultError(
+            f"not downgraded: reverting {what} needs a yes, and there is no terminal to ask on; "
+            "add --yes to the command"
+        )
+    if not yes and not _confirmed(f"Revert {what}?"):
         info("not downgraded: answer y, or pass --yes")
         raise typer.Exit(1)
     result = lifecycle.downgrade(url, revision, backup=not no_backup, notify=info)
@@ -157,8 +164,6 @@ def _revision(revision: str | None) -> str:
 
 
 def _confirmed(question: str) -> bool:
-    """Ask on stderr; no answer at all (cron, a closed stdin) counts as no."""
-    try:
-        return typer.confirm(question, default=False, err=True)
-    except typer.Abort:
-        return False
+    """Ask on stderr and read the answer from the terminal: stdout carries data only."""
+    print(f"{question} [y/N]: ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
