@@ -71,6 +71,55 @@ def test_piped_lines_end_at_their_last_character(url, columns, widest):
     assert max(len(line) for line in lines) == widest
 
 
+LONG_MODELS = (
+    "claude-sonnet-4-5-20250929",
+    "gpt-4o",
+    "claude-haiku-4-5-20251001",
+    "gemini-2.5-flash-preview-09-2025",
+    "gpt-4o-mini",
+    "mistral-large-2411",
+)
+
+
+@pytest.fixture
+def long_names(sqlite_url):
+    """A week of six models with long names, used by people with long names."""
+    at_head(sqlite_url)
+    rows = [
+        {
+            "request_id": f"{k}-{model}",
+            "created_at": NOW - timedelta(days=k % 7, minutes=30),
+            "user_id": f"user-with-a-long-name-{k % 3}@example.com",
+            "model": model,
+            "provider": "p",
+            "cost_cents": Decimal(100 * (len(LONG_MODELS) - m) + k),
+            "status": "success",
+            "processing_time_seconds": 1.5,
+        }
+        for k in range(14)
+        for m, model in enumerate(LONG_MODELS)
+    ]
+    with get_engine(sqlite_url).begin() as conn:
+        conn.execute(insert(usage_logs), rows)
+    return sqlite_url
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
+def test_at_80_columns_names_stay_whole_and_marks_by_their_names(long_names, terminal):
+    env = {"COLUMNS": "80", "NO_COLOR": "1", "FORCE_COLOR": "1" if terminal else None}
+    result = runner.invoke(app, ["costs", "dashboard", "--database", long_names], env=env)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "…" not in out  # nothing cut short
+    for model in LONG_MODELS[:4]:  # in the top models and the legend, with its mark
+        assert out.count(f"| {model} ") == 1
+    for k, model in enumerate(LONG_MODELS[:4]):
+        assert f"{'#=+o'[k]} {model}" in out, model
+    assert ". other" in out
+    for user in range(3):
+        assert f"| user-with-a-long-name-{user}@example.com " in out
+
+
 def test_last_month_has_no_forecast(url):
     result = runner.invoke(app, ["costs", "dashboard", "-p", "last-month", "--database", url])
     assert result.exit_code == 0, result.stderr

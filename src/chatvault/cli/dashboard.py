@@ -22,6 +22,7 @@ COLOURS = ("cyan", "magenta", "yellow", "green", "grey50")
 MARKS = ("#", "=", "+", "o", ".")
 STATE_STYLES = {"OK": "green", "WARNING": "yellow", "CRITICAL": "bold red", "UNKNOWN": "dim"}
 CHART_HEIGHT = 10
+GAP = 2  # columns between tables side by side
 PIPED_WIDTH = 120  # the page piped or redirected, unless $COLUMNS is narrower
 
 
@@ -80,12 +81,6 @@ def _parts(board: Dashboard, console: Console) -> list[RenderableType]:
     room = console.width * 3 // 5 - 4 if side_by_side else console.width - 4
     chart = Panel(_chart(board, plain, room), title="Daily cost by model", box=frame)
     budgets = Panel(_budgets(board, plain), title="Budgets", box=frame)
-    tops = Table.grid(padding=(0, 2), expand=True)
-    tops.add_row(
-        _top("Top models", board.top_models, frame),
-        _top("Top users", board.top_users, frame),
-        _quality(board, frame),
-    )
     middle: RenderableType
     if side_by_side:
         middle = Table.grid(expand=True, padding=(0, 1))
@@ -93,11 +88,43 @@ def _parts(board: Dashboard, console: Console) -> list[RenderableType]:
         middle.add_column(ratio=2)
         middle.add_row(chart, budgets)
     else:
-        middle = Table.grid()
+        middle = Table.grid(expand=True)
         middle.add_row(chart)
         middle.add_row(budgets)
     insights = Panel(_insights(board), title="Insights", box=frame)
-    return [header, middle, tops, insights]
+    return [header, middle, *_tops(board, frame, console, side_by_side), insights]
+
+
+def _tops(board: Dashboard, frame, console: Console, wide: bool) -> list[RenderableType]:
+    """Top models, top users, tokens and quality: side by side on a wide screen; narrower,
+    as many beside each other as fit whole, so no name is cut to fit a share of the width."""
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    tables = [
+        _top("Top models", board.top_models, frame, wide),
+        _top("Top users", board.top_users, frame, wide),
+        _quality(board, frame, wide),
+    ]
+    if wide:
+        row = Table.grid(padding=(0, 2), expand=True)
+        row.add_row(*tables)
+        return [row]
+    rows: list[list[RenderableType]] = [[]]
+    used = 0
+    for table in tables:
+        width = Measurement.get(console, console.options, table).maximum
+        if rows[-1] and used + GAP + width > console.width:
+            rows.append([])
+            used = 0
+        used += width + (GAP if rows[-1] else 0)
+        rows[-1].append(table)
+    grids = []
+    for tables_in_row in rows:
+        grid = Table.grid(padding=(0, GAP))
+        grid.add_row(*tables_in_row)
+        grids.append(grid)
+    return grids
 
 
 def _usd(cents) -> str:
@@ -155,10 +182,15 @@ def _chart(board: Dashboard, plain: bool, room: int):
                 text.append(mark * bar, style=None if plain else COLOURS[k])
         text.append("\n")
     text.append(f"{'':>8}{shown[0]} .. {shown[-1]}\n")
+    used = 0  # the legend: lines break between entries, a mark stays with its name
     for k, name in enumerate(names):
         mark = MARKS[min(k, len(MARKS) - 1)] if plain else "■"
+        if used and used + 3 + len(name) > room:
+            text.append("\n")
+            used = 0
         text.append(f" {mark} ", style=None if plain else COLOURS[min(k, len(COLOURS) - 1)])
         text.append(name)
+        used += 3 + len(name)
     return text
 
 
@@ -183,10 +215,10 @@ def _budgets(board: Dashboard, plain: bool):
     return text
 
 
-def _top(title: str, shares: list[Share], frame):
+def _top(title: str, shares: list[Share], frame, expand: bool):
     from rich.table import Table
 
-    table = Table(title=title, box=frame, expand=True, title_justify="left")
+    table = Table(title=title, box=frame, expand=expand, title_justify="left")
     table.add_column("name", overflow="ellipsis", no_wrap=True, ratio=1)
     table.add_column("cost", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
@@ -196,10 +228,10 @@ def _top(title: str, shares: list[Share], frame):
     return table
 
 
-def _quality(board: Dashboard, frame):
+def _quality(board: Dashboard, frame, expand: bool):
     from rich.table import Table
 
-    table = Table(title="Tokens and quality", box=frame, expand=True, title_justify="left")
+    table = Table(title="Tokens and quality", box=frame, expand=expand, title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
     total = sum(board.tokens.values()) or 1
