@@ -69,3 +69,19 @@ def test_filters_are_declared_once_and_reach_the_command_as_one_value():
     command(limit=3, model=["gpt-*"], user=None, provider=None, project=None, status=None,
             billable=True, tz="UTC", database="x")  # fmt: skip
     assert seen == [(3, Filters(model=["gpt-*"], billable=True, tz="UTC"), "x")]
+
+
+@pytest.mark.parametrize("command", [*ZONED, ("reprice", "--dry-run")], ids=" ".join)
+@pytest.mark.parametrize("status", ["bogus", "Error", "succes", "er?r"])
+def test_a_status_no_row_can_have_is_refused_like_an_unknown_group_by(sqlite_url, command, status):
+    at_head(sqlite_url)
+    result = runner.invoke(app, [*command, "--status", status, "--database", sqlite_url])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: --status {status!r}: give success or error (* and ? globs match them)"
+    ]
+
+
+@pytest.mark.parametrize("status", ["success", "error", "err*", "?rror", "*"])
+def test_a_status_or_a_glob_matching_one_is_taken(status):
+    assert Filters(status=["success", status]).status == ["success", status]

@@ -4,6 +4,7 @@ session (its time zone, its "now")."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,12 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from chatvault.cli.common import option_group
+from chatvault.errors import InputError
 
 if TYPE_CHECKING:
     from chatvault.db.filters import UsageFilter
     from chatvault.session import Session
 
 FILTERS = "Filters"
+_GLOB = {"*": ".*", "?": "."}  # what the database's glob match means (db/filters.py)
 _WHEN = (
     "ISO date or time, 24h, 7d, 2w, 3mo, today, yesterday, this-week, last-week, "
     "this-month, last-month"
@@ -95,6 +98,20 @@ class Filters:
     status: list[str] | None = None
     billable: bool = False
     tz: str | None = None
+
+    def __post_init__(self) -> None:
+        """A --status no row can have is refused, as an unknown --group-by is: a typo should
+        not read as "no errors"."""
+        if not self.status:
+            return
+        from chatvault.ingest.record import STATUSES
+
+        for glob in self.status:
+            pattern = re.compile("".join(_GLOB.get(ch, re.escape(ch)) for ch in glob))
+            if not any(pattern.fullmatch(status) for status in STATUSES):
+                raise InputError(
+                    f"--status {glob!r}: give {' or '.join(STATUSES)} (* and ? globs match them)"
+                )
 
     def rows(self, session: Session) -> UsageFilter:
         """The rows these filters select, dates read in the session's zone."""
