@@ -59,3 +59,23 @@ def test_a_query_the_database_fails_is_one_line_without_its_sql(sqlite_url):
         )
         assert "SELECT" not in result.stderr and "INSERT" not in result.stderr
         assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_an_unexpected_statement_error_names_its_cause_not_its_sql(sqlite_url, monkeypatch):
+    from sqlalchemy import Column, DateTime, MetaData, Table, insert
+
+    import chatvault.db.migrate as lifecycle
+    from chatvault.db.engine import connect
+
+    def status(url):  # a bug: a value SQLAlchemy refuses to bind
+        table = Table("t", MetaData(), Column("at", DateTime))
+        with connect(url) as conn:
+            table.create(conn)
+            conn.execute(insert(table), {"at": "not a datetime"})
+
+    monkeypatch.setattr(lifecycle, "status", status)
+    result = run("db", "status", "--database", sqlite_url)
+    assert result.exit_code == 1
+    line = _one_line(result)
+    assert line.startswith("error: unexpected error: TypeError: SQLite DateTime type only accepts")
+    assert "INSERT" not in line and "[SQL" not in line
