@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,8 +17,12 @@ from chatvault import demo
 from chatvault.budgets.status import evaluate
 from chatvault.config import load_config
 from chatvault.db.engine import connect
+from chatvault.db.filters import UsageFilter
 from chatvault.db.models import usage_logs
 from chatvault.errors import InputError
+from chatvault.money import usd_rounded
+from chatvault.period import Span
+from chatvault.reports import usage
 from tests.sessions import session_for
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)  # a Wednesday afternoon
@@ -128,17 +136,88 @@ def test_priced_from_the_price_list_and_the_custom_model_unpriced(db_url, tmp_pa
     assert result.cost_cents == sum(r[11] for r in priced)
 
 
-def test_two_budgets_one_forecast_over_one_comfortable(tmp_path, sqlite_url):
-    result = create(sqlite_url, tmp_path, days=28)
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 12, 2, 9, 0, tzinfo=UTC),  # early in the month: little spent yet
+        NOW,
+        datetime(2026, 11, 30, 22, 0, tzinfo=UTC),  # the month's last hours
+    ],
+    ids=["early", "mid", "last-day"],
+)
+def test_two_budgets_sized_to_the_month_one_forecast_over_one_comfortable(
+    tmp_path, sqlite_url, now
+):
+    result = demo.create(
+        sqlite_url, tmp_path / "demo.yaml", days=28, seed=7, zone=ZONE, now=now, note=print
+    )
     config = load_config(tmp_path / "demo.yaml")
     team, overall = config.budgets
     assert (team.amount, overall.amount) == (result.team_budget, result.overall_budget)
     assert team.scope.projects == (demo.LAUNCH_PROJECT,)
-    with session_for(sqlite_url, config, now=NOW) as session:
+    with session_for(sqlite_url, config, now=now) as session:
         status = evaluate(session, team)
-        assert status.forecast_over and status.state == "WARNING"
-        assert 50 <= status.percent < 100
-        assert evaluate(session, overall).state == "OK"
+        month = status.projection.cents / 100  # where the team's month is heading, USD
+        # A monthly budget sized to the month, whatever day the demo runs on, not to the
+        # spend so far: the launch takes the team about 20% over it.
+        assert month / Decimal("1.3") <= team.amount <= month / Decimal("0.9")
+        assert status.state == "WARNING" and status.percent < 100
+        everything = evaluate(session, overall)
+        assert everything.state == "OK"
+        assert overall.amount > everything.projection.cents / 100
+
+
+def readme_demo() -> str:
+    """The demo's output that README.md shows."""
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    return text.split("```\n+- chatvault: this-month", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_shows_what_the_demo_makes():
+    """README's dashboard is `chatvault demo` (90 days, seed 42, UTC) on 2026-11-22 at 22:53
+    UTC: its month, spend, month end, and budgets, figure for figure."""
+    shown = readme_demo()
+    header = re.search(
+        r"(\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d) \(UTC\)\s+Spend (\$[\d,.]+).*\n"
+        r".*Month end (\$[\d,.]+) \(80%: (\$[\d,.]+) to (\$[\d,.]+)\)\s+([\d,]+) requests unpriced",
+        shown,
+    )
+    assert header is not None, shown
+    gauges = re.findall(r"\| (\S+) +\[[#-]+\] +(\d+)% (\w+) +\|", shown)
+    amounts = re.findall(r"(\$[\d,.]+) of (\$[\d,.]+), end (\$[\d,.]+)", shown)
+    assert len(gauges) == len(amounts) == 2, shown
+    now = datetime(2026, 11, 22, 22, 53, tzinfo=UTC)
+    assert header[2] == now.date().isoformat()
+    with tempfile.TemporaryDirectory() as folder:
+        url, path = f"sqlite:///{folder}/demo.db", Path(folder) / "demo.yaml"
+        made = demo.create(url, path, days=90, seed=42, zone=ZONE, now=now, note=lambda _: None)
+        config = load_config(path)
+        with session_for(url, config, now=now) as session:
+            statuses = [evaluate(session, budget) for budget in config.budgets]
+            month = usage.report(session, UsageFilter(span=this_month(now)), ()).totals
+    assert [name for name, *_ in gauges] == [b.name for b in config.budgets]
+    for (name, percent, state), (spent, amount, end), status in zip(
+        gauges, amounts, statuses, strict=True
+    ):
+        assert (percent, state) == (f"{status.percent:.0f}", status.state), name
+        expected = (status.spent_cents, status.amount_cents, status.projection.cents)
+        assert (spent, amount, end) == tuple(usd_rounded(c) for c in expected), name
+    assert (made.team_budget, made.overall_budget) == (
+        statuses[0].budget.amount,
+        statuses[1].budget.amount,
+    )
+    end = statuses[1].projection  # everything: the dashboard's month end
+    assert header.group(3, 4, 5, 6) == (
+        usd_rounded(month.cost_cents),
+        usd_rounded(end.cents),
+        usd_rounded(end.lower),
+        usd_rounded(end.upper),
+    )
+    assert header[7] == f"{month.unpriced_requests:,}"
+
+
+def this_month(now: datetime) -> Span:
+    return Span(now.replace(day=1, hour=0, minute=0), now)
 
 
 def test_refuses_a_database_with_usage(tmp_path, sqlite_url):

@@ -53,17 +53,19 @@ def test_creates_its_own_database_and_every_suggestion_runs(app, own, tmp_path):
     assert runner.invoke(app, ["config", "validate", str(own / "config.yaml")]).exit_code == 0
 
 
-def test_refuses_to_overwrite_its_database_unless_replace(app, own):
-    assert runner.invoke(app, ["demo", "--days", "7"]).exit_code == 0
-    refused = runner.invoke(app, ["demo", "--days", "7"])
-    assert refused.exit_code == 2 and refused.stdout == ""
-    assert refused.stderr.splitlines() == [
-        f"error: the demo database {own / 'chatvault-demo.db'} already exists "
-        "(run: chatvault demo --replace)"
-    ]
-    replaced = runner.invoke(app, ["demo", "--days", "8", "--replace"])
+def test_runs_again_on_fresh_data_as_the_readme_says(app, own):
+    first = runner.invoke(app, ["demo", "--days", "7"])
+    assert first.exit_code == 0, first.stderr
+    again = runner.invoke(app, ["demo", "--days", "8"])  # the README's command, run twice
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.startswith("+- chatvault: this-month")
+    assert "creating 8 days of sample usage" in again.stderr
+    assert f"replacing the demo database {own / 'chatvault-demo.db'}" in again.stderr
+    assert not any(line.startswith("error") for line in again.stderr.splitlines())
+    assert "Sample usage from" in again.stdout and "replaced" not in again.stdout
+    # --replace, from before a rerun replaced the demo's own file anyway, is still accepted.
+    replaced = runner.invoke(app, ["demo", "--days", "7", "--replace"])
     assert replaced.exit_code == 0, replaced.stderr
-    assert "Sample usage from" in replaced.stdout
 
 
 def test_refuses_another_database_with_usage_even_with_replace(app, sqlite_url):

@@ -46,9 +46,8 @@ def demo(
         str,
         typer.Option("--tz", metavar="ZONE", help="IANA time zone of the demo's days and budgets."),
     ] = "UTC",
-    replace: Annotated[
-        bool,
-        typer.Option("--replace", help="Delete the demo's own database first, if it exists."),
+    replace: Annotated[  # what a rerun now does anyway: accepted, for scripts from before
+        bool, typer.Option("--replace", hidden=True)
     ] = False,
     database: Annotated[
         str | None,
@@ -61,7 +60,10 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Create a sample database to try every report on: real prices, budgets, errors, growth."""
+    """Create a sample database to try every report on: real prices, budgets, errors, growth.
+
+    Run again, it replaces its own database with fresh sample data.
+    """
     from datetime import UTC, datetime
 
     from chatvault.demo import create, default_paths
@@ -77,7 +79,6 @@ def demo(
         zone=zone_named(tz, "--tz"),
         now=datetime.now(UTC),
         note=info,
-        replace=replace,
     )
     info(f"done in {time.perf_counter() - started:.1f} s")
     _dashboard(url, config_path)
