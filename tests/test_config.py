@@ -159,6 +159,30 @@ def test_effective_config_dumps_back_to_the_same_config():
     assert parse_config(yaml.load(dump_yaml(data), Loader=_yaml_loader())) == config
 
 
+def test_advanced_costs_off_switches_off_discounts_forecasts_and_alerts(tmp_path):
+    path = write(
+        tmp_path / "c.yaml",
+        "cost_calculation:\n"
+        "  enable_advanced_costs: false\n"
+        "  tiered_pricing:\n"
+        "    enabled: true\n"
+        "    tiers: [{name: all, discount_percentage: 10}]\n"
+        "  cost_prediction: {enabled: true, prediction_window_days: 7}\n"
+        "  budget_alerts: {enabled: true, alert_thresholds: [80]}\n",
+    )
+    cost = load_config(path).cost_calculation
+    assert not cost.enable_advanced_costs
+    assert (cost.tiered_pricing.enabled, cost.cost_prediction.enabled) == (False, False)
+    assert not cost.budget_alerts.enabled
+    # What they would be is kept, for when the switch is on again.
+    assert cost.tiered_pricing.tiers[0].discount_percentage == 10
+    assert cost.cost_prediction.prediction_window_days == 7
+    assert cost.budget_alerts.alert_thresholds == (Decimal(80),)
+    on = parse_config({"cost_calculation": {"tiered_pricing": {"enabled": True}}})
+    assert on.cost_calculation.tiered_pricing.enabled  # on by default: nothing switched off
+    assert on.cost_calculation.cost_prediction.enabled and on.cost_calculation.budget_alerts.enabled
+
+
 def test_floats_in_yaml_become_exact_decimals(tmp_path):
     path = write(
         tmp_path / "c.yaml",

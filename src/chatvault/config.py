@@ -170,7 +170,24 @@ def load_config(path: Path) -> Config:
 def parse_config(data: Any) -> Config:
     config = _build(Config, data, "")
     _check(config)
-    return config
+    return _advanced_costs(config)
+
+
+def _advanced_costs(config: Config) -> Config:
+    """`cost_calculation.enable_advanced_costs: false` (the original service's master switch)
+    turns off the features below it, whatever their own `enabled` says: volume discounts,
+    forecasts in budgets, budget notifications. Their other settings are kept."""
+    cost = config.cost_calculation
+    if cost.enable_advanced_costs:
+        return config
+    off = {"enabled": False}
+    cost = dataclasses.replace(
+        cost,
+        tiered_pricing=dataclasses.replace(cost.tiered_pricing, **off),
+        cost_prediction=dataclasses.replace(cost.cost_prediction, **off),
+        budget_alerts=dataclasses.replace(cost.budget_alerts, **off),
+    )
+    return dataclasses.replace(config, cost_calculation=cost)
 
 
 # --- loading --------------------------------------------------------------------------

@@ -245,6 +245,17 @@ def test_alerts_switched_off_in_the_config_send_nothing(setup, receiver):
     assert receiver.bodies == []
 
 
+def test_advanced_costs_off_sends_nothing_and_forecasts_nothing(setup, receiver):
+    args, env = setup
+    config = Path(args[3])
+    config.write_text("cost_calculation:\n  enable_advanced_costs: false\n" + config.read_text())
+    result = run("costs", "budget", "check", "--budget", "team-a", *args, env=env)
+    assert result.exit_code == 1 and "error" not in result.stderr
+    assert "no forecast (forecasts are off: cost_calculation.enable_advanced_costs" in result.stdout
+    assert "not sent" in result.stdout and "  sent to" not in result.stdout
+    assert receiver.bodies == []
+
+
 def test_ok_is_exit_0_and_quiet_is_silent(setup):
     args, env = setup
     result = run("costs", "budget", "check", "--budget", "everything", *args, env=env)

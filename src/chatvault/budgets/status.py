@@ -130,7 +130,9 @@ def evaluate(session: Session, budget: Budget) -> Status:
     spent = usage.report(session, replace(rows, span=span), (), zone=zone, latency=False).totals
     projection: Projection | None = None
     reason = None
-    if not config.cost_calculation.cost_prediction.enabled:
+    if not config.cost_calculation.enable_advanced_costs:
+        reason = "forecasts are off: cost_calculation.enable_advanced_costs is false"
+    elif not config.cost_calculation.cost_prediction.enabled:
         reason = "forecasts are off (cost_calculation.cost_prediction.enabled: false)"
     else:
         try:
