@@ -62,10 +62,11 @@ def test_show_names_the_source_and_tiers():
     result = run("pricing", "show", "claude-sonnet-4-5", "--at", "2025-10-01", "-f", "json")
     shown = json.loads(result.stdout)
     assert shown["schema"] == "chatvault.price/1"
-    assert (
-        shown["source"] == f"genai-prices {genai_prices.__version__}: anthropic/claude-sonnet-4-5"
-    )
-    assert shown["prices"]["input"]["tiers"] == [
+    (period,) = shown["periods"]
+    assert (period["from"], period["until"]) == ("00:00", "24:00")
+    source = f"genai-prices {genai_prices.__version__}: anthropic/claude-sonnet-4-5"
+    assert period["source"] == source
+    assert period["prices"]["input"]["tiers"] == [
         {"above_input_tokens": 200_000, "usd_per_mtok": "6"}
     ]
     table = run("pricing", "show", "claude-sonnet-4-5", "--at", "2025-10-01")
@@ -138,5 +139,23 @@ def test_show_names_the_config_file_an_override_came_from(tmp_path):
     shown = json.loads(
         run("pricing", "show", "house-llm", "--config", str(config), "-f", "json").stdout
     )
-    assert (shown["source"], shown["config_file"]) == ("config override", str(config))
-    assert shown["prices"]["cache_read"]["billed_as"] == "input"
+    (period,) = shown["periods"]
+    assert (period["source"], period["config_file"]) == ("config override", str(config))
+    assert period["prices"]["cache_read"]["billed_as"] == "input"
+
+
+def test_show_lists_each_price_period_of_the_day():
+    """DeepSeek's off-peak hours, 16:30-00:30 UTC, cost half: the day has three periods."""
+    result = run("pricing", "show", "deepseek-chat", "--provider", "deepseek", "--at", "2025-10-01")
+    assert "16:30 to 24:00 UTC" in result.stdout
+    shown = json.loads(
+        run("pricing", "show", "deepseek-chat", "--at", "2025-10-01", "-f", "json").stdout
+    )
+    spans = [
+        (p["from"], p["until"], p["prices"]["input"]["usd_per_mtok"]) for p in shown["periods"]
+    ]
+    assert spans == [
+        ("00:00", "00:30", "0.135"),
+        ("00:30", "16:30", "0.27"),
+        ("16:30", "24:00", "0.135"),
+    ]

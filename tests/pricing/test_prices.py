@@ -7,11 +7,11 @@ import random
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-import genai_prices
 import pytest
 
 from chatvault.config import PriceOverride
 from chatvault.pricing.prices import PriceBook, Rates, Tiered, TokenUsage, Usages, cost_cents
+from tests.pricing.reference import genai_cents
 
 DAY = date(2025, 10, 1)
 book = PriceBook()
@@ -86,19 +86,7 @@ def test_equal_to_genai_prices(provider, model):
     assert rates is not None
     moment = datetime(2025, 10, 1, 12, tzinfo=UTC)
     for usage in USAGES:
-        theirs = genai_prices.calc_price(
-            genai_prices.Usage(
-                input_tokens=usage.input + usage.cache_read + usage.cache_write,
-                output_tokens=usage.output,
-                cache_read_tokens=usage.cache_read,
-                cache_write_tokens=usage.cache_write,
-                cache_write_1h_tokens=usage.cache_write_1h,
-            ),
-            model,
-            provider_id=provider,
-            genai_request_timestamp=moment,
-        )
-        expected = (theirs.total_price * 100).quantize(Decimal("0.000001"))
+        expected = genai_cents(provider, model, moment, usage)
         assert cost_cents(usage, rates) == expected, (model, usage)
 
 
@@ -215,7 +203,8 @@ def test_a_book_counts_the_rows_its_overrides_priced():
     usages = Usages(
         [[10, 20, 30], [1, 1, 1], [0] * 3, [0] * 3, [0] * 3, [1] * 3], [None] * 3, [None] * 3
     )
-    assert priced.costs(None, "house-llm", DAY, usages) == [1200, 2200, 3200]
-    assert priced.costs("openai", "gpt-4o", DAY, usages) is not None
-    assert priced.costs(None, "no-such-model", DAY, usages) is None
+    times = ["2025-10-01 10:00:00.000000"] * 3
+    assert priced.costs(None, "house-llm", DAY, times, usages) == [1200, 2200, 3200]
+    assert priced.costs("openai", "gpt-4o", DAY, times, usages) is not None
+    assert priced.costs(None, "no-such-model", DAY, times, usages) is None
     assert priced.override_rows == 3

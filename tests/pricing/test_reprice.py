@@ -123,3 +123,23 @@ def test_the_summary_says_when_no_override_priced_anything(db, tmp_path):
     config.write_text("pricing:\n  overrides:\n    - {model: unused-model, input: 1, output: 1}\n")
     result = run(db, "--dry-run", config=config)
     assert result.exit_code == 0 and "override" not in result.stderr
+
+
+def test_a_request_is_repriced_at_the_price_of_its_instant(sqlite_url, tmp_path):
+    """Issue 13: DeepSeek's off-peak hours (16:30-00:30 UTC) cost half; reprice charged the
+    peak price of the day's noon. 1M input tokens at 20:00 UTC: 13.5 cents, at 12:00: 27."""
+    at_head(sqlite_url)
+    records = tmp_path / "deepseek.jsonl"
+    records.write_text(
+        "".join(
+            f'{{"request_id": "ds-{hour}", "created_at": "2025-10-01T{hour}:00:00Z", '
+            '"user_id": "u", "model": "deepseek-chat", "provider": "deepseek", '
+            '"input_tokens": 1000000, "output_tokens": 0}\n'
+            for hour in (12, 20)
+        )
+    )
+    ingested = runner.invoke(app, ["ingest", "--database", sqlite_url, str(records)])
+    assert ingested.exit_code == 0, ingested.stderr
+    assert run(sqlite_url).exit_code == 0
+    stored = costs(sqlite_url)
+    assert (stored["ds-12"][0], stored["ds-20"][0]) == (Decimal("27"), Decimal("13.5"))

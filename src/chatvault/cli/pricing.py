@@ -82,34 +82,23 @@ def show(
     found = settings(ctx, where)
     book = PriceBook(found.config.pricing.overrides)
     scoped = book.scoped_providers(model)
-    rates = book.rates(provider, model, day)
-    if rates is None and provider is None and scoped:
+    periods = book.periods(provider, model, day)
+    if _unpriced(periods) and provider is None and scoped:
         provider, scoped = scoped[0], scoped[1:]  # no price for any provider: the first scoped
-        rates = book.rates(provider, model, day)
-    if rates is None:
+        periods = book.periods(provider, model, day)
+    if _unpriced(periods):
         info(f"no price for {model} on {day}: add it under pricing.overrides in config.yaml")
         raise typer.Exit(1)
-    details = dict(zip(_keys(COLUMNS[2:]), _billed(rates), strict=True))
-    tiers = [
-        f"{name}: {price} above {threshold:,} input tokens"
-        for name, tiered in _tiered_prices(rates)
-        for threshold, price in tiered.tiers
-    ]
-    config_file = str(found.config_file) if rates.override else None
-    source = f"{rates.source} ({config_file})" if config_file else rates.source
-    rows = [["provider", provider or "any"], ["day", str(day)], ["source", source]]
-    rows += [[name.replace("_", " "), value] for name, value in details.items()]
-    rows += [["tier", tier] for tier in tiers]
-    document = {
-        "model": model,
-        "provider": provider,
-        "day": str(day),
-        "unit": UNIT,
-        "source": rates.source,
-        "config_file": config_file,
-        "prices": _kinds(rates),
-        "usd_per_thousand_requests": _per_request(rates),
-    }
+    config_file = str(found.config_file)
+    rows = [["provider", provider or "any"], ["day", f"{day} (UTC)"]]
+    documents = []
+    for (start, until), rates in zip(_spans(periods), (p.rates for p in periods), strict=True):
+        if len(periods) > 1:
+            rows.append(["from", f"{start} to {until} UTC"])
+        documents.append({"from": start, "until": until, **_period(rates, config_file)})
+        rows += _period_rows(rates, config_file)
+    document = {"model": model, "provider": provider, "day": str(day), "unit": UNIT}
+    document["periods"] = documents
     emit(Result(lambda: table(["", ""], rows, header=False), document, "chatvault.price/1"), format)
     others = [p for p in scoped if p != provider]
     if others:
@@ -128,8 +117,8 @@ def check(
 
     with open_session(ctx, where) as session:
         models = unpriced_models(session.connection)
-        today = session.now.date()
-        found = [(m, session.prices.rates(m.provider, m.model, today) is not None) for m in models]
+        now = session.now
+        found = [(m, session.prices.rates(m.provider, m.model, now) is not None) for m in models]
 
     def show() -> None:
         if not found:
@@ -193,6 +182,44 @@ def _billed(rates: Any) -> list[str]:
         text = f"{tiered.base}{'+' if tiered.tiers else ''}"
         cells.append(text if inherited is None else f"{text} (the {inherited} price)")
     return cells
+
+
+def _unpriced(periods: Any) -> bool:
+    return all(period.rates is None for period in periods)
+
+
+def _spans(periods: Any) -> list[tuple[str, str]]:
+    """Each period's start and end, 'HH:MM' UTC (the last ends at '24:00')."""
+    starts = [period.start.isoformat("minutes") for period in periods]
+    return list(zip(starts, [*starts[1:], "24:00"], strict=True))
+
+
+def _period(rates: Any, config_file: str) -> dict[str, Any]:
+    """A period's prices for JSON (None when the model has no price then)."""
+    if rates is None:
+        return {"source": None, "config_file": None, "prices": None}
+    return {
+        "source": rates.source,
+        "config_file": config_file if rates.override else None,
+        "prices": _kinds(rates),
+        "usd_per_thousand_requests": _per_request(rates),
+    }
+
+
+def _period_rows(rates: Any, config_file: str) -> list[list[str]]:
+    """A period's prices for people: where they come from, each kind's, the tiers."""
+    if rates is None:
+        return [["source", "no price"]]
+    source = f"{rates.source} ({config_file})" if rates.override else rates.source
+    rows = [["source", source]]
+    details = dict(zip(_keys(COLUMNS[2:]), _billed(rates), strict=True))
+    rows += [[name.replace("_", " "), value] for name, value in details.items()]
+    rows += [
+        ["tier", f"{name}: {price} above {threshold:,} input tokens"]
+        for name, tiered in _tiered_prices(rates)
+        for threshold, price in tiered.tiers
+    ]
+    return rows
 
 
 def _kinds(rates: Any) -> dict[str, Any]:

@@ -1,13 +1,17 @@
 """What a request costs: rates from genai-prices or the config's overrides, exact Decimal cents.
 
-Rates are looked up once per (provider, model, day) and cached; the cost of each row is then
-integer arithmetic (`rates.py`, which says how it follows genai-prices' rules).
+A price is the one in force at the request's instant. Rates are looked up once per price
+period (a day, or the part of a day a time-of-day price holds, as DeepSeek's off-peak hours)
+and cached; the cost of each row is then integer arithmetic (`rates.py`, which says how it
+follows genai-prices' rules).
 
 An unknown model has no rates and its cost is None (unpriced), never 0.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PRICED_BY",
     "Listing",
+    "Period",
     "PriceBook",
     "Rates",
     "ScaledRates",
@@ -42,8 +47,21 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Period:
+    """Rates in force from `start` (a UTC time of day) to the next period's start, or None
+    when the model has no token price then."""
+
+    start: time
+    rates: Rates | None
+
+
 class PriceBook:
-    """Rates by (provider, model, day): config overrides first, then genai-prices.
+    """Rates in force at an instant: config overrides first, then genai-prices.
+
+    A day's price periods are looked up once per (provider, model, UTC day) and cached: a
+    list price can change at a time of day (DeepSeek's off-peak hours), an override only at
+    a day's start. `costs` prices a day's usages a period at a time, in integers.
 
     `override_rows` counts the rows `costs` priced with the config's overrides, for a
     summary to say how many rows the config file's prices changed.
@@ -51,27 +69,62 @@ class PriceBook:
 
     def __init__(self, overrides: tuple[PriceOverride, ...] = ()) -> None:
         self._overrides = overrides
-        self._cache: dict[tuple[str | None, str, date], Rates | None] = {}
+        self._cache: dict[tuple[str | None, str, date], tuple[Period, ...]] = {}
         self.override_rows = 0
 
+    def periods(self, provider: str | None, model: str, day: date) -> tuple[Period, ...]:
+        """The model's prices through one UTC day, in order; the first starts at 00:00."""
+        key = (provider, model, day)
+        if key not in self._cache:
+            override = self._override(provider, model, day)
+            found = (Period(time(0), override),) if override else _listed(provider, model, day)
+            self._cache[key] = found
+        return self._cache[key]
+
+    def rates(self, provider: str | None, model: str, at: datetime | date) -> Rates | None:
+        """The rates in force at an instant (naive means UTC); a date alone stands for its
+        noon, UTC (what `pricing list` shows for a day): price a request by its instant."""
+        if not isinstance(at, datetime):
+            at = datetime.combine(at, time(12))
+        elif at.tzinfo is not None:
+            at = at.astimezone(UTC).replace(tzinfo=None)
+        periods = self.periods(provider, model, at.date())
+        starts = [period.start for period in periods]
+        return periods[bisect_right(starts, at.time()) - 1].rates
+
     def costs(
-        self, provider: str | None, model: str, day: date, usages: Usages
-    ) -> list[int] | None:
-        """Each usage's exact cost in millionths of a cent, or None if the model has no price:
-        integer arithmetic a column at a time."""
-        rates = self.rates(provider, model, day)
-        if rates is None:
+        self, provider: str | None, model: str, day: date, times: Sequence[Any], usages: Usages
+    ) -> list[int | None] | None:
+        """Each usage's exact cost in millionths of a cent at its instant, None where the
+        model has no price then, or None for all when it has none that day. `times` are the
+        usages' instants on `day`: UTC text as db.types.utc_text writes it, or datetimes
+        (naive means UTC). One period (most days of most models): one call, no look at the
+        times. Several: usages are split by period and each part priced at once."""
+        periods = self.periods(provider, model, day)
+        if len(periods) == 1:
+            rates = periods[0].rates
+            return None if rates is None else self._priced(rates, usages)
+        if all(period.rates is None for period in periods):
             return None
-        costs = rates.scaled.costs(usages)
+        starts = [period.start.isoformat("microseconds") for period in periods]
+        parts: dict[int, list[int]] = {}
+        for index, moment in enumerate(times):
+            part = bisect_right(starts, _time_of_day(moment)) - 1
+            parts.setdefault(part, []).append(index)
+        costs: list[int | None] = [None] * len(times)
+        for part, indexes in parts.items():
+            rates = periods[part].rates
+            if rates is None:
+                continue
+            for index, cost in zip(indexes, self._priced(rates, usages.pick(indexes)), strict=True):
+                costs[index] = cost
+        return costs
+
+    def _priced(self, rates: Rates, usages: Usages) -> list[int | None]:
+        costs: list[int | None] = list(rates.scaled.costs(usages))
         if rates.override:
             self.override_rows += len(costs)
         return costs
-
-    def rates(self, provider: str | None, model: str, day: date) -> Rates | None:
-        key = (provider, model, day)
-        if key not in self._cache:
-            self._cache[key] = self._override(provider, model, day) or _listed(provider, model, day)
-        return self._cache[key]
 
     def scoped_providers(self, model: str) -> list[str]:
         """The providers an override of `model` is limited to, in the config's order."""
@@ -102,13 +155,28 @@ class PriceBook:
         )
 
 
-def _listed(provider: str | None, model: str, day: date) -> Rates | None:
-    """The model's rates in genai-prices' bundled (offline) price list, or None if unknown."""
+def _listed(provider: str | None, model: str, day: date) -> tuple[Period, ...]:
+    """The model's prices through `day` in genai-prices' bundled (offline) price list: one
+    period per stretch of the day its prices stay the same; unpriced if it is unknown."""
+    found = _find(provider, model)
+    if found is None:
+        return (Period(time(0), None),)
+    found_provider, found_model = found
+    periods: list[Period] = []
+    for start in _boundaries(found_model):
+        rates = _rates_of(found_provider, found_model, datetime.combine(day, start, tzinfo=UTC))
+        if not periods or rates != periods[-1].rates:
+            periods.append(Period(start, rates))
+    return tuple(periods)
+
+
+def _find(provider: str | None, model: str) -> tuple[Any, Any] | None:
+    """genai-prices' provider and model for a request's names, or None if it has none."""
     from genai_prices.data_snapshot import get_snapshot
 
     snapshot = get_snapshot()
     try:
-        found_provider, found_model = snapshot.find_provider_model(model, None, provider, None)
+        return snapshot.find_provider_model(model, None, provider, None)
     except LookupError:
         if provider is None:
             return None
@@ -117,16 +185,44 @@ def _listed(provider: str | None, model: str, day: date) -> Rates | None:
             return None  # the provider is known, and does not list this model
         except LookupError:
             try:
-                found_provider, found_model = snapshot.find_provider_model(model, None, None, None)
+                return snapshot.find_provider_model(model, None, None, None)
             except LookupError:
                 return None
-    return _rates_of(found_provider, found_model, day)
 
 
-def _rates_of(found_provider: Any, found_model: Any, day: date) -> Rates | None:
+def _boundaries(found_model: Any) -> list[time]:
+    """The UTC times of day at which a model's list price may change: midnight (a price's
+    start date begins a UTC day) and the ends of its time-of-day prices (off-peak hours)."""
+    times = {time(0)}
+    for conditional in found_model.prices if isinstance(found_model.prices, list) else ():
+        constraint = conditional.constraint
+        for name in ("start_time", "end_time"):  # a TimeOfDateConstraint's
+            value = getattr(constraint, name, None)
+            if isinstance(value, time):
+                times.add(_utc_time(value))
+    return sorted(times)
+
+
+def _utc_time(value: time) -> time:
+    """A time of day in UTC, naive (a naive time is UTC already)."""
+    if value.tzinfo is None:
+        return value
+    return datetime.combine(date(2000, 1, 1), value).astimezone(UTC).time()
+
+
+def _time_of_day(moment: Any) -> str:
+    """A UTC instant's time of day as 'HH:MM:SS.ffffff', from utc_text or a datetime."""
+    if isinstance(moment, str):
+        return moment[11:]
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.time().isoformat("microseconds")
+
+
+def _rates_of(found_provider: Any, found_model: Any, at: datetime) -> Rates | None:
     import genai_prices
 
-    prices = found_model.get_prices(datetime.combine(day, time(12), tzinfo=UTC))
+    prices = found_model.get_prices(at)
     rates = {
         name: _tiered(getattr(prices, f"{name}_mtok", None))
         for name in ("input", "output", "cache_read", "cache_write", "cache_write_1h")
@@ -163,7 +259,7 @@ def catalog(day: date, search: str | None = None, overrides: tuple = ()) -> list
         for model in provider.models:
             if wanted and wanted not in f"{provider.id} {model.id} {model.name or ''}".lower():
                 continue
-            rates = _rates_of(provider, model, day)
+            rates = _rates_of(provider, model, datetime.combine(day, time(12), tzinfo=UTC))
             if rates is not None:
                 found.append(Listing(provider.id, model.id, rates))
     return found

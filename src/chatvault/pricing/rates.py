@@ -132,6 +132,14 @@ class Usages:
     service_tiers: Sequence[str | None]
     context_windows: Sequence[str | None]
 
+    def pick(self, indexes: Sequence[int]) -> Usages:
+        """The usages at `indexes`, in that order."""
+        return Usages(
+            [[column[i] for i in indexes] for column in self.counts],
+            [self.service_tiers[i] for i in indexes],
+            [self.context_windows[i] for i in indexes],
+        )
+
     @property
     def batch(self) -> list[bool]:
         return [tier == "batch" for tier in self.service_tiers]

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from chatvault.session import Session
 
 BATCH = 5000
-# What repricing a row reads: its day, model and provider, what its cost depends on, its cost.
+# What repricing a row reads: its instant, model and provider, what its cost depends on, its cost.
 COLUMNS = ("created_at", "provider", "model", *PRICED_BY, "cost_cents", "cost_source")
 
 
@@ -57,7 +57,7 @@ def _changes(batch, book: PriceBook, summary: RepriceSummary) -> list[dict]:
     changes = []
     for row in batch:
         summary.examined += 1
-        rates = book.rates(row["provider"], row["model"], row["created_at"].date())
+        rates = book.rates(row["provider"], row["model"], row["created_at"])
         new = None if rates is None else cost_cents(usage_of(row), rates)
         source = None if new is None else "estimated"
         old = row["cost_cents"]
