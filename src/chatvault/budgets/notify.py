@@ -190,7 +190,8 @@ def _basic_auth(url: str) -> tuple[str, str | None]:
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user, _, password = userinfo.partition(":")
     token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
-    return urlunsplit(parts._replace(netloc=hostport)), f"Basic {token}"
+    plain = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
+    return plain, f"Basic {token}"
 
 
 def _network_reason(exc: object, timeout: float) -> str:
