@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatvault.db import shapes
-from chatvault.db.engine import connect, database_exists, mask_url
+from chatvault.db.engine import connect, mask_url
+from chatvault.db.guard import require_database
 from chatvault.db.migrate import DatabaseState, describe_mismatch, read_state, script_directory
 from chatvault.db.rollups import missing_triggers
-from chatvault.errors import DatabaseError
 
 # The fix every finding points at depends on where the database stands as a whole.
 MIGRATE = "run: chatvault db migrate"
@@ -64,8 +64,7 @@ class Report:
 
 
 def verify(url: str) -> Report:
-    if not database_exists(url):
-        raise DatabaseError(f"no database at {mask_url(url)}", fix="chatvault db migrate")
+    require_database(url)
     head = script_directory().get_current_head()
     with connect(url) as conn:
         state = read_state(conn)
