@@ -252,8 +252,8 @@ def test_advanced_costs_off_sends_nothing_and_forecasts_nothing(setup, receiver)
     result = run("costs", "budget", "check", "--budget", "team-a", *args, env=env)
     assert result.exit_code == 1 and "error" not in result.stderr
     assert "no forecast (forecasts are off: cost_calculation.enable_advanced_costs" in result.stdout
-    assert "not sent" in result.stdout and "  sent to" not in result.stdout
-    assert receiver.bodies == []
+    assert "  not sent (notifications are off in the config): 50%" in result.stdout
+    assert "  sent to" not in result.stdout and receiver.bodies == []
 
 
 def test_ok_is_exit_0_and_quiet_is_silent(setup):

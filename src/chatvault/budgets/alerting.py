@@ -49,6 +49,7 @@ class Outcome:
     # Failed earlier, still true, retried later: not news, but not delivered either.
     failing: list[Delivery] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # crossed, not sent (--no-notify, --dry-run)
+    held_back_by: str = "--no-notify or --dry-run"  # why `pending` was not sent
 
     @property
     def state(self) -> str:
@@ -70,13 +71,16 @@ def check(
     """Every budget's outcome. Without `notify` nothing is claimed or sent; without
     `send_for_real` (a dry run) neither. Either way the check lists what it did not send;
     a status (neither) does not look."""
-    notify = notify and session.config.cost_calculation.budget_alerts.enabled
+    switched_off = notify and not session.config.cost_calculation.budget_alerts.enabled
+    notify = notify and not switched_off
     # A database that cannot be used fails the whole check, once; the rollups of every zone
     # read are brought up to date before any is read.
     session.prepare([zone_of(budget, session) for budget in budgets])
     outcomes = []
     for budget in budgets:
         outcome = Outcome(budget)
+        if switched_off:
+            outcome.held_back_by = "notifications are off in the config"
         try:
             outcome.status = evaluate(session, budget)
             if notify and send_for_real:

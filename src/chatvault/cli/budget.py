@@ -153,7 +153,7 @@ def _check_lines(state: str, outcomes: list[Outcome]) -> list[str]:
             lines.append(f"  still NOT sent to {d.channel} ({', '.join(d.crossed)}): {d.error}; "
                          f"retry after {d.retry_at:%Y-%m-%d %H:%M} UTC")  # fmt: skip
         if o.pending:
-            lines.append(f"  not sent (--no-notify or --dry-run): {', '.join(o.pending)}")
+            lines.append(f"  not sent ({o.held_back_by}): {', '.join(o.pending)}")
     return lines
 
 
