@@ -124,6 +124,18 @@ def test_last_month_has_no_forecast(url):
     result = runner.invoke(app, ["costs", "dashboard", "-p", "last-month", "--database", url])
     assert result.exit_code == 0, result.stderr
     assert "Month end: the period shown is over: no forecast" in result.stdout
+    last = (NOW.replace(day=1) - timedelta(days=1)).date()
+    week = f"Insights, {last - timedelta(days=6)} to {last}"
+    assert week in result.stdout and "so far" not in result.stdout
+
+
+def test_the_forecast_note_names_only_the_dashboards_options(url):
+    args = ["costs", "dashboard", "--model", "none-such", "--database", url]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(line.strip("| ") for line in result.stdout.splitlines())  # unwrapped
+    assert "too little usage to forecast" in text
+    assert "--history" not in text and "widen the filters" in text
 
 
 def test_html_report_is_written(url, tmp_path):
@@ -136,11 +148,16 @@ def test_html_report_is_written(url, tmp_path):
     assert not list(tmp_path.glob(".report.html.*"))  # no temporary file left behind
 
 
-def test_html_into_a_missing_folder_is_one_clear_error(url, tmp_path):
-    target = tmp_path / "no" / "report.html"
-    result = runner.invoke(app, ["costs", "dashboard", "--html", str(target), "--database", url])
-    assert result.exit_code == 2
-    assert result.stderr.splitlines()[-1].startswith(f"error: cannot write {target}")
+@pytest.mark.parametrize("where", ["no/report.html", "folder"])
+def test_html_that_cannot_be_written_fails_before_any_query(tmp_path, where):
+    (tmp_path / "folder").mkdir()
+    target = tmp_path / where
+    unopenable = f"sqlite:///{tmp_path}/missing/db.sqlite"  # a query would fail (exit 3)
+    args = ["costs", "dashboard", "--html", str(target), "--database", unopenable]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: cannot write {target}")
+    assert result.stdout == "" and list(tmp_path.rglob("*.part")) == []
 
 
 def test_usage_insights_lines_and_json(url):

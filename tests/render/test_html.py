@@ -131,6 +131,14 @@ def test_sections_in_order() -> None:
     assert positions == sorted(positions)
 
 
+def test_a_period_that_is_over_has_spent_not_spent_so_far() -> None:
+    over = render(replace(dashboard(), complete=True, insights_until=date(2026, 12, 1)))
+    assert "<span>Spend</span><b>$1,234.57</b>" in over and "so far" not in over
+    assert "<h2>Insights, 2026-11-24 to 2026-11-30</h2>" in over
+    running = render(dashboard())
+    assert "<span>Spend so far</span>" in running and "<h2>Insights</h2>" in running
+
+
 def test_money_and_percent_formatting() -> None:
     page = render(dashboard())
     assert "$1,234.57" in page  # spend, to the cent with thousands separators

@@ -65,7 +65,8 @@ def test_an_unknown_period_is_one_input_error():
         dashboard.spans("fortnight", KOLKATA, NOW)
 
 
-def test_the_board_adds_up(sqlite_url):
+def forty_days(sqlite_url):
+    """February 9 to March 20 (Kolkata), six models a day: $15 priced, one unpriced."""
     at_head(sqlite_url)
     models = ["m1", "m2", "m3", "m4", "m5", "m6"]
     rows = []
@@ -87,6 +88,10 @@ def test_the_board_adds_up(sqlite_url):
             )
     with get_engine(sqlite_url).begin() as conn:
         conn.execute(insert(usage_logs), rows)
+
+
+def test_the_board_adds_up(sqlite_url):
+    forty_days(sqlite_url)
     config = Config(budgets=(Budget(name="all", amount=Decimal(1000)),))
     with session_for(sqlite_url, config, KOLKATA, NOW) as session:
         board = dashboard.build(session, UsageFilter(), "this-month")
@@ -106,3 +111,32 @@ def test_the_board_adds_up(sqlite_url):
     (gauge,) = board.budgets
     assert gauge.spent_cents == 20 * 1500 and gauge.percent == 30 and gauge.state == "OK"
     assert board.month_end is not None and board.month_end.cents >= board.spend_cents
+    assert not board.complete and board.insights_title == "Insights"
+
+
+def test_last_month_shows_its_budgets_and_its_last_week(sqlite_url):
+    forty_days(sqlite_url)
+    budgets = (
+        Budget(name="all", amount=Decimal(250)),
+        Budget(name="day", amount=Decimal(10), period="daily", timezone="Asia/Kolkata"),
+    )
+    with session_for(sqlite_url, Config(budgets=budgets), KOLKATA, NOW) as session:
+        board = dashboard.build(session, UsageFilter(), "last-month")
+    monthly, daily = board.budgets
+    # February's whole month (its 9th to 28th), not March so far; no forecast, it is over.
+    assert monthly.period == "monthly 2026-02-01 to 2026-02-28 (UTC)"
+    assert monthly.spent_cents == 20 * 1500 and monthly.percent == 120
+    assert monthly.state == "CRITICAL" and monthly.forecast is None
+    assert daily.period == "daily 2026-02-28 to 2026-02-28 (Asia/Kolkata)"
+    assert daily.spent_cents == 1500 and daily.state == "CRITICAL"
+    assert board.complete and board.insights_until == date(2026, 3, 1)
+    assert board.insights_title == "Insights, 2026-02-22 to 2026-02-28"
+    assert board.month_end is None
+
+
+def test_the_forecast_note_names_no_option_the_dashboard_lacks(sqlite_url):
+    forty_days(sqlite_url)
+    with session_for(sqlite_url, Config(), KOLKATA, NOW) as session:
+        board = dashboard.build(session, UsageFilter(models=("none-such",)), "this-month")
+    assert board.forecast_note is not None and "too little usage" in board.forecast_note
+    assert "--history" not in board.forecast_note and "widen the filters" in board.forecast_note

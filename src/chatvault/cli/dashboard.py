@@ -49,6 +49,8 @@ def dashboard(
     """Spend, forecast, budgets, daily cost by model, top models and users, insights."""
     from chatvault.reports import dashboard as data
 
+    if html is not None:
+        _can_write(html)  # known before a minute of queries, not after
     with open_session(ctx, where, filters.tz) as session:
         board = data.build(session, filters.rows(session), period)
     if html is not None:
@@ -59,6 +61,22 @@ def dashboard(
         info(f"wrote {html}")
         return
     show(board)
+
+
+def _can_write(path: Path) -> None:
+    """An InputError unless a file can be written where `path` is, as the report will be:
+    a temporary file beside it, renamed over it (a folder is not overwritten)."""
+    import tempfile
+
+    from chatvault.errors import InputError
+
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a directory")
+    try:
+        with tempfile.NamedTemporaryFile(prefix=f".{path.name}.", suffix=".part", dir=path.parent):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def show(board: Dashboard) -> None:
@@ -91,7 +109,7 @@ def _parts(board: Dashboard, console: Console) -> list[RenderableType]:
         middle = Table.grid(expand=True)
         middle.add_row(chart)
         middle.add_row(budgets)
-    insights = Panel(_insights(board), title="Insights", box=frame)
+    insights = Panel(_insights(board), title=board.insights_title, box=frame)
     return [header, middle, *_tops(board, frame, console, side_by_side), insights]
 
 

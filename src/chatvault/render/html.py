@@ -120,7 +120,11 @@ def summary(d: Dashboard) -> str:
         forecast = card("Month-end forecast", "n/a", e(d.forecast_note or "no forecast"))
     return (
         '<section><div class="cards">'
-        + card("Spend so far", usd_rounded(d.spend_cents), f"{d.requests:,} requests")
+        + card(
+            "Spend" if d.complete else "Spend so far",
+            usd_rounded(d.spend_cents),
+            f"{d.requests:,} requests",
+        )
         + card("Change vs previous period", change(d.change), previous)
         + forecast
         + "</div></section>"
@@ -230,7 +234,7 @@ def insights(d: Dashboard) -> str:
         for i in d.insights
     )
     body = f'<ul class="insights">{items}</ul>' if items else '<p class="note">Nothing notable.</p>'
-    return f"<section><h2>Insights</h2>{body}</section>"
+    return f"<section><h2>{e(d.insights_title)}</h2>{body}</section>"
 
 
 def render(dashboard: Dashboard) -> str:

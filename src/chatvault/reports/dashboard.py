@@ -17,6 +17,7 @@ from chatvault.money import Estimate
 from chatvault.period import Span, local_date, midnight, parse_point
 
 if TYPE_CHECKING:
+    from chatvault.budgets.status import Status
     from chatvault.session import Session
 from chatvault.reports.dashboard_data import Dashboard, Gauge, Share
 
@@ -64,6 +65,7 @@ def build(session: Session, rows: UsageFilter, period: str) -> Dashboard:
     first, last = local_date(span.start, zone), local_date(span.end - _EARLIER, zone)
     spend, earlier = totals.cost_cents or Decimal(0), previous.cost_cents or Decimal(0)
     month_end, forecast_note = _month_end(session, rows, first, last)
+    until = min(session.today(), last + timedelta(days=1))  # the insights' week ends here
     models = usage.report(session, this, ("model",), latency=False)
     users = usage.report(session, this, ("user",), limit=TOP, latency=False)
     days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
@@ -89,12 +91,14 @@ def build(session: Session, rows: UsageFilter, period: str) -> Dashboard:
         },
         month_end=month_end,
         forecast_note=forecast_note,
-        budgets=_gauges(session),
+        budgets=_gauges(session, span.end - _EARLIER),
         days=days,
         daily_by_model=_daily(session, this, days, [r.key[0] for r in models.rows]),
         top_models=[_share(row) for row in models.rows[:TOP]],
         top_users=[_share(row) for row in users.rows],
-        insights=insights(session, rows),
+        insights=insights(session, rows, until=until),
+        complete=span.end < session.now,  # a running period ends now
+        insights_until=until,
     )
 
 
@@ -109,7 +113,8 @@ def _month_end(
     try:
         p = spend.project(session, rows, HISTORY_DAYS, 1)
     except InputError as exc:
-        return None, exc.message
+        # Its advice is `costs predict`'s, which has --history: the dashboard has not.
+        return None, exc.message.replace("widen --history or the filters", "widen the filters")
     return p.period_end, None
 
 
@@ -137,28 +142,63 @@ def _share(row) -> Share:
     return Share(name, row.cost_cents, row.requests, row.share)
 
 
-def _gauges(session: Session) -> list[Gauge]:
+def _gauges(session: Session, last: datetime) -> list[Gauge]:
+    """Each budget in its period that holds `last` (the period shown's last instant): the
+    running one as `costs budget` shows it, with its forecast; an earlier one, over, with its
+    whole spend and no forecast."""
     from chatvault.budgets.alerting import check
+    from chatvault.budgets.status import period_of, zone_of
 
-    if not session.config.budgets:
-        return []
+    budgets = list(session.config.budgets)
+    past = {}
+    for budget in budgets:
+        zone = zone_of(budget, session)
+        period = period_of(budget, zone, local_date(last, zone))
+        if period.end <= session.today(zone):
+            past[budget.name] = _past_status(session, budget, period)
+    running = [budget for budget in budgets if budget.name not in past]
+    checked = {o.budget.name: o for o in check(session, running, False, False)} if running else {}
     gauges = []
-    for o in check(session, list(session.config.budgets), False, False):
-        s = o.status
-        if s is None:
-            gauges.append(Gauge(o.budget.name, "-", Decimal(0), o.budget.amount * 100,
+    for budget in budgets:
+        if budget.name in past:
+            status = past[budget.name]
+            gauges.append(_gauge(budget.name, status, status.state))
+        elif (outcome := checked[budget.name]).status is None:
+            gauges.append(Gauge(budget.name, "-", Decimal(0), budget.amount * 100,
                                 Decimal(0), "UNKNOWN", None))  # fmt: skip
-            continue
-        p = s.period
-        gauges.append(
-            Gauge(
-                name=o.budget.name,
-                period=f"{p.kind} {p.start} to {p.last} ({p.zone.key})",
-                spent_cents=s.spent_cents,
-                amount_cents=s.amount_cents,
-                percent=s.percent,
-                state=o.state,
-                forecast=s.projection,
-            )
-        )
+        else:
+            gauges.append(_gauge(budget.name, outcome.status, outcome.state))
     return gauges
+
+
+def _past_status(session: Session, budget, period) -> Status:
+    """A budget's status in one of its periods that is over: what it spent in all of it."""
+    from chatvault.budgets.status import Status, thresholds_of, usage_of
+    from chatvault.reports import usage
+
+    zone = period.zone
+    span = Span(midnight(period.start, zone), midnight(period.end, zone))
+    rows = replace(usage_of(budget), span=span)
+    spent = usage.report(session, rows, (), zone=zone, latency=False).totals
+    return Status(
+        budget=budget,
+        period=period,
+        spent_cents=spent.cost_cents or Decimal(0),
+        unpriced_requests=spent.unpriced_requests,
+        thresholds=thresholds_of(budget, session.config),
+        projection=None,
+        no_projection="the period is over",
+    )
+
+
+def _gauge(name: str, s: Status, state: str) -> Gauge:
+    p = s.period
+    return Gauge(
+        name=name,
+        period=f"{p.kind} {p.start} to {p.last} ({p.zone.key})",
+        spent_cents=s.spent_cents,
+        amount_cents=s.amount_cents,
+        percent=s.percent,
+        state=state,
+        forecast=s.projection,
+    )

@@ -4,7 +4,7 @@ HTML report are three renderings of one `Dashboard`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from chatvault.money import Estimate
@@ -66,3 +66,14 @@ class Dashboard:
     top_models: list[Share]
     top_users: list[Share]
     insights: list[Insight] = field(default_factory=list)
+    complete: bool = False  # the period shown is over (last month): its spend is final
+    insights_until: date | None = None  # the insights' week ends before this day
+
+    @property
+    def insights_title(self) -> str:
+        """ "Insights", and for a period that is over, the 7 days they are about."""
+        if not self.complete or self.insights_until is None:
+            return "Insights"
+        first = self.insights_until - timedelta(days=7)
+        last = self.insights_until - timedelta(days=1)
+        return f"Insights, {first.isoformat()} to {last.isoformat()}"

@@ -42,12 +42,14 @@ KINDS = ("anomaly", "error-rate", "unpriced", "cache", "mover")  # the more impo
 Found = tuple[tuple[int, int, float, str], Insight]
 
 
-def insights(session: Session, rows: UsageFilter, limit: int = 8) -> list[Insight]:
-    """The insights on the complete days before the session's today, most important first,
-    `limit` at most."""
+def insights(
+    session: Session, rows: UsageFilter, limit: int = 8, until: date | None = None
+) -> list[Insight]:
+    """The insights on the complete days before `until` (default: the session's today), most
+    important first, `limit` at most."""
     from chatvault.reports.usage import report
 
-    zone, today = session.zone, session.today()
+    zone, today = session.zone, until or session.today()
 
     def grouped(first: date, end: date, group_by: tuple[str, ...]) -> Report:
         span = Span(midnight(first, zone), midnight(end, zone))
