@@ -32,6 +32,8 @@ def _record(bucket: dict, result: Any, options: ParseOptions) -> UsageRecord:
     if not isinstance(result, dict):
         raise RecordError("result", "not an object")
     creation = result.get("cache_creation") or {}
+    if not isinstance(creation, dict):
+        raise RecordError("cache_creation", "must be an object")
     written_5m = count(creation.get("ephemeral_5m_input_tokens") or 0, "ephemeral_5m_input_tokens")
     written_1h = count(creation.get("ephemeral_1h_input_tokens") or 0, "ephemeral_1h_input_tokens")
     keys = (

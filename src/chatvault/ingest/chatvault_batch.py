@@ -19,13 +19,22 @@ import orjson
 from chatvault.db.types import utc_text
 from chatvault.db.writes import DEFAULTS
 from chatvault.ingest.options import ParseOptions
-from chatvault.ingest.record import COUNTS, EARLIEST, LIMITS, SLACK, STATUSES
+from chatvault.ingest.record import (
+    COUNTS,
+    EARLIEST,
+    LIMITS,
+    MAX_REQUESTS,
+    MAX_TOKENS,
+    SLACK,
+    STATUSES,
+)
 from chatvault.ingest.rows import PENDING_COLUMNS
 
 TEXT_LIMITS = dict(LIMITS)
 REQUIRED = frozenset(("request_id", "created_at", "user_id", "model"))
 _getters = {name: methodcaller("get", name, DEFAULTS.get(name)) for name in PENDING_COLUMNS}
 _zone = attrgetter("tzinfo")
+_MOST = {name: MAX_REQUESTS if name == "request_count" else MAX_TOKENS for name in COUNTS}
 
 
 def checked_columns(
@@ -83,7 +92,7 @@ def _plausible(columns: dict[str, Sequence[Any]], options: ParseOptions) -> bool
             return False
     for name in COUNTS:
         column = columns[name]
-        if set(map(type, column)) != {int} or min(column) < 0:
+        if set(map(type, column)) != {int} or min(column) < 0 or max(column) > _MOST[name]:
             return False
     return (
         min(columns["request_count"]) >= 1

@@ -14,18 +14,20 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-import orjson
-
 from chatvault.ingest.chatvault_batch import checked_columns
 from chatvault.ingest.files import CountingReader
+from chatvault.ingest.jsontext import check_text, loads
 from chatvault.ingest.options import Checked, Item, ParseOptions
 from chatvault.ingest.record import (
     COUNTS,
+    TOO_DEEP,
     RecordError,
     UsageRecord,
     count,
     derived_id,
     money,
+    shown,
+    text,
     timestamp,
 )
 
@@ -65,7 +67,8 @@ def looks_like(head: bytes) -> bool:
 
 
 def records(stream: CountingReader, options: ParseOptions) -> Iterator[Item | Checked]:
-    if stream.head().lstrip().startswith(b"{"):
+    head = stream.head().lstrip()
+    if head.startswith(b"{") or not head:  # JSONL, or nothing but blank lines
         yield from _jsonl(stream, options)
     else:
         yield from _csv(stream, options)
@@ -76,7 +79,7 @@ def _jsonl(stream: CountingReader, options: ParseOptions) -> Iterator[Item | Che
     while chunk := list(islice(lines, CHUNK)):
         columns = checked_columns(chunk, _PLAIN, options)
         if columns is not None:
-            yield Checked(columns)
+            yield Checked(columns, first, chunk)
         else:
             yield from _one_by_one(chunk, first, options)
         first += len(chunk)
@@ -87,16 +90,11 @@ def _one_by_one(chunk: list[bytes], first: int, options: ParseOptions) -> Iterat
         if not line.strip():
             continue
         try:
-            # orjson is several times faster, but reads numbers with a fraction as floats:
-            # lines with an amount go through the standard library, which reads Decimals.
-            data = (
-                json.loads(line, parse_float=Decimal) if b'"cost_' in line else orjson.loads(line)
-            )
+            # Lines with an amount are read again for exact decimals (ingest/jsontext.py).
+            data = loads(line, exact=b'"cost_' in line)
             if not isinstance(data, dict):
                 raise RecordError("record", "each line must be a JSON object")
             yield Item(number, line, record=from_mapping(data, options))
-        except json.JSONDecodeError as exc:  # orjson's decode error is a subclass
-            yield Item(number, line, error=RecordError("record", f"not valid JSON ({exc.msg})"))
         except RecordError as exc:
             yield Item(number, line, error=exc)
 
@@ -106,6 +104,7 @@ def _csv(stream: CountingReader, options: ParseOptions) -> Iterator[Item]:
     for row in reader:
         raw = ",".join(v or "" for v in row.values() if isinstance(v, str))
         try:
+            check_text(raw)
             if None in row:
                 raise RecordError("record", "more cells than the header has columns")
             cells = {key: (value if value != "" else None) for key, value in row.items()}
@@ -142,7 +141,7 @@ def _converted(data: Mapping[str, Any], options: ParseOptions) -> UsageRecord:
             raise RecordError(required, "is required")
     values["created_at"] = timestamp(data["created_at"], "created_at", options.assume_tz)
     values["cost_cents"] = _cost(data)
-    values["status"] = str(data.get("status") or "success")
+    values["status"] = text(data.get("status") or "success", "status")
     if data.get("billable") is not None:
         values["billable"] = _flag(data["billable"], "billable")
     if data.get("error_details") is not None:
@@ -154,24 +153,20 @@ def _converted(data: Mapping[str, Any], options: ParseOptions) -> UsageRecord:
     return UsageRecord(**values).check(options.now)
 
 
-def _text(value: Any, field: str) -> str:
-    if isinstance(value, dict | list):
-        raise RecordError(field, "must be text")
-    return str(value)
-
-
 def _seconds(value: Any, field: str) -> float:
     try:
         seconds = float(value)  # a duration, not money: a float is what the column holds
     except (TypeError, ValueError):
-        raise RecordError(field, f"must be a number of seconds, got {value!r}") from None
+        raise RecordError(field, f"must be a number of seconds, got {shown(value)}") from None
     if not seconds >= 0:
-        raise RecordError(field, f"cannot be negative, got {value!r}")
+        raise RecordError(field, f"cannot be negative, got {shown(value)}")
+    if seconds == float("inf"):
+        raise RecordError(field, f"must be a finite number of seconds, got {shown(value)}")
     return seconds
 
 
 _CONVERT = {
-    **dict.fromkeys(TEXT + BILLING, _text),
+    **dict.fromkeys(TEXT + BILLING, text),
     **dict.fromkeys(COUNTS, count),
     **dict.fromkeys(SECONDS, _seconds),
 }
@@ -179,26 +174,31 @@ _CONVERT = {
 
 def _cost(data: Mapping[str, Any]) -> Decimal | None:
     usd, cents = (
-        money(data.get("cost_usd"), "cost_usd"),
+        money(data.get("cost_usd"), "cost_usd", 100),
         money(data.get("cost_cents"), "cost_cents"),
     )
     if usd is not None and cents is not None:
         raise RecordError("cost_usd", "give cost_usd or cost_cents, not both")
-    return cents if usd is None else usd * 100
+    return cents if usd is None else usd
 
 
 def _flag(value: Any, field: str) -> bool:
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes"):
+    if not isinstance(value, str | int):
+        raise RecordError(field, f"must be true or false, got {shown(value)}")
+    word = str(value).strip().lower()
+    if word in ("true", "1", "yes"):
         return True
-    if text in ("false", "0", "no"):
+    if word in ("false", "0", "no"):
         return False
-    raise RecordError(field, f"must be true or false, got {value!r}")
+    raise RecordError(field, f"must be true or false, got {shown(value)}")
 
 
 def _details(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, default=str, ensure_ascii=False)
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False)
+    except RecursionError:  # deep enough for orjson, not for the standard library
+        raise RecordError("error_details", TOO_DEEP) from None

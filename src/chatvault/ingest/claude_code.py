@@ -14,19 +14,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from chatvault.db.models import TEXT_LENGTHS
 from chatvault.ingest.files import CountingReader, Input
+from chatvault.ingest.jsontext import loads
 from chatvault.ingest.options import Item, ParseOptions
-from chatvault.ingest.record import RecordError, UsageRecord, count, timestamp
+from chatvault.ingest.record import RecordError, UsageRecord, count, text, timestamp
 
 NAME = "claude-code"
 SYNTHETIC = "<synthetic>"
 
 
-def default_paths() -> list[Path]:
-    """Where Claude Code keeps its logs: $CLAUDE_CONFIG_DIR, else ~/.claude and ~/.config/claude."""
+def log_folders() -> list[Path]:
+    """Where Claude Code keeps its logs: `projects` under each of $CLAUDE_CONFIG_DIR
+    (comma-separated), else under ~/.claude and ~/.config/claude; whether they exist or not."""
     configured = os.environ.get("CLAUDE_CONFIG_DIR")
     roots = (
         [Path(p) for p in configured.split(",")]
@@ -36,7 +36,12 @@ def default_paths() -> list[Path]:
             Path.home() / ".config" / "claude",
         ]
     )
-    return [root / "projects" for root in roots if (root / "projects").is_dir()]
+    return [root / "projects" for root in roots]
+
+
+def default_paths() -> list[Path]:
+    """The folders of log_folders() that exist."""
+    return [folder for folder in log_folders() if folder.is_dir()]
 
 
 def looks_like(head: bytes) -> bool:
@@ -50,11 +55,7 @@ def records(stream: CountingReader, source: Input, options: ParseOptions) -> Ite
             continue
         raw = line.decode("utf-8", errors="replace").rstrip("\r\n")
         try:
-            entry = orjson.loads(line)  # the logs carry no amounts: no Decimal needed
-        except orjson.JSONDecodeError as exc:
-            yield Item(number, raw, error=RecordError("record", f"not valid JSON ({exc.msg})"))
-            continue
-        try:
+            entry = loads(line)  # the logs carry no amounts: no Decimal needed
             record = _record(entry, project, options)
         except RecordError as exc:
             yield Item(number, raw, error=exc)
@@ -71,13 +72,16 @@ def _record(entry: Any, project: str | None, options: ParseOptions) -> UsageReco
     message_id = message.get("id")
     if not message_id:
         raise RecordError("message.id", "missing: the message cannot be told apart from others")
-    request = entry.get("requestId")
+    message_id = text(message_id, "message.id")
+    request = entry.get("requestId") and text(entry["requestId"], "requestId")
     creation = usage.get("cache_creation") or {}
+    if not isinstance(creation, dict):
+        raise RecordError("message.usage.cache_creation", "must be an object")
     return UsageRecord(
         request_id=f"cc:{message_id}:{request}" if request else f"cc:{message_id}",
         created_at=timestamp(entry.get("timestamp"), "timestamp"),
         user_id=options.user,
-        model=str(message.get("model") or ""),
+        model=text(message.get("model") or "", "message.model"),
         provider="anthropic",
         input_tokens=count(usage.get("input_tokens", 0), "message.usage.input_tokens"),
         output_tokens=count(usage.get("output_tokens", 0), "message.usage.output_tokens"),

@@ -75,7 +75,11 @@ class CountingReader(io.RawIOBase):
         return iter(self.buffered)
 
     def text(self) -> io.TextIOWrapper:
-        return io.TextIOWrapper(self.buffered, encoding="utf-8-sig", newline="")
+        """Text decoded as UTF-8; bytes that are not UTF-8 become lone surrogates, for the
+        record that holds them to be refused (jsontext.check_text), not the whole file."""
+        return io.TextIOWrapper(
+            self.buffered, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
 
 
 class _Counted(io.RawIOBase):

@@ -18,8 +18,9 @@ from typing import Any
 
 from chatvault.errors import InputError
 from chatvault.ingest.files import Input
+from chatvault.ingest.jsontext import check_text, loads
 from chatvault.ingest.options import Item, ParseOptions
-from chatvault.ingest.record import RecordError, UsageRecord, count, timestamp
+from chatvault.ingest.record import RecordError, UsageRecord, count, shown, text, timestamp
 
 NAME = "llm"
 TABLES = ("responses", "turns")
@@ -29,16 +30,25 @@ def records(source: Input, options: ParseOptions) -> Iterator[Item]:
     if source.path is None:
         raise InputError("the llm source reads a logs.db file, not standard input")
     uri = f"file:{source.path}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True)) as db:
-        db.row_factory = sqlite3.Row
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables & set(TABLES):
-            raise InputError(
-                f"{source.name}: an SQLite file without llm's responses or turns table"
-            )
-        for table in TABLES:
-            if table in tables:
-                yield from _table(db, table, options)
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            db.row_factory = sqlite3.Row
+            # Text that is not UTF-8 refuses its row (below), not the whole file.
+            db.text_factory = lambda data: data.decode("utf-8", "surrogateescape")
+            query = "SELECT name FROM sqlite_master WHERE type='table'"
+            tables = {r[0] for r in db.execute(query)}
+            if not tables & set(TABLES):
+                raise InputError(
+                    f"{source.name}: an SQLite file without llm's responses or turns table"
+                )
+            for table in TABLES:
+                if table in tables:
+                    yield from _table(db, table, options)
+    except sqlite3.DatabaseError as exc:
+        raise InputError(
+            f"{source.name}: not a readable SQLite database of llm's logs ({exc}); "
+            "`llm logs path` prints where llm keeps it"
+        ) from None
 
 
 def _table(db: sqlite3.Connection, table: str, options: ParseOptions) -> Iterator[Item]:
@@ -54,6 +64,9 @@ def _table(db: sqlite3.Connection, table: str, options: ParseOptions) -> Iterato
     for row in db.execute(query):
         raw = json.dumps(dict(row), default=str)
         try:
+            for column in row.keys():  # noqa: SIM118 (a Row is not a dict)
+                if isinstance(row[column], str):
+                    check_text(row[column], column)
             yield Item(row["rowid"], raw, record=_record(row, options))
         except RecordError as exc:
             yield Item(row["rowid"], raw, error=RecordError(f"{table}.{exc.field}", exc.problem))
@@ -74,23 +87,31 @@ def _record(row: sqlite3.Row, options: ParseOptions) -> UsageRecord:
         request_id=f"llm:{row['id']}",
         created_at=timestamp(row["datetime_utc"], "datetime_utc", UTC),
         user_id=options.user,
-        model=str(row["resolved_model"] or row["model"] or ""),
+        model=text(row["resolved_model"] or row["model"] or "", "model"),
         input_tokens=fresh,
         cache_read_tokens=read,
         cache_write_tokens=written,
         output_tokens=count(row["output_tokens"] or 0, "output_tokens"),
         session_id=row["thread"],
-        processing_time_seconds=None if row["duration_ms"] is None else row["duration_ms"] / 1000,
+        processing_time_seconds=_seconds(row["duration_ms"]),
     ).check(options.now)
 
 
-def _details(text: Any) -> dict:
-    if not text:
+def _seconds(milliseconds: Any) -> float | None:
+    if milliseconds is None:
+        return None
+    if not isinstance(milliseconds, int | float) or not 0 <= milliseconds < float("inf"):
+        problem = f"must be a number of milliseconds, got {shown(milliseconds)}"
+        raise RecordError("duration_ms", problem)
+    return milliseconds / 1000
+
+
+def _details(value: Any) -> dict:
+    if not value:
         return {}
-    try:
-        details = json.loads(text)
-    except (TypeError, json.JSONDecodeError):
-        raise RecordError("token_details", "not valid JSON") from None
+    if not isinstance(value, str | bytes):
+        raise RecordError("token_details", f"must be JSON text, got {shown(value)}")
+    details = loads(value, field="token_details")
     return details if isinstance(details, dict) else {}
 
 
@@ -102,6 +123,7 @@ def _cache(details: dict) -> tuple[int, int, bool]:
             count(details.get("cache_creation_input_tokens") or 0, "cache_creation_input_tokens"),
             False,
         )
-    openai = (details.get("prompt_tokens_details") or {}).get("cached_tokens")
+    prompt = details.get("prompt_tokens_details")
+    openai = prompt.get("cached_tokens") if isinstance(prompt, dict) else None
     gemini = details.get("cachedContentTokenCount")
     return count(openai or gemini or 0, "cached_tokens"), 0, True

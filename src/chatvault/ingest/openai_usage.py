@@ -15,7 +15,7 @@ from typing import Any
 from chatvault.ingest.files import CountingReader
 from chatvault.ingest.options import Item, ParseOptions
 from chatvault.ingest.pages import bucket_results
-from chatvault.ingest.record import RecordError, UsageRecord, count, derived_id
+from chatvault.ingest.record import RecordError, UsageRecord, count, derived_id, shown
 
 NAME = "openai-usage"
 ALL = "(all)"
@@ -41,11 +41,15 @@ def _record(bucket: dict, result: Any, options: ParseOptions) -> UsageRecord | N
         raise RecordError("input_cached_tokens", "cannot exceed input_tokens (which includes them)")
     start = bucket.get("start_time")
     if isinstance(start, bool) or not isinstance(start, int):
-        raise RecordError("start_time", f"must be Unix seconds, got {start!r}")
+        raise RecordError("start_time", f"must be Unix seconds, got {shown(start)}")
     keys = ("project_id", "user_id", "api_key_id", "model", "batch")
+    try:
+        created_at = datetime.fromtimestamp(start, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise RecordError("start_time", f"not a plausible time: {start}") from None
     return UsageRecord(
         request_id=derived_id(NAME, start, bucket.get("end_time"), *(result.get(k) for k in keys)),
-        created_at=datetime.fromtimestamp(start, UTC),
+        created_at=created_at,
         user_id=result.get("user_id") or ALL,
         model=result.get("model") or ALL,
         provider="openai",

@@ -29,3 +29,5 @@ class Checked(NamedTuple):
     checked by their source as a whole: the fast way for the common case."""
 
     columns: list[Sequence[Any]]
+    first: int = 1  # the line of the first record; each record is a line
+    lines: Sequence[bytes] = ()  # the lines as read

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from typing import Any
 
+from chatvault.ingest import jsontext
 from chatvault.ingest.files import CountingReader
 from chatvault.ingest.options import Item
 from chatvault.ingest.record import RecordError, UsageRecord
@@ -17,19 +16,18 @@ ToRecord = Callable[[dict, Any], UsageRecord | None]
 
 
 def pages(stream: CountingReader) -> Iterator[tuple[int, Any]]:
-    """(line, page) for every page in the file. A document that is not JSON raises RecordError."""
-    text = stream.buffered.read().decode("utf-8-sig")
+    """(line, page) for every page in the file; the page is a RecordError for a line that is
+    not JSON (the rest of the file is still read)."""
+    data = stream.buffered.read()
     try:
-        document = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError:
-        for number, line in enumerate(text.splitlines(), start=1):
+        document = jsontext.document(data, exact=True)
+    except RecordError:
+        for number, line in enumerate(data.removeprefix(jsontext.BOM).splitlines(), start=1):
             if line.strip():
                 try:
-                    yield number, json.loads(line, parse_float=Decimal)
-                except json.JSONDecodeError as exc:
-                    raise RecordError(
-                        "record", f"line {number}: not valid JSON ({exc.msg})"
-                    ) from None
+                    yield number, jsontext.loads(line, exact=True)
+                except RecordError as exc:
+                    yield number, exc
         return
     for page in document if isinstance(document, list) else [document]:
         yield 1, page
@@ -37,20 +35,27 @@ def pages(stream: CountingReader) -> Iterator[tuple[int, Any]]:
 
 def bucket_results(stream: CountingReader, to_record: ToRecord) -> Iterator[Item]:
     """One Item per bucket result of every page; a bad result is named by its JSON path."""
-    try:
-        for line, page in pages(stream):
-            if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-                raise RecordError("data", "not a usage page: expected an object with a 'data' list")
-            for b, bucket in enumerate(page["data"]):
-                for r, result in enumerate(bucket.get("results") or []):
-                    raw = json.dumps(result, default=str)
-                    try:
-                        record = to_record(bucket, result)
-                    except RecordError as exc:
-                        path = f"data[{b}].results[{r}].{exc.field}"
-                        yield Item(line, raw, error=RecordError(path, exc.problem))
-                        continue
-                    if record is not None:  # None: a result that is not usage (no requests)
-                        yield Item(line, raw, record=record)
-    except RecordError as exc:
-        yield Item(1, "", error=exc)
+    for line, page in pages(stream):
+        if isinstance(page, RecordError):
+            yield Item(line, "", error=page)
+            continue
+        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+            problem = "not a usage page: expected an object with a 'data' list"
+            yield Item(line, "", error=RecordError("data", problem))
+            continue
+        for b, bucket in enumerate(page["data"]):
+            results = bucket.get("results") if isinstance(bucket, dict) else bucket
+            if not isinstance(bucket, dict) or not isinstance(results, list | None):
+                where = f"data[{b}].results" if isinstance(bucket, dict) else f"data[{b}]"
+                yield Item(line, "", error=RecordError(where, "not a usage bucket"))
+                continue
+            for r, result in enumerate(results or []):
+                raw = jsontext.dumps(result)
+                try:
+                    record = to_record(bucket, result)
+                except RecordError as exc:
+                    path = f"data[{b}].results[{r}].{exc.field}"
+                    yield Item(line, raw, error=RecordError(path, exc.problem))
+                    continue
+                if record is not None:  # None: a result that is not usage (no requests)
+                    yield Item(line, raw, record=record)

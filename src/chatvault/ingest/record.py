@@ -23,6 +23,15 @@ STATUSES = ("success", "error")
 # zeroed clock), not a request.
 EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
 SLACK = timedelta(days=1)
+# The most one record may hold. A million records at these still sum within a signed 64-bit
+# integer: the token total (four columns) and, on SQLite, the cost in millionths of a cent.
+# request_count is a 32-bit column on PostgreSQL and MariaDB.
+MAX_TOKENS = 10**12  # in each token column
+MAX_REQUESTS = 10**9
+MAX_CENTS = 5_000_000  # $50,000, reported or estimated
+# JSON deeper than this is refused (orjson's limit; ingest/jsontext.py).
+DEPTH = 1024
+TOO_DEEP = f"nested deeper than {DEPTH:,} levels"
 _INT = {int}
 _TEXT_OR_NONE = {str, type(None)}
 
@@ -64,18 +73,25 @@ class UsageRecord:
     def check(self, now: datetime) -> UsageRecord:
         """The record itself, once every field is plausible; RecordError otherwise."""
         counts = _counts(self)
-        if set(map(type, counts)) != _INT or min(counts) < 0:  # the fast check; count() says why
+        if (  # the fast check; count() says what is wrong
+            set(map(type, counts)) != _INT
+            or min(counts) < 0
+            or max(counts) > MAX_TOKENS
+            or self.request_count > MAX_REQUESTS
+        ):
             for name, value in zip(COUNTS, counts, strict=True):
-                count(value, name)
+                count(value, name, MAX_REQUESTS if name == "request_count" else MAX_TOKENS)
                 if type(value) is not int:
-                    raise RecordError(name, f"must be a whole number, got {value!r}")
+                    raise RecordError(name, f"must be a whole number, got {shown(value)}")
+        if self.cost_cents is not None and not -MAX_CENTS <= self.cost_cents <= MAX_CENTS:
+            raise RecordError("cost_cents", f"{beyond(MAX_CENTS, 'cost')}, got {self.cost_cents}")
         if self.cache_write_1h_tokens > self.cache_write_tokens:
             raise RecordError("cache_write_1h_tokens", "cannot exceed cache_write_tokens")
         if self.request_count < 1:
             raise RecordError("request_count", "must be at least 1")
         if self.status not in STATUSES:
             raise RecordError(
-                "status", f"must be one of {', '.join(STATUSES)}, got {self.status!r}"
+                "status", f"must be one of {', '.join(STATUSES)}, got {shown(self.status)}"
             )
         if not EARLIEST <= self.created_at <= now + SLACK:
             raise RecordError(
@@ -110,7 +126,7 @@ def _texts(labels: tuple) -> bool:
 def _check_labels(labels: tuple) -> None:
     for (name, limit), value in zip(LIMITS, labels, strict=True):
         if value is not None and type(value) is not str:
-            raise RecordError(name, f"must be text, got {value!r}")
+            raise RecordError(name, f"must be text, got {shown(value)}")
         if value is not None and len(value) > limit:
             raise RecordError(name, f"longer than {limit} characters")
 
@@ -118,50 +134,99 @@ def _check_labels(labels: tuple) -> None:
 _SHORT = min(limit for _, limit in LIMITS)  # labels no longer than this need no closer look
 
 
-def count(value: Any, field: str) -> int:
-    """A token or request count: a whole number, not negative."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
-        if isinstance(value, Decimal | float) and value == int(value) and value >= 0:
-            return int(value)
-        raise RecordError(field, f"must be a whole number, got {value!r}")
+def count(value: Any, field: str, most: int = MAX_TOKENS) -> int:
+    """A token or request count: a whole number, not negative, at most `most`."""
+    if type(value) is not int:
+        value = _whole(value, field, most)
     if value < 0:
         raise RecordError(field, f"cannot be negative, got {value}")
+    if value > most:
+        raise RecordError(field, f"{beyond(most, 'count')}, got {shown(value)}")
     return value
+
+
+def _whole(value: Any, field: str, most: int) -> int:
+    """A whole number written as text ("12", ASCII digits only) or as a number with no
+    fraction (12.0); RecordError otherwise."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit():  # isdigit() alone also takes "²" and "٣"
+            if len(text) > len(str(most)):
+                raise RecordError(field, f"{beyond(most, 'count')}, got {shown(value)}")
+            return int(text)
+    elif isinstance(value, float | Decimal):
+        if abs(value) > most:  # before int(): 1e300 has 300 digits
+            raise RecordError(field, f"{beyond(most, 'count')}, got {shown(value)}")
+        if value == value and value == int(value):  # value == value: not NaN
+            return int(value)
+    raise RecordError(field, f"must be a whole number, got {shown(value)}")
+
+
+def beyond(most: int, what: str = "cost") -> str:
+    """What is wrong with a count or a cost beyond its maximum."""
+    if what == "cost":
+        return f"more than ${most // 100:,}, the most one record may cost"
+    return f"more than {most:,}, the most one record may count"
+
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: never kilobytes of it, nor a JSON array or object
+    (which may be nested a thousand levels deep)."""
+    if isinstance(value, list | dict):
+        return "a JSON array" if isinstance(value, list) else "a JSON object"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def text(value: Any, field: str) -> str:
+    """A label: text, or a number written as text; never a JSON array or object."""
+    if isinstance(value, dict | list):
+        raise RecordError(field, "must be text")
+    return str(value)
 
 
 def timestamp(value: Any, field: str, assume: tzinfo | None = None) -> datetime:
     """An ISO 8601 time. Without an offset it is refused, unless `assume` says which zone."""
     if not isinstance(value, str):
-        raise RecordError(field, f"must be an ISO 8601 time, got {value!r}")
+        raise RecordError(field, f"must be an ISO 8601 time, got {shown(value)}")
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise RecordError(field, f"not an ISO 8601 time: {value!r}") from None
+        raise RecordError(field, f"not an ISO 8601 time: {shown(value)}") from None
     if moment.tzinfo is None:
         if assume is None:
-            raise RecordError(field, f"{value!r} has no UTC offset (say which zone: --assume-tz)")
+            problem = f"{shown(value)} has no UTC offset (say which zone: --assume-tz)"
+            raise RecordError(field, problem)
         moment = moment.replace(tzinfo=assume)
     return moment.astimezone(UTC)
 
 
-def money(value: Any, field: str) -> Decimal | None:
-    """An exact amount: a string or an integer, or a number parsed as Decimal, never a float."""
+def money(value: Any, field: str, cents: int = 1) -> Decimal | None:
+    """An exact amount in cents, from a number of units of `cents` cents each (100 for US
+    dollars): a string or an integer, or a number parsed as Decimal, never a float; finite,
+    and at most MAX_CENTS either way (a million of them still sum within 64 bits)."""
     if value is None or value == "":
         return None
     if isinstance(value, float):
         raise RecordError(field, "read as a binary float; chatvault parses amounts as decimals")
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise RecordError(field, f"must be a number, got {shown(value)}")
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise RecordError(field, f"not a number: {value!r}") from None
+        raise RecordError(field, f"not a number: {shown(value)}") from None
     if not amount.is_finite():
-        raise RecordError(field, f"not a number: {value!r}")
-    return amount
+        raise RecordError(field, f"not a number: {shown(value)}")
+    if abs(amount) > Decimal(MAX_CENTS) / cents:  # before multiplying: 1e999999999 would overflow
+        raise RecordError(field, f"{beyond(MAX_CENTS, 'cost')}, got {shown(value)}")
+    return amount * cents
 
 
 def derived_id(prefix: str, *parts: Any) -> str:
     """A stable request id for sources that have none: the same record always gets the same id."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+    try:
+        text = "\x1f".join(map(str, parts))
+    except RecursionError:  # a field the id is made of, nested a thousand levels deep
+        raise RecordError("record", TOO_DEEP) from None
+    digest = hashlib.sha256(text.encode(errors="surrogateescape")).hexdigest()[:32]
     return f"{prefix}:{digest}"

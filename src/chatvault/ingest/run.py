@@ -14,10 +14,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, TextIO
 
 from chatvault.db.rollups import refresh
-from chatvault.db.writes import COST, columns_of, replaces, row_total, upsert
+from chatvault.db.types import from_micro_cents
+from chatvault.db.writes import COST, UpsertCounts, columns_of, replaces, row_total, upsert
 from chatvault.errors import InputError
 from chatvault.ingest import (
     anthropic_usage,
@@ -29,10 +31,13 @@ from chatvault.ingest import (
 )
 from chatvault.ingest.files import CountingReader, Input
 from chatvault.ingest.options import Checked, Item, ParseOptions
+from chatvault.ingest.record import MAX_CENTS, RecordError, beyond
 from chatvault.ingest.rows import MODEL, REQUEST_ID, REQUESTS, pending_row, priced
+from chatvault.money import usd_rounded
 from chatvault.session import Session
 
 BATCH = 2000
+MOST = MAX_CENTS * 10**6  # the most a record may cost, in millionths of a cent
 # In the order detection tries them: the most specific marks first.
 DETECTABLE = (claude_code, openai_usage, anthropic_usage, litellm, chatvault_format)
 SOURCES = (llm_logs.NAME, *(module.NAME for module in DETECTABLE))
@@ -118,40 +123,48 @@ class Importer:
         summary: Summary,
         progress: Callable[[int], None],
     ) -> None:
+        name = source_input.name
         batch: dict[str, tuple] = {}  # pending rows by request_id
+        origins: dict[str, tuple[int, Any]] = {}  # their lines, to name one refused when priced
+
+        def flush() -> None:
+            pending = columns_of(list(batch.values()))
+            ids = pending[REQUEST_ID]
+            self._store(conn, pending, summary, name, lambda i: origins[ids[i]])
+            batch.clear()
+            origins.clear()
+
         for item in self._items(source_input, stream):
             if type(item) is Checked:  # many records at once, checked by their source
                 summary.read += len(item.columns[REQUEST_ID])
-                self._store(conn, columns_of(list(batch.values())), summary)
-                batch = {}
+                flush()
+                first, lines = item.first, item.lines
                 if _unique(item.columns[REQUEST_ID]):  # the usual chunk: stored as it is
-                    self._store(conn, item.columns, summary)
+                    where = lambda i, first=first, lines=lines: (first + i, lines[i])  # noqa: E731
+                    self._store(conn, item.columns, summary, name, where)
                     progress(stream.consumed)
                     continue
                 rows = zip(*item.columns, strict=True)
+                places = zip(range(first, first + len(lines)), lines, strict=True)
             elif item.error is None:
                 summary.read += 1
-                rows = (pending_row(item.record),)
+                rows, places = (pending_row(item.record),), ((item.line, item.raw),)
             else:
                 summary.read += 1
-                where = f"{source_input.name}:{item.line}"
-                if not self.skip_invalid:
-                    raise FileRejected(f"{where}: {item.error}; nothing of this file was imported")
-                summary.rejected += 1
-                self._reject(where, item)
+                self._refuse(f"{name}:{item.line}", item.raw, item.error, summary)
                 continue
-            for row in rows:
+            for row, place in zip(rows, places, strict=True):
                 kept = batch.get(row[REQUEST_ID])
                 if kept is not None:
                     summary.duplicates += 1  # the smaller of two snapshots of one request
                     if not replaces(row, row_total(kept)):
                         continue
                 batch[row[REQUEST_ID]] = row
+                origins[row[REQUEST_ID]] = place
             if len(batch) >= BATCH:
-                self._store(conn, columns_of(list(batch.values())), summary)
-                batch = {}
+                flush()
                 progress(stream.consumed)
-        self._store(conn, columns_of(list(batch.values())), summary)
+        flush()
         progress(stream.consumed)
 
     def _items(self, source_input: Input, stream: CountingReader) -> Iterator[Item]:
@@ -163,26 +176,93 @@ class Importer:
         module = next(m for m in DETECTABLE if name == m.NAME)
         return module.records(stream, self.options)
 
-    def _store(self, conn, pending: Sequence[Sequence[Any]], summary: Summary) -> None:
-        """Store pending rows, given as columns."""
+    def _store(
+        self,
+        conn,
+        pending: Sequence[Sequence[Any]],
+        summary: Summary,
+        name: str,
+        origin: Callable[[int], tuple[int, Any]],
+    ) -> None:
+        """Store pending rows, given as columns; `origin` tells a row's line and its text."""
         if not pending[REQUEST_ID]:
             return
         columns = priced(pending, self.session.prices)
-        costs = columns[COST]
-        if None in costs:
-            for model, requests, cost in zip(columns[MODEL], columns[REQUESTS], costs, strict=True):
-                if cost is None:
-                    summary.unpriced[model] += requests
-        counts = upsert(conn, columns)
-        summary.inserted += counts.inserted
-        summary.replaced += counts.replaced
-        summary.duplicates += counts.duplicates
+        if max(filter(None, columns[COST]), default=0) > MOST:  # reported costs were checked
+            columns = self._within_maximum(columns, summary, name, origin)
+        if None not in columns[COST]:
+            _count(upsert(conn, columns), summary)
+            return
+        priced_rows = [i for i, cost in enumerate(columns[COST]) if cost is not None]
+        if priced_rows:
+            _count(upsert(conn, _rows(columns, priced_rows)), summary)
+        unpriced = [i for i, cost in enumerate(columns[COST]) if cost is None]
+        self._settle(conn, _rows(columns, unpriced), summary)
 
-    def _reject(self, where: str, item: Item) -> None:
+    def _within_maximum(
+        self,
+        columns: list[Sequence[Any]],
+        summary: Summary,
+        name: str,
+        origin: Callable[[int], tuple[int, Any]],
+    ) -> list[Sequence[Any]]:
+        """The rows whose estimated cost is within the maximum; the others refused."""
+        over = {i for i, cost in enumerate(columns[COST]) if cost is not None and cost > MOST}
+        for i in sorted(over):
+            line, raw = origin(i)
+            cost = usd_rounded(from_micro_cents(columns[COST][i]))
+            problem = f"estimated at {cost} at {columns[MODEL][i]}'s price, {beyond(MAX_CENTS)}"
+            self._refuse(f"{name}:{line}", raw, RecordError("cost", problem), summary)
+        return _rows(columns, [i for i in range(len(columns[COST])) if i not in over])
+
+    def _settle(self, conn, columns: Sequence[Sequence[Any]], summary: Summary) -> None:
+        """Store unpriced rows, and count for the warning the requests of those stored: not
+        those already stored (importing a file again warns about nothing). A batch with both
+        is halved, each half tried in a savepoint, until each part is one or the other."""
+        if not columns[REQUEST_ID]:
+            return
+        savepoint = conn.begin_nested()
+        counts = upsert(conn, columns)
+        rows = len(columns[REQUEST_ID])
+        if counts.duplicates in (0, rows):
+            savepoint.commit()
+            _count(counts, summary)
+            if not counts.duplicates:
+                for model, requests in zip(columns[MODEL], columns[REQUESTS], strict=True):
+                    summary.unpriced[model] += requests
+            return
+        savepoint.rollback()
+        half = rows // 2
+        self._settle(conn, [column[:half] for column in columns], summary)
+        self._settle(conn, [column[half:] for column in columns], summary)
+
+    def _refuse(self, where: str, raw: Any, error: Exception, summary: Summary) -> None:
+        """A record that cannot be imported: its file is refused, or with --skip-invalid the
+        record alone (written to --rejects)."""
+        if not self.skip_invalid:
+            raise FileRejected(f"{where}: {error}; nothing of this file was imported")
+        summary.rejected += 1
         if self.rejects is not None:
-            raw = item.raw.decode(errors="replace") if isinstance(item.raw, bytes) else item.raw
-            reason = {"where": where, "problem": str(item.error), "record": raw.rstrip("\r\n")}
+            if isinstance(raw, bytes):
+                raw = raw.decode(errors="replace")
+            else:  # text read with "surrogateescape": the bytes that were not UTF-8 replaced
+                raw = raw.encode(errors="surrogateescape").decode(errors="replace")
+            reason = {"where": where, "problem": str(error), "record": raw.rstrip("\r\n")}
             self.rejects.write(json.dumps(reason, ensure_ascii=False) + "\n")
+
+
+def _count(counts: UpsertCounts, summary: Summary) -> None:
+    summary.inserted += counts.inserted
+    summary.replaced += counts.replaced
+    summary.duplicates += counts.duplicates
+
+
+def _rows(columns: Sequence[Sequence[Any]], indexes: list[int]) -> list[Sequence[Any]]:
+    """The rows at `indexes` of rows given as columns."""
+    if not indexes:
+        return [()] * len(columns)
+    pick = itemgetter(*indexes)
+    return [pick(column) if len(indexes) > 1 else (column[indexes[0]],) for column in columns]
 
 
 @contextmanager
@@ -210,6 +290,8 @@ def detect(source_input: Input, stream: CountingReader) -> str:
     if source_input.is_sqlite():
         return llm_logs.NAME
     head = stream.head()
+    if not head.strip():  # an empty file: nothing to import, whatever its format
+        return chatvault_format.NAME
     for module in DETECTABLE:
         if module.looks_like(head):
             return module.NAME
