@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from chatvault.errors import InputError
 from chatvault.ingest import claude_code
-from chatvault.ingest.files import Input, collect
+from chatvault.ingest.files import DATA_SUFFIXES, Input, collect
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.run import Importer
 from chatvault.period import zone_named
@@ -16,17 +17,35 @@ from chatvault.session import Session
 
 
 def find_inputs(paths: list[str], source: str) -> list[Input]:
+    """The files to import; an InputError naming where it looked when there are none."""
     if paths:
-        return collect(paths)
+        inputs = collect(paths)
+        if not inputs:
+            kinds = ", ".join(f"*{suffix}" for suffix in DATA_SUFFIXES[:-1])
+            raise InputError(
+                f"no usage files in {_either(paths)} (chatvault reads {kinds} and "
+                f"*{DATA_SUFFIXES[-1]}, also gzipped); name the files to import, or another "
+                "directory"
+            )
+        return inputs
     if source in ("auto", claude_code.NAME):
-        found = claude_code.default_paths()
-        if found:
-            return collect([str(p) for p in found])
+        folders = claude_code.log_folders()
+        inputs = collect([str(folder) for folder in folders if folder.is_dir()])
+        if inputs:
+            return inputs
+        configured = " (from CLAUDE_CONFIG_DIR)" if os.environ.get("CLAUDE_CONFIG_DIR") else ""
         raise InputError(
-            "no paths given, and no Claude Code logs in ~/.claude/projects, "
-            "~/.config/claude/projects or $CLAUDE_CONFIG_DIR"
+            f"no Claude Code logs in {_either(map(str, folders))}{configured}; set "
+            "CLAUDE_CONFIG_DIR to the folder Claude Code keeps them in, or name the files or "
+            "directories to import: chatvault ingest PATH..."
         )
     raise InputError("no paths given: name the files or directories to import")
+
+
+def _either(places: Iterable[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    *others, last = places
+    return f"{', '.join(others)} or {last}" if others else last
 
 
 def build_importer(

@@ -1,0 +1,101 @@
+"""`chatvault ingest` as a user runs it: what it says when there is nothing to import, and
+what it says again when the data is already there (stdout, stderr, exit code)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.head import at_head
+from tests.ingest.helpers import FIXTURES, ingest
+
+USAGE = FIXTURES / "chatvault" / "usage.jsonl"  # three records, one of an unpriced model
+
+
+@pytest.fixture
+def db(sqlite_url) -> str:
+    at_head(sqlite_url)
+    return sqlite_url
+
+
+def _summary(stderr: str) -> str:
+    return stderr.strip().splitlines()[-1]
+
+
+def test_importing_the_same_file_again_warns_about_nothing(db):
+    first = ingest(db, str(USAGE))
+    assert (first.exit_code, first.stdout) == (0, "")
+    assert "warning: 1 request(s) of 1 model(s) have no price: house-llama-70b (1)" in first.stderr
+    again = ingest(db, str(USAGE))
+    assert (again.exit_code, again.stdout) == (0, "")
+    assert "warning" not in again.stderr
+    assert _summary(again.stderr).startswith(
+        "1 of 1 file(s) imported: 3 records read, 0 inserted, 0 replaced, 3 duplicates, "
+        "0 rejected, 0 unpriced;"
+    )
+
+
+def test_a_file_that_grew_warns_only_about_the_new_records(db, tmp_path):
+    grown = tmp_path / "usage.jsonl"
+    grown.write_text(USAGE.read_text())
+    assert ingest(db, str(grown)).exit_code == 0
+    lines = grown.read_text().splitlines()
+    unpriced = json.loads(next(line for line in lines if "house-llama" in line))
+    more = [{**unpriced, "request_id": f"new-{i}", "request_count": 2} for i in range(3)]
+    # new and old unpriced records mixed in one batch
+    grown.write_text("\n".join([json.dumps(more[0]), *lines, *map(json.dumps, more[1:])]) + "\n")
+    again = ingest(db, str(grown))
+    assert (again.exit_code, again.stdout) == (0, "")
+    assert "warning: 6 request(s) of 1 model(s) have no price: house-llama-70b (6)" in again.stderr
+    assert "3 inserted, 0 replaced, 3 duplicates, 0 rejected, 6 unpriced;" in again.stderr
+
+
+def test_an_empty_jsonl_file_is_an_empty_import(db, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    blank = tmp_path / "blank.jsonl"
+    blank.write_bytes(b"\n  \n")
+    result = ingest(db, str(empty), str(blank))
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr.startswith("2 of 2 file(s) imported: 0 records read, 0 inserted")
+    assert "cannot tell" not in result.stderr
+
+
+def test_a_folder_without_usage_files_says_where_it_looked(db, tmp_path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "README.md").write_text("not usage")
+    result = ingest(db, str(folder))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: no usage files in {folder} (chatvault reads *.jsonl, *.json, *.csv, *.ndjson, "
+        "*.db and *.sqlite, also gzipped); name the files to import, or another directory\n"
+    )
+
+
+def test_no_claude_code_logs_says_where_it_looked_and_how_to_point_elsewhere(
+    db, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    result = ingest(db)
+    assert (result.exit_code, result.stdout) == (2, "")
+    home = tmp_path / "home"
+    assert result.stderr == (
+        f"error: no Claude Code logs in {home / '.claude' / 'projects'} or "
+        f"{home / '.config' / 'claude' / 'projects'}; set CLAUDE_CONFIG_DIR to the folder "
+        "Claude Code keeps them in, or name the files or directories to import: "
+        "chatvault ingest PATH...\n"
+    )
+
+
+def test_claude_code_folders_without_logs_say_where_they_looked(db, tmp_path, monkeypatch):
+    config = tmp_path / "claude"
+    (config / "projects" / "empty-project").mkdir(parents=True)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    result = ingest(db)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(
+        f"error: no Claude Code logs in {config / 'projects'} (from CLAUDE_CONFIG_DIR); "
+    )
