@@ -226,3 +226,32 @@ def test_every_csv_defuses_formula_cells_unless_raw(hostile, command, column):
     assert '=HYPERLINK("http://x","y")' in [
         row[column] for row in csv.DictReader(io.StringIO(raw.stdout))
     ]
+
+
+@pytest.mark.parametrize("advanced", [True, False])
+def test_every_csv_column_is_named_in_the_docs_and_discounts_follow_the_switch(
+    url, tmp_path, advanced
+):
+    """docs/usage.md lists the CSV columns, the discount ones included; with
+    enable_advanced_costs false, volume discounts are off as docs/configuration.md says."""
+    import re
+    from pathlib import Path
+
+    config = tmp_path / "tiers.yaml"
+    config.write_text(
+        "cost_calculation:\n"
+        f"  enable_advanced_costs: {'true' if advanced else 'false'}\n"
+        "  tiered_pricing:\n    enabled: true\n    tiers:\n"
+        "      - {name: first, monthly_token_limit: 1000, discount_percentage: 0}\n"
+        "      - {name: rest, discount_percentage: 10}\n"
+    )
+    result = run("usage", "-g", "user", "-f", "csv", "--database", url, "--config", str(config))
+    assert result.exit_code == 0, result.stderr
+    header = result.stdout.splitlines()[0].split(",")
+    assert ("discount_usd" in header) == advanced
+    docs = (Path(__file__).parents[2] / "docs" / "usage.md").read_text()
+    section = docs.split("## CSV (`--format csv`)")[1].split("\n## ")[0]
+    named = {
+        name for span in re.findall(r"`([^`]+)`", section) for name in re.split(r"[,\s]+", span)
+    }
+    assert set(header) - {"user"} <= named
