@@ -306,3 +306,22 @@ def test_an_alert_by_e_mail_arrives_once(setup):
     (text,) = inbox.messages
     assert "Subject: BUDGET WARNING - everything 60% of $100.00" in text
     assert "crossed 50% ($50.00) of the monthly budget" in text
+
+
+def test_a_query_the_database_fails_is_unknown_on_stdout_for_cron(sqlite_url, tmp_path):
+    """Sums too large for the database's integers: cron still gets its UNKNOWN line."""
+    at_head(sqlite_url)
+    at = max(NOW - timedelta(hours=1), NOW.replace(day=1, hour=0, minute=1))
+    huge = {"user_id": "a", "model": "m", "input_tokens": 2**62 + 1, "created_at": at}
+    with get_engine(sqlite_url).begin() as conn:
+        conn.execute(insert(usage_logs), [{**huge, "request_id": f"r{i}"} for i in (1, 2)])
+    config = tmp_path / "config.yaml"
+    config.write_text("budgets:\n  - {name: all, amount: 100}\n")
+    args = ["costs", "budget", "check", "--config", str(config), "--database", sqlite_url]
+    result = run(*args)
+    assert result.exit_code == 3, result.stdout + result.stderr
+    assert result.stdout == (
+        "BUDGET UNKNOWN - could not check: the database failed a query: integer overflow "
+        "(run: CHATVAULT_DEBUG=1 chatvault ... to see the statement)\n"
+    )
+    assert "SELECT" not in result.stdout + result.stderr

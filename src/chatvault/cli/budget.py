@@ -86,8 +86,13 @@ def check(
         with open_session(ctx, where) as session:
             budgets = _chosen(session.settings, names)
             outcomes = alerting.check(session, budgets, not no_notify, not dry_run)
-    except ChatvaultError as exc:  # could not check at all: UNKNOWN, said on stdout for cron
-        _unknown(str(exc), output)
+    except Exception as exc:  # could not check at all: UNKNOWN, said on stdout for cron
+        from chatvault.db.engine import query_failure
+
+        known = exc if isinstance(exc, ChatvaultError) else query_failure(exc)
+        if known is None:
+            raise
+        _unknown(str(known), output)
         raise typer.Exit(STATES.index("UNKNOWN")) from None
     state = alerting.worst(outcomes)
 
