@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chatvault.errors import InputError
+from chatvault.paths import demo_files
 
 if TYPE_CHECKING:
     from chatvault.session import Session
@@ -72,16 +73,6 @@ PROJECTS = (
     Project("data-pipeline", 0.25, "svc-etl ivan judy", ((ACME, 5), (MINI, 4), (HAIKU, 1)), 1500),
     Project("research", 0.15, "mallory niaj olivia peggy", ((SONNET, 6), (GPT4O, 3)), 8000),
 )
-
-
-def default_paths() -> tuple[Path, Path]:
-    """The demo's own database file and config, apart from the real default database."""
-    from platformdirs import user_data_path
-
-    from chatvault.paths import APP_NAME
-
-    folder = user_data_path(APP_NAME) / "demo"
-    return folder / "chatvault-demo.db", folder / "config.yaml"
 
 
 def records(days: int, seed: int, zone: ZoneInfo, now: datetime) -> Iterator[dict]:
@@ -212,7 +203,7 @@ def create(
 
     if not DAYS_RANGE[0] <= days <= DAYS_RANGE[1]:
         raise InputError(f"--days: {days} is not in {DAYS_RANGE[0]}..{DAYS_RANGE[1]}")
-    path, own = sqlite_path(url), default_paths()[0]
+    path, own = sqlite_path(url), demo_files()[0]
     if path is not None and path.resolve() == own.resolve():
         if own.exists():
             note(f"replacing the demo database {own} (made by an earlier chatvault demo)")

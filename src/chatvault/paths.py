@@ -17,6 +17,12 @@ def default_database_file() -> Path:
     return user_data_path(APP_NAME) / "chatvault.db"
 
 
+def demo_files() -> tuple[Path, Path]:
+    """The database file and config `chatvault demo` writes, apart from the default database."""
+    folder = default_database_file().parent / "demo"
+    return folder / "chatvault-demo.db", folder / "config.yaml"
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write a text file whole or not at all: a temporary file beside it, renamed over it."""
     import os

@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import text
 
 from chatvault.db.engine import connect
-from chatvault.db.guard import check_current, demo_files, open_checked, require_database
+from chatvault.db.guard import check_current, open_checked, require_database
 from chatvault.db.migrate import migrate
 from chatvault.errors import SchemaError
+from chatvault.paths import demo_files
 from tests.legacy import create_legacy_database
 from tests.revisions import HEAD
 
@@ -65,12 +66,10 @@ def test_without_the_demos_export_the_error_points_at_the_demos_database(tmp_pat
     from typer.testing import CliRunner
 
     from chatvault.cli.app import app
-    from chatvault.demo import default_paths
     from chatvault.paths import default_database_file
 
     default = f"sqlite:///{default_database_file()}"
     demo, config = demo_files()
-    assert (demo, config) == default_paths()  # where `chatvault demo` writes them
     with pytest.raises(SchemaError) as plain:
         require_database(default)
     assert plain.value.fix == "chatvault db migrate"

@@ -66,9 +66,10 @@ def demo(
     """
     from datetime import UTC, datetime
 
-    from chatvault.demo import create, default_paths
+    from chatvault.demo import create
+    from chatvault.paths import demo_files
 
-    own_file, config_path = default_paths()
+    own_file, config_path = demo_files()
     url = database or _typed_root_database(ctx) or f"sqlite:///{own_file}"
     started = time.perf_counter()
     result = create(

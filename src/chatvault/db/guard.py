@@ -8,7 +8,6 @@ row cannot be read does it look further, to say why.
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DBAPIError
@@ -16,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from chatvault.db import shapes
 from chatvault.db.engine import database_exists, mask_url, open_connection, sqlite_path
 from chatvault.errors import SchemaError
-from chatvault.paths import default_database_file
+from chatvault.paths import default_database_file, demo_files
 
 MIGRATE = "chatvault db migrate"
 
@@ -60,12 +59,6 @@ def require_database(url: str) -> None:
         f"{missing}; `chatvault demo` made one at {demo}",
         fix=f"export {use} to use it, or {MIGRATE} for an empty one of your own",
     )
-
-
-def demo_files() -> tuple[Path, Path]:
-    """The database file and config `chatvault demo` writes, beside the default database."""
-    folder = default_database_file().parent / "demo"
-    return folder / "chatvault-demo.db", folder / "config.yaml"
 
 
 def check_current(conn: Connection) -> None:
