@@ -76,6 +76,9 @@ def test_status_table_and_json(setup):
     assert team["spent_usd"] == "60.00" and team["percent"] == 60.0
     assert team["crossed"] == ["50"] and team["state"] == "WARNING"
     assert team["period"]["first_day"] == NOW.date().replace(day=1).isoformat()
+    # No complete day of usage: no forecast, and no advice about an option it lacks.
+    assert team["forecast_note"].startswith("too little usage to forecast from: 0 day(s)")
+    assert "--history" not in team["forecast_note"]
 
 
 def test_check_alerts_once_and_speaks_the_monitoring_convention(setup, receiver):

@@ -153,7 +153,11 @@ def test_backtest_table_and_json(url):
         (["--history", "3mo"], "--history '3mo': give a number of days or weeks"),
         (["--to", "2001-01-01"], "--to 2001-01-01 is in the past"),
         (["--to", "soon"], "--to 'soon': give end-of-month or a date"),
-        (["--model", "nothing-like-it"], "too little usage to forecast from: 0 day(s)"),
+        (
+            ["--model", "nothing-like-it"],
+            "too little usage to forecast from: 0 day(s) with usage in the 90 complete days "
+            "before today (widen --history or the filters)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(url, args, message):

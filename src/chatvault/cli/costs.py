@@ -96,23 +96,26 @@ def predict(
     if days is not None and to is not None:
         raise InputError("--days and --to both set the horizon: give one")
     back = _days(history)
-    with open_session(ctx, where, filters.tz) as session:
-        zone, today, rows = session.zone, session.today(), filters.rows(session)
-        echo = {"time_zone": zone.key, "today": today.isoformat(), "filters": rows.echo()}
-        if backtest:
-            found, scores = spend.backtest(session, rows, back, level)
-            emit(
-                Result(
-                    lambda: _backtest_table(found, scores, level, zone.key),
-                    _backtest_json(echo, level, found, scores),
-                    "chatvault.forecast.backtest/1",
-                ),
-                output,
-            )
-            return
-        window = session.config.cost_calculation.cost_prediction.prediction_window_days
-        horizon = spend.horizon_to(_last_day(to, today), today) if to else days or window
-        projection = spend.project(session, rows, back, horizon, method, level)
+    try:
+        with open_session(ctx, where, filters.tz) as session:
+            zone, today, rows = session.zone, session.today(), filters.rows(session)
+            echo = {"time_zone": zone.key, "today": today.isoformat(), "filters": rows.echo()}
+            if backtest:
+                found, scores = spend.backtest(session, rows, back, level)
+                emit(
+                    Result(
+                        lambda: _backtest_table(found, scores, level, zone.key),
+                        _backtest_json(echo, level, found, scores),
+                        "chatvault.forecast.backtest/1",
+                    ),
+                    output,
+                )
+                return
+            window = session.config.cost_calculation.cost_prediction.prediction_window_days
+            horizon = spend.horizon_to(_last_day(to, today), today) if to else days or window
+            projection = spend.project(session, rows, back, horizon, method, level)
+    except spend.TooLittleHistory as exc:
+        raise InputError(f"{exc.message} (widen --history or the filters)") from None
     for warning in projection.warnings:
         info(f"warning: {warning}")
     emit(

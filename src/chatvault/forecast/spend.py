@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 MIN_HISTORY = 2  # days with usage: a forecast needs at least a difference
 
 
+class TooLittleHistory(InputError):
+    """Fewer than MIN_HISTORY days with usage: each command adds what it can widen."""
+
+
 @dataclass(frozen=True)
 class History:
     """The complete days a forecast is made from, oldest first."""
@@ -159,9 +163,9 @@ def _read(
     window = today - timedelta(days=history_days)
     used = sorted(day for day in spend if day >= window)
     if len(used) < MIN_HISTORY:
-        raise InputError(
+        raise TooLittleHistory(
             f"too little usage to forecast from: {len(used)} day(s) with usage in the "
-            f"{history_days} complete days before today (widen --history or the filters)"
+            f"{history_days} complete days before today"
         )
     days = [used[0] + timedelta(days=i) for i in range((today - used[0]).days)]
     cents = [spend[day][0] if day in spend else Decimal(0) for day in days]

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chatvault.db.filters import UsageFilter
-from chatvault.errors import InputError
 from chatvault.forecast import HISTORY_DAYS
 from chatvault.money import Estimate
 from chatvault.period import Span, local_date, midnight, parse_point
@@ -112,9 +111,8 @@ def _month_end(
         return None, "the period shown is over: no forecast"
     try:
         p = spend.project(session, rows, HISTORY_DAYS, 1)
-    except InputError as exc:
-        # Its advice is `costs predict`'s, which has --history: the dashboard has not.
-        return None, exc.message.replace("widen --history or the filters", "widen the filters")
+    except spend.TooLittleHistory as exc:
+        return None, f"{exc.message} (widen the filters)"
     return p.period_end, None
 
 
