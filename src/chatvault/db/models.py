@@ -223,7 +223,7 @@ budget_alerts = Table(
     Column("kind", String(16), **NOT_NULL),  # 'actual' or 'forecast'
     Column("threshold_bp", Integer, **NOT_NULL),
     Column("channel", String(64), **NOT_NULL),
-    Column("status", String(16), **NOT_NULL),  # 'sending', 'sent' or 'failed'
+    Column("status", String(16), **NOT_NULL),  # 'sending', 'sent', 'failed' or 'resolved'
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("claimed_at", UTCDateTime, **NOT_NULL),
     Column("sent_at", UTCDateTime),
