@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import genai_prices
@@ -83,6 +84,10 @@ def test_check_lists_unpriced_models_until_they_have_a_price(sqlite_url, tmp_pat
     assert result.exit_code == 1
     document = json.loads(result.stdout)
     assert document["schema"] == "chatvault.pricing-check/1"
+    data = document["price_data"]
+    assert (data["name"], data["version"]) == ("genai-prices", genai_prices.__version__)
+    assert date.fromisoformat(data["installed"]) <= date.today()
+    assert data["days_since_installed"] >= 0
     (model,) = document["models"]
     assert (model["model"], model["requests"], model["priced_now"]) == (
         "claude-experimental-x",
@@ -106,6 +111,7 @@ def test_check_on_a_fully_priced_database(sqlite_url):
         result.exit_code == 0
         and result.stdout.strip() == "every request in the database has a cost"
     )
+    assert f"price data: genai-prices {genai_prices.__version__}, installed " in result.stderr
 
 
 def test_show_finds_an_override_limited_to_a_provider(tmp_path):

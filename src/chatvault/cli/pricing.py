@@ -112,15 +112,24 @@ def check(
     format: FormatOpt = TableOrJson.table,
     where: Where = Where(),
 ) -> None:
-    """List models in the database without a price; exit 1 if any still has none."""
+    """Say how old the price data is, and list the models in the database without a price;
+    exit 1 if any still has none."""
     from chatvault.db.queries import unpriced_models
+    from chatvault.pricing.prices import price_data
 
     with open_session(ctx, where) as session:
         models = unpriced_models(session.connection)
         now = session.now
         found = [(m, session.prices.rates(m.provider, m.model, now) is not None) for m in models]
+    data = price_data()
+    age = None if data.installed is None else (now.date() - data.installed).days
 
     def show() -> None:
+        installed = "" if age is None else f", installed {data.installed} ({age:,} days ago)"
+        info(
+            f"price data: {data}{installed}; a newer genai-prices release brings newer prices "
+            "(pip install -U genai-prices, then: chatvault reprice)"
+        )
         if not found:
             typer.echo("every request in the database has a cost")
             return
@@ -133,6 +142,12 @@ def check(
         table(heads, cells, keep_whole=("model",))
 
     document = {
+        "price_data": {
+            "name": data.name,
+            "version": data.version,
+            "installed": None if data.installed is None else str(data.installed),
+            "days_since_installed": age,
+        },
         "models": [
             {
                 "provider": m.provider,
@@ -143,7 +158,7 @@ def check(
                 "priced_now": priced,
             }
             for m, priced in found
-        ]
+        ],
     }
     emit(Result(show, document, "chatvault.pricing-check/1"), format)
     if any(not priced for _, priced in found):

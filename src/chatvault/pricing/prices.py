@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatvault.pricing.rates import (
@@ -36,6 +37,7 @@ __all__ = [
     "Listing",
     "Period",
     "PriceBook",
+    "PriceData",
     "Rates",
     "ScaledRates",
     "Tiered",
@@ -43,6 +45,7 @@ __all__ = [
     "Usages",
     "catalog",
     "cost_cents",
+    "price_data",
     "usage_of",
 ]
 
@@ -235,6 +238,37 @@ def _rates_of(found_provider: Any, found_model: Any, at: datetime) -> Rates | No
         per_thousand_requests=per_thousand,
         source=f"genai-prices {genai_prices.__version__}: {found_provider.id}/{found_model.id}",
     )
+
+
+@dataclass(frozen=True)
+class PriceData:
+    """The price list in use: genai-prices' data, bundled with the installed release.
+
+    The data carries no date of its own; its installation's date is a lower bound of its age
+    (the data is at least that old). A newer genai-prices release in chatvault's range
+    (pyproject.toml) brings newer prices: `pip install -U genai-prices`.
+    """
+
+    name: str
+    version: str
+    installed: date | None  # when this release was installed, UTC; None if unknown
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+def price_data() -> PriceData:
+    """The installed genai-prices release and the day it was installed."""
+    from importlib.metadata import distribution
+
+    found = distribution("genai-prices")
+    metadata = [f for f in found.files or () if f.name == "METADATA"]
+    try:
+        stamp = Path(str(metadata[0].locate())).stat().st_mtime if metadata else None
+    except OSError:
+        stamp = None
+    installed = None if stamp is None else datetime.fromtimestamp(stamp, UTC).date()
+    return PriceData("genai-prices", found.version, installed)
 
 
 @dataclass(frozen=True)
