@@ -7,6 +7,7 @@ import random
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+import genai_prices
 import pytest
 
 from chatvault.config import PriceOverride
@@ -204,7 +205,10 @@ def test_a_book_counts_the_rows_its_overrides_priced():
         [[10, 20, 30], [1, 1, 1], [0] * 3, [0] * 3, [0] * 3, [1] * 3], [None] * 3, [None] * 3
     )
     times = ["2025-10-01 10:00:00.000000"] * 3
-    assert priced.costs(None, "house-llm", DAY, times, usages) == [1200, 2200, 3200]
-    assert priced.costs("openai", "gpt-4o", DAY, times, usages) is not None
+    overridden = priced.costs(None, "house-llm", DAY, times, usages)
+    assert overridden.costs == [1200, 2200, 3200]
+    assert overridden.price_data == ["config override"] * 3
+    listed = priced.costs("openai", "gpt-4o", DAY, times, usages)
+    assert listed.price_data == [f"genai-prices {genai_prices.__version__}"] * 3
     assert priced.costs(None, "no-such-model", DAY, times, usages) is None
     assert priced.override_rows == 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+import genai_prices
 import pytest
 from genai_prices.data_snapshot import get_snapshot
 
@@ -54,8 +55,9 @@ def test_a_whole_day_costs_what_genai_prices_says_at_each_instant(model):
     )
     expected = [theirs("deepseek", model, at) for at in moments]
     for times in ([utc_text(at) for at in moments], moments):
-        costs = book.costs("deepseek", model, DAY, times, usages)
-        assert [Decimal(c) / 1_000_000 for c in costs] == expected
+        priced = book.costs("deepseek", model, DAY, times, usages)
+        assert [Decimal(c) / 1_000_000 for c in priced.costs] == expected
+        assert set(priced.price_data) == {f"genai-prices {genai_prices.__version__}"}
     assert len(set(expected)) > 1, "the day has more than one price"
     assert len(book.periods("deepseek", model, DAY)) in (3, 5)  # looked up once per period
 

@@ -32,12 +32,15 @@ from chatvault.pricing.rates import (
 if TYPE_CHECKING:
     from chatvault.config import PriceOverride
 
+OVERRIDE = "config override"  # the price data of a cost the config's overrides priced
+
 __all__ = [
     "PRICED_BY",
     "Listing",
     "Period",
     "PriceBook",
     "PriceData",
+    "Priced",
     "Rates",
     "ScaledRates",
     "Tiered",
@@ -57,6 +60,15 @@ class Period:
 
     start: time
     rates: Rates | None
+
+
+@dataclass(frozen=True)
+class Priced:
+    """Usages priced: each one's cost in millionths of a cent, and the price data that
+    priced it (Rates.price_data); both None where the model has no price at its instant."""
+
+    costs: list[int | None]
+    price_data: list[str | None]
 
 
 class PriceBook:
@@ -97,16 +109,19 @@ class PriceBook:
 
     def costs(
         self, provider: str | None, model: str, day: date, times: Sequence[Any], usages: Usages
-    ) -> list[int | None] | None:
-        """Each usage's exact cost in millionths of a cent at its instant, None where the
-        model has no price then, or None for all when it has none that day. `times` are the
-        usages' instants on `day`: UTC text as db.types.utc_text writes it, or datetimes
-        (naive means UTC). One period (most days of most models): one call, no look at the
-        times. Several: usages are split by period and each part priced at once."""
+    ) -> Priced | None:
+        """Each usage's exact cost at its instant and the price data that priced it (None
+        where the model has no price then), or None when it has no price all day. `times`
+        are the usages' instants on `day`: UTC text as db.types.utc_text writes it, or
+        datetimes (naive means UTC). One period (most days of most models): one call, no look
+        at the times. Several: usages are split by period and each part priced at once."""
         periods = self.periods(provider, model, day)
         if len(periods) == 1:
             rates = periods[0].rates
-            return None if rates is None else self._priced(rates, usages)
+            if rates is None:
+                return None
+            costs: list[int | None] = list(self._priced(rates, usages))
+            return Priced(costs, [rates.price_data] * len(costs))
         if all(period.rates is None for period in periods):
             return None
         starts = [period.start.isoformat("microseconds") for period in periods]
@@ -114,17 +129,17 @@ class PriceBook:
         for index, moment in enumerate(times):
             part = bisect_right(starts, _time_of_day(moment)) - 1
             parts.setdefault(part, []).append(index)
-        costs: list[int | None] = [None] * len(times)
+        found = Priced([None] * len(times), [None] * len(times))
         for part, indexes in parts.items():
             rates = periods[part].rates
             if rates is None:
                 continue
             for index, cost in zip(indexes, self._priced(rates, usages.pick(indexes)), strict=True):
-                costs[index] = cost
-        return costs
+                found.costs[index], found.price_data[index] = cost, rates.price_data
+        return found
 
-    def _priced(self, rates: Rates, usages: Usages) -> list[int | None]:
-        costs: list[int | None] = list(rates.scaled.costs(usages))
+    def _priced(self, rates: Rates, usages: Usages) -> list[int]:
+        costs = rates.scaled.costs(usages)
         if rates.override:
             self.override_rows += len(costs)
         return costs
@@ -155,6 +170,7 @@ class PriceBook:
             per_thousand_requests=None,
             source=f"config override{since}",
             override=True,
+            price_data=OVERRIDE,
         )
 
 
@@ -237,6 +253,7 @@ def _rates_of(found_provider: Any, found_model: Any, at: datetime) -> Rates | No
         **rates,
         per_thousand_requests=per_thousand,
         source=f"genai-prices {genai_prices.__version__}: {found_provider.id}/{found_model.id}",
+        price_data=f"genai-prices {genai_prices.__version__}",
     )
 
 

@@ -47,6 +47,8 @@ class Rates:
     per_thousand_requests: Decimal | None
     source: str
     override: bool = False  # set by the config's overrides, not the price list
+    # The price data, as recorded with a cost: 'genai-prices 0.2.3', or 'config override'.
+    price_data: str = ""
 
     @cached_property
     def scaled(self) -> ScaledRates:
