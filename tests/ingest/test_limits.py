@@ -4,6 +4,7 @@ every sum within the database's integers."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
 from decimal import Decimal
@@ -296,3 +297,21 @@ def test_an_estimated_cost_beyond_the_maximum_is_refused_where_it_is(db, tmp_pat
     assert set(rows(db)) == {"good"}
     (reason,) = map(json.loads, rejects.read_text().splitlines())
     assert reason["where"] == f"{path}:{line}" and "dear" in reason["record"]
+
+
+def test_a_cut_short_gzip_file_is_refused_in_one_line(db, tmp_path):
+    path = tmp_path / "usage.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"created_at": "2025-10-01T12:00:00Z"}\n' * 100)[:40])
+    result = ingest(db, str(path))
+    assert (result.exit_code, result.stdout) == (2, "")
+    (error,) = [text for text in result.stderr.splitlines() if text.startswith("error:")]
+    assert error.startswith(f"error: {path}: a damaged or cut-short gzip file (")
+    assert error.endswith("; nothing of this file was imported")
+
+
+def test_a_cost_with_an_exponent_beyond_decimal_is_refused(db, tmp_path):
+    path = tmp_path / "u.csv"
+    path.write_bytes(chatvault_csv("cost_cents", b"1e999999999"))
+    result = ingest(db, str(path))
+    assert result.exit_code == 2
+    assert f"error: {path}:3: cost_cents: more than $50,000" in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,25 +36,34 @@ class Input:
     def open(self) -> CountingReader:
         """The file's bytes, decompressed if it is gzip; `.consumed` counts bytes read."""
         raw: BinaryIO = sys.stdin.buffer if self.path is None else self.path.open("rb")
-        return CountingReader(raw)
+        return CountingReader(raw, self.name)
 
 
 class CountingReader(io.RawIOBase):
     """Reads a stream, transparently gunzipping it, and counts the raw bytes consumed."""
 
-    def __init__(self, raw: BinaryIO):
+    def __init__(self, raw: BinaryIO, name: str = "<input>"):
         self._raw = raw
+        self.name = name
         self.consumed = 0
         counted = _Counted(raw, self)
         magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-        self._stream: BinaryIO = gzip.GzipFile(fileobj=counted) if magic == GZIP_MAGIC else counted
+        self.gzipped = magic == GZIP_MAGIC
+        self._stream: BinaryIO = gzip.GzipFile(fileobj=counted) if self.gzipped else counted
         self.buffered = io.BufferedReader(self, buffer_size=1 << 20)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
-        data = self._stream.read(len(buffer))
+        try:
+            data = self._stream.read(len(buffer))
+        except (OSError, EOFError, zlib.error) as exc:  # gzip's errors are these three
+            what = "a damaged or cut-short gzip file" if self.gzipped else "cannot be read"
+            raise InputError(
+                f"{self.name}: {what} ({exc or type(exc).__name__}); nothing of this file was "
+                "imported"
+            ) from None
         buffer[: len(data)] = data
         return len(data)
 

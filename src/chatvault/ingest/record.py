@@ -9,6 +9,7 @@ whole prompt is input + cache_read + cache_write.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -139,7 +140,7 @@ def count(value: Any, field: str, most: int = MAX_TOKENS) -> int:
     if type(value) is not int:
         value = _whole(value, field, most)
     if value < 0:
-        raise RecordError(field, f"cannot be negative, got {value}")
+        raise RecordError(field, f"cannot be negative, got {shown(value)}")
     if value > most:
         raise RecordError(field, f"{beyond(most, 'count')}, got {shown(value)}")
     return value
@@ -154,10 +155,10 @@ def _whole(value: Any, field: str, most: int) -> int:
             if len(text) > len(str(most)):
                 raise RecordError(field, f"{beyond(most, 'count')}, got {shown(value)}")
             return int(text)
-    elif isinstance(value, float | Decimal):
-        if abs(value) > most:  # before int(): 1e300 has 300 digits
+    elif isinstance(value, float | Decimal) and math.isfinite(value):
+        if not -most <= value <= most:  # before int(): 1e300 has 300 digits
             raise RecordError(field, f"{beyond(most, 'count')}, got {shown(value)}")
-        if value == value and value == int(value):  # value == value: not NaN
+        if value == int(value):
             return int(value)
     raise RecordError(field, f"must be a whole number, got {shown(value)}")
 
@@ -217,7 +218,8 @@ def money(value: Any, field: str, cents: int = 1) -> Decimal | None:
         raise RecordError(field, f"not a number: {shown(value)}") from None
     if not amount.is_finite():
         raise RecordError(field, f"not a number: {shown(value)}")
-    if abs(amount) > Decimal(MAX_CENTS) / cents:  # before multiplying: 1e999999999 would overflow
+    # Before multiplying, and without abs(), which would overflow on 1e999999999.
+    if amount.copy_abs() > Decimal(MAX_CENTS) / cents:
         raise RecordError(field, f"{beyond(MAX_CENTS, 'cost')}, got {shown(value)}")
     return amount * cents
 
