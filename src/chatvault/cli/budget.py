@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chatvault.budgets.alerting import Outcome
     from chatvault.budgets.status import Status
     from chatvault.config import Settings
+    from chatvault.session import Session
 
 app = new_app("Budgets: status, and checks for cron.", no_args_is_help=False)
 GAUGE = 20  # characters of the percent-used bar
@@ -47,12 +48,18 @@ def budget(
     """Every budget: its period, spend so far, projected end, thresholds crossed, state."""
     if ctx.invoked_subcommand is not None:
         return
+    with open_session(ctx, where) as session:
+        result = budget_result(session, names)
+    emit(result, output)
+
+
+def budget_result(session: Session, names: list[str] | None = None) -> Result:
+    """`costs budget` on a session: every budget's status; nothing is sent or recorded."""
     from chatvault.budgets.alerting import check
 
-    with open_session(ctx, where) as session:
-        outcomes = check(session, _chosen(session.settings, names), False, False)
+    outcomes = check(session, _chosen(session.settings, names), False, False)
     document = {"budgets": [_record(o) for o in outcomes]}
-    emit(Result(lambda: _table(outcomes), document, "chatvault.budget/1"), output)
+    return Result(lambda: _table(outcomes), document, "chatvault.budget/1")
 
 
 @app.command("check")

@@ -4,7 +4,7 @@ top models and users, quality and insights; or the same as a self-contained HTML
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,8 +13,11 @@ from chatvault.cli.filters import Filters, with_filters
 from chatvault.forecast import LEVEL_LABEL
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from rich.console import Console, RenderableType
 
+    from chatvault.money import Estimate
     from chatvault.reports.dashboard_data import Dashboard, Share
 
 # Model colours of the daily chart, and the characters that stand for them without colour.
@@ -61,6 +64,77 @@ def dashboard(
         info(f"wrote {html}")
         return
     show(board)
+
+
+DASHBOARD_SCHEMA = "chatvault.dashboard/1"
+
+
+def dashboard_document(board: Dashboard) -> dict[str, Any]:
+    """The dashboard as JSON (`chatvault serve`'s /v1/costs/dashboard): money as exact
+    decimal strings in dollars, days as ISO dates, fractions as numbers."""
+    from chatvault.money import dollars
+
+    def usd(cents: Decimal | None) -> str | None:
+        return None if cents is None else dollars(cents)
+
+    def estimate(e: Estimate | None) -> dict[str, str | None] | None:
+        if e is None:
+            return None
+        return {"forecast_usd": usd(e.cents), "lower_usd": usd(e.lower), "upper_usd": usd(e.upper)}
+
+    def shares(found: list[Share]) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": s.name,
+                "cost_usd": usd(s.cost_cents),
+                "requests": s.requests,
+                "share": s.share,
+            }
+            for s in found
+        ]
+
+    return {
+        "title": board.title,
+        "time_zone": board.time_zone,
+        "first_day": board.first_day.isoformat(),
+        "last_day": board.last_day.isoformat(),
+        "complete": board.complete,
+        "spend_usd": usd(board.spend_cents),
+        "previous": {
+            "first_day": board.previous_first_day.isoformat(),
+            "last_day": board.previous_last_day.isoformat(),
+            "spend_usd": usd(board.previous_spend_cents),
+        },
+        "change": board.change,
+        "requests": board.requests,
+        "unpriced_requests": board.unpriced_requests,
+        "error_rate": board.error_rate,
+        "p95_latency_ms": board.p95_latency_ms,
+        "tokens": dict(board.tokens),
+        "month_end": estimate(board.month_end),
+        "forecast_note": board.forecast_note,
+        "budgets": [
+            {
+                "name": g.name,
+                "period": g.period,
+                "state": g.state,
+                "spent_usd": usd(g.spent_cents),
+                "amount_usd": usd(g.amount_cents),
+                "percent": float(g.percent),
+                "forecast": estimate(g.forecast),
+            }
+            for g in board.budgets
+        ],
+        "daily_by_model": {
+            "days": [day.isoformat() for day in board.days],
+            "models": {n: [usd(c) for c in cents] for n, cents in board.daily_by_model.items()},
+        },
+        "top_models": shares(board.top_models),
+        "top_users": shares(board.top_users),
+        "insights": [
+            {"kind": i.kind, "severity": i.severity, "text": i.text} for i in board.insights
+        ],
+    }
 
 
 def _can_write(path: Path) -> None:

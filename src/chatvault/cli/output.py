@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
@@ -74,9 +74,19 @@ def emit(result: Result, output: str = "table", raw: bool = False) -> None:
 def write_csv(
     columns: Sequence[str], records: Iterable[Mapping[str, Any]], text: Collection[str] = ()
 ) -> None:
-    """RFC 4180 CSV, row by row; in the `text` columns, a cell that would start a spreadsheet
-    formula is defused (csv_cells.py). Numbers, money included, are written as they are."""
+    """RFC 4180 CSV on stdout, row by row (see `csv_lines`)."""
+    sys.stdout.writelines(csv_lines(columns, records, text))
+
+
+def csv_lines(
+    columns: Sequence[str], records: Iterable[Mapping[str, Any]], text: Collection[str] = ()
+) -> Iterator[str]:
+    """RFC 4180 CSV, a line at a time; in the `text` columns, a cell that would start a
+    spreadsheet formula is defused (csv_cells.py). Numbers, money included, are written as
+    they are. `chatvault serve` streams the same lines."""
     import csv
+    import io
+    import itertools
 
     from chatvault.csv_cells import neutralised
 
@@ -86,10 +96,14 @@ def write_csv(
             return ""
         return neutralised(value) if name in text else value
 
-    writer = csv.writer(sys.stdout, lineterminator="\r\n")
-    writer.writerow(columns)
-    for record in records:
-        writer.writerow([cell(record, name) for name in columns])
+    line = io.StringIO()
+    writer = csv.writer(line, lineterminator="\r\n")
+    rows = ([cell(record, name) for name in columns] for record in records)
+    for row in itertools.chain([columns], rows):  # lazily: a long CSV streams
+        writer.writerow(row)
+        yield line.getvalue()
+        line.seek(0)
+        line.truncate()
 
 
 def table(

@@ -24,6 +24,7 @@ from chatvault.errors import InputError
 if TYPE_CHECKING:
     from chatvault.db.filters import UsageFilter
     from chatvault.reports.usage import Report, Row
+    from chatvault.session import Session
 
 app = new_app("Usage and cost, filtered and grouped.", no_args_is_help=False)
 GROUPS = ("day", "week", "month", "model", "user", "provider", "project", "status")
@@ -72,22 +73,42 @@ def usage(
     """Usage and cost, filtered and grouped, with a totals row."""
     if ctx.invoked_subcommand is not None:
         return
-    from chatvault.reports import usage as reports
+    check_usage(group_by, sort, limit, page)
+    with open_session(ctx, where, filters.tz) as session:
+        result = usage_result(session, filters, group_by, sort, reverse, limit, page)
+    emit(result, output, raw)
 
-    groups = _group_by(group_by)
+
+def check_usage(group_by: str | None, sort: str | None, limit: int | None, page: int) -> None:
+    """The checks of `usage`'s options that need no database."""
+    _group_by(group_by)
     if sort is not None and sort not in SORT_KEYS:
         raise InputError(f"--sort {sort!r}: use one of {', '.join(SORT_KEYS)}")
     if page > 1 and limit is None:
         raise InputError("--page goes with --limit (rows per page)")
-    with open_session(ctx, where, filters.tz) as session:
-        rows = filters.rows(session)
-        tiered = session.config.cost_calculation.tiered_pricing
-        tiers = tiered.tiers if tiered.enabled else ()
-        report = reports.report(session, rows, groups, tiers, sort, reverse, limit, page)
-        if page > report.pages:
-            raise InputError(f"--page {page}: there are {report.pages} page(s) of {limit} rows")
-        empty = None if report.groups else reports.nothing_found(session, rows)
-    emit(_result(report, rows, session.zone.key, empty), output, raw)
+
+
+def usage_result(
+    session: Session,
+    filters: Filters,
+    group_by: str | None = None,
+    sort: str | None = None,
+    reverse: bool = False,
+    limit: int | None = None,
+    page: int = 1,
+) -> Result:
+    """`usage` on a session: what the command shows and what `chatvault serve` answers."""
+    from chatvault.reports import usage as reports
+
+    check_usage(group_by, sort, limit, page)
+    rows = filters.rows(session)
+    tiered = session.config.cost_calculation.tiered_pricing
+    tiers = tiered.tiers if tiered.enabled else ()
+    report = reports.report(session, rows, _group_by(group_by), tiers, sort, reverse, limit, page)
+    if page > report.pages:
+        raise InputError(f"--page {page}: there are {report.pages} page(s) of {limit} rows")
+    empty = None if report.groups else reports.nothing_found(session, rows)
+    return _result(report, rows, session.zone.key, empty)
 
 
 def _group_by(text: str | None) -> tuple[str, ...]:
@@ -253,12 +274,18 @@ def insights(
     where: Where = Where(),
 ) -> None:
     """What changed this week: anomalous days, movers, error rates, unpriced models, caching."""
+    with open_session(ctx, where, filters.tz) as session:
+        result = insights_result(session, filters, limit)
+    emit(result, output)
+
+
+def insights_result(session: Session, filters: Filters, limit: int = 8) -> Result:
+    """`usage insights` on a session."""
     from chatvault.reports.insights import insights as find
 
-    with open_session(ctx, where, filters.tz) as session:
-        rows = filters.rows(session)
-        zone, today = session.zone, session.today()
-        found = find(session, rows, limit)
+    rows = filters.rows(session)
+    zone, today = session.zone, session.today()
+    found = find(session, rows, limit)
 
     def show() -> None:
         if not found:
@@ -272,7 +299,7 @@ def insights(
         "filters": rows.echo(),
         "insights": [{"kind": i.kind, "severity": i.severity, "text": i.text} for i in found],
     }
-    emit(Result(show, document, "chatvault.usage.insights/1"), output)
+    return Result(show, document, "chatvault.usage.insights/1")
 
 
 @app.command("logs")
@@ -292,13 +319,23 @@ def logs(
     where: Where = Where(),
 ) -> None:
     """The raw usage rows, newest first."""
+    if after is not None and page != 1:
+        raise InputError("--after and --page are two ways to move on: give one")
+    with open_session(ctx, where, filters.tz) as session:
+        result = logs_result(session, filters, limit, page, after)
+    emit(result, output, raw)
+
+
+def logs_result(
+    session: Session, filters: Filters, limit: int = 50, page: int = 1, after: int | None = None
+) -> Result:
+    """`usage logs` on a session."""
     from chatvault.db.queries import LOG_COLUMNS, LOG_LABELS, LOG_QUANTITIES, newest_rows
 
     if after is not None and page != 1:
         raise InputError("--after and --page are two ways to move on: give one")
-    with open_session(ctx, where, filters.tz) as session:
-        zone, rows = session.zone, filters.rows(session)
-        found = newest_rows(session.connection, rows, limit, (page - 1) * limit, after)
+    zone, rows = session.zone, filters.rows(session)
+    found = newest_rows(session.connection, rows, limit, (page - 1) * limit, after)
     records = [_log_record(row, zone) for row in found]
     names = [_shown(n) for n in LOG_COLUMNS]
 
@@ -318,7 +355,7 @@ def logs(
 
     document = {"time_zone": zone.key, "rows": records}
     text = [_shown(name) for name in LOG_LABELS]
-    emit(Result(show, document, "chatvault.usage.logs/1", names, records, text), output, raw)
+    return Result(show, document, "chatvault.usage.logs/1", names, records, text)
 
 
 def _log_record(row, zone) -> dict[str, Any]:
