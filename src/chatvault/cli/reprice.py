@@ -26,7 +26,7 @@ def reprice(
     filters: Filters = Filters(),
     where: Where = Where(),
 ) -> None:
-    """Recompute estimated costs with today's prices and overrides, and report the change."""
+    """Recompute estimated costs with the price list and overrides in use now, and report it."""
     from chatvault.pricing.reprice import reprice as run
 
     with open_session(ctx, where, filters.tz) as session:
