@@ -20,6 +20,7 @@ ALLOWED = {
     "demo": {"db", "session", "pricing", "ingest", "reports", "budgets"},
     "store": {"db", "session", "pricing", "ingest"},
     "cli": None,  # the top: anything
+    "serve": None,  # `chatvault serve`, beside the CLI at the top (docs/serve.md)
     "__main__": {"cli"},
     "__init__": {"store"},
 }

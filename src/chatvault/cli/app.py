@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "db": ("db", None),
     "config": ("config", None),
     "demo": ("demo", "demo"),
+    "serve": ("serve", "serve"),
 }
 _VALUED = ("--database", "--config")  # root options that take a value
 

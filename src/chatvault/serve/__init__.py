@@ -1,0 +1,1 @@
+"""`chatvault serve`: the HTTP API, the OTLP/HTTP receiver and the Prometheus metrics."""

@@ -1,0 +1,212 @@
+"""The OTLP/HTTP receiver: POST /v1/logs, /v1/traces, /v1/metrics, protobuf or JSON, gzip
+or not (the OTLP specification's HTTP transport). Usage found in a batch is stored once
+(retries add nothing); a bad item is refused through the response's partial success and
+the rest of the batch is kept."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from chatvault.errors import InputError
+from chatvault.serve import telemetry
+
+if TYPE_CHECKING:
+    from chatvault.serve.app import Server
+
+PROTOBUF, JSON = "application/x-protobuf", "application/json"
+MOST_ERRORS = 5  # quoted in a partial success's message; the count says how many in all
+
+
+class TooLarge(Exception):
+    pass
+
+
+async def body(request: Request, most: int) -> bytes:
+    """The request's body, gunzipped; TooLarge past `most` bytes either way."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > most:
+        raise TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > most:
+            raise TooLarge
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        inflate = zlib.decompressobj(wbits=31)
+        try:
+            data = inflate.decompress(data, most + 1)
+        except zlib.error:
+            raise InputError("the body is not valid gzip") from None
+        if len(data) > most or inflate.unconsumed_tail:
+            raise TooLarge
+        if not inflate.eof:
+            raise InputError("the gzip body is truncated")
+    elif encoding != "identity":
+        raise InputError(f"Content-Encoding {encoding!r}: send gzip or none")
+    return data
+
+
+def _hex_ids(node: Any) -> Any:
+    """OTLP/JSON writes trace and span ids in hex; protobuf's JSON mapping reads bytes as
+    base64: the ids are converted before parsing."""
+    import base64
+
+    if isinstance(node, dict):
+        out = {}
+        for key, item in node.items():
+            if key in ("traceId", "spanId", "parentSpanId") and isinstance(item, str):
+                try:
+                    item = base64.b64encode(bytes.fromhex(item)).decode()
+                except ValueError:
+                    raise InputError(f"{key} {item[:40]!r} is not hex") from None
+            out[key] = _hex_ids(item)
+        return out
+    if isinstance(node, list):
+        return [_hex_ids(item) for item in node]
+    return node
+
+
+def decode(data: bytes, kind: str, message: Any) -> Any:
+    request = message()
+    try:
+        if kind == PROTOBUF:
+            request.ParseFromString(data)
+        else:
+            import json
+
+            json_format.ParseDict(_hex_ids(json.loads(data)), request, ignore_unknown_fields=True)
+    except (DecodeError, ValueError, json_format.ParseError, RecursionError) as exc:
+        what = "protobuf" if kind == PROTOBUF else "OTLP JSON"
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise InputError(f"not a valid {what} export request: {first}") from None
+    return request
+
+
+def encode(response: Any, kind: str) -> Response:
+    if kind == PROTOBUF:
+        return Response(response.SerializeToString(), media_type=PROTOBUF)
+    return JSONResponse(json_format.MessageToDict(response))
+
+
+def _kind(request: Request) -> str | None:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type if content_type in (PROTOBUF, JSON) else None
+
+
+def store(server: Server, items: Iterator[tuple[str, telemetry.Item]]) -> tuple[int, list[str]]:
+    """Store the usage items that pass every check, in one transaction; (items refused,
+    the first reasons why)."""
+    from chatvault.ingest.record import RecordError, UsageRecord
+
+    now = datetime.now(UTC)
+    kept: dict[str, list[dict[str, Any]]] = {}
+    refused: dict[str, int] = {}
+    errors: list[str] = []
+    for source, item in items:
+        problem = item.error
+        if problem is None:
+            try:
+                UsageRecord(**item.fields).check(now)
+            except RecordError as exc:
+                problem = f"{item.fields['request_id']}: {exc}"
+        if problem is None:
+            kept.setdefault(source, []).append(item.fields)
+        else:
+            refused[source] = refused.get(source, 0) + 1
+            errors.append(problem)
+    for source, fields in kept.items():
+        counts = _record_many(server, fields)
+        stored = counts.inserted + counts.replaced
+        server.received.note(source, rows=stored, duplicates=len(fields) - stored)
+    for source, n in refused.items():
+        server.received.note(source, rejected=n)
+    return sum(refused.values()), errors
+
+
+def _record_many(server: Server, fields: list[dict[str, Any]]) -> Any:
+    """UsageStore.record_many, once more if another writer stored one of these ids between
+    its look-up and its insert (two workers receiving the same retry)."""
+    try:
+        return server.store.record_many(dict(f) for f in fields)
+    except Exception as exc:
+        from chatvault.db.engine import query_failure
+
+        if query_failure(exc) is None and "integrity" not in type(exc).__name__.lower():
+            raise
+        return server.store.record_many(dict(f) for f in fields)
+
+
+Handling = Callable[["Server", Any], Any]
+
+
+def _logs(server: Server, request: Any) -> Any:
+    rejected, errors = store(server, telemetry.log_items(request))
+    partial = logs.ExportLogsPartialSuccess(
+        rejected_log_records=rejected, error_message=_message(rejected, errors)
+    )
+    return logs.ExportLogsServiceResponse(partial_success=partial if rejected else None)
+
+
+def _traces(server: Server, request: Any) -> Any:
+    rejected, errors = store(server, telemetry.span_items(request))
+    partial = trace.ExportTracePartialSuccess(
+        rejected_spans=rejected, error_message=_message(rejected, errors)
+    )
+    return trace.ExportTraceServiceResponse(partial_success=partial if rejected else None)
+
+
+def _metrics(server: Server, request: Any) -> Any:
+    for source, points in telemetry.metric_points(request):
+        server.received.note(source, points=points)
+    return metrics.ExportMetricsServiceResponse()
+
+
+def _message(rejected: int, errors: list[str]) -> str:
+    if not rejected:
+        return ""
+    shown = "; ".join(errors[:MOST_ERRORS])
+    more = f" (and {rejected - MOST_ERRORS} more)" if rejected > MOST_ERRORS else ""
+    return f"{rejected} item(s) refused: {shown}{more}"
+
+
+def handlers(server: Server) -> dict[str, Callable[[Request], Any]]:
+    def route(message: Any, handle: Handling) -> Callable[[Request], Any]:
+        async def receive(request: Request) -> Response:
+            kind = _kind(request)
+            if kind is None:
+                return JSONResponse(
+                    {"error": f"send Content-Type {PROTOBUF} or {JSON}"}, status_code=415
+                )
+            try:
+                data = await body(request, server.max_body)
+            except TooLarge:
+                most = f"{server.max_body:,}"
+                return JSONResponse(
+                    {"error": f"the body is larger than {most} bytes: send smaller batches"},
+                    status_code=413,
+                )
+            export = decode(data, kind, message)
+            return encode(await run_in_threadpool(handle, server, export), kind)
+
+        return receive
+
+    return {
+        "/v1/logs": route(logs.ExportLogsServiceRequest, _logs),
+        "/v1/traces": route(trace.ExportTraceServiceRequest, _traces),
+        "/v1/metrics": route(metrics.ExportMetricsServiceRequest, _metrics),
+    }
