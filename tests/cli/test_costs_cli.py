@@ -80,7 +80,12 @@ def test_json_schema_and_exact_money(url):
         "trend-weekday",
         "holt-winters",
         "seasonal-naive",
+        "growth",
     )
+    assert data["calibrated"] and data["daily_scale"] >= 0.5 and data["total_scale"] >= 1.0
+    window = data["fit_window"]
+    assert window["last_day"] == str(TODAY - timedelta(days=1)) and not window["level_shift"]
+    assert window["first_day"] == data["history"]["first_day"] and window["days"] == 70
     days = (month_end_of(TODAY) - TODAY).days + 1
     assert len(data["daily"]) == days == data["total"]["days"]
     assert data["month_end"]["remaining_days"] == days

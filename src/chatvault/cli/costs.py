@@ -25,6 +25,7 @@ from chatvault.forecast import (
 if TYPE_CHECKING:
     from chatvault.forecast.backtest import MethodScore
     from chatvault.forecast.spend import Estimate, History, Projection
+    from chatvault.forecast.stored import Prediction
 
 app = new_app("Cost forecasts, budgets and the dashboard.")
 app.add_typer(budget_app, name="budget")
@@ -180,6 +181,15 @@ def _json(echo: dict[str, Any], asked: str, p: Projection) -> dict[str, Any]:
         "method": fc.method,
         "reason": fc.reason,
         "calibrated": fc.calibrated,
+        "daily_scale": round(fc.daily_scale, 3),
+        "total_scale": round(fc.total_scale, 3),
+        "fit_window": {
+            "first_day": fc.fit_start.isoformat(),
+            "last_day": p.history.last.isoformat(),
+            "days": (p.history.last - fc.fit_start).days + 1,
+            "level_shift": fc.level_shift,
+            "one_off_days": fc.one_offs,
+        },
         "history": _history(p.history),
         "warnings": list(p.warnings),
         "daily": [{"date": day.isoformat(), **_estimate(e)} for day, e in p.daily],
@@ -207,8 +217,11 @@ def _show(p: Projection, zone: str) -> None:
     last = p.daily[-1][0]
     print(f"Forecast of daily spend, {p.today} to {last} ({p.days} days), {percent} intervals")
     print(f"method: {fc.method}: {fc.reason}")
-    if fc.calibrated:
-        print("intervals widened to the errors of this series' own backtest (calibrated)")
+    print(_calibration_line(fc))
+    if fc.level_shift:
+        print(f"level shift found: fitted from {fc.fit_start} on, the days since the shift")
+    if fc.one_offs:
+        print(f"{fc.one_offs} one-off day(s) set aside as spikes or dips (not learnt from)")
     unpriced = found.unpriced_requests
     print(
         f"history: {found.first} to {found.last}, {len(found.cents)} complete days in {zone}, "
@@ -228,6 +241,15 @@ def _show(p: Projection, zone: str) -> None:
         f"{usd(end.upper)}) = {usd(p.to_date_cents)} to date + the forecast of the "
         f"remaining {p.remaining_days} day(s)"
     )
+
+
+def _calibration_line(fc: Prediction) -> str:
+    if not fc.calibrated:
+        return "intervals as the model gives them (not calibrated: too little history)"
+    scales = f"daily x{fc.daily_scale:.2f}, totals x{fc.total_scale:.2f}"
+    if fc.daily_scale == fc.total_scale == 1.0:
+        return f"intervals kept as the model gives them ({scales}): its backtest agreed"
+    return f"intervals scaled to this series' own backtest errors (calibrated: {scales})"
 
 
 def _chart(p: Projection, ascii_only: bool) -> None:

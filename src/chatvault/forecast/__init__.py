@@ -10,9 +10,11 @@ METHODS: dict[str, str] = {
     "auto": "the method with the lowest backtest MASE on this series (run-rate if short)",
     "trend-weekday": "linear trend plus a level per weekday, least squares",
     "holt-winters": "additive Holt-Winters, damped trend, weekly season",
+    "growth": "compound growth: trend plus a level per weekday on the log scale",
     "seasonal-naive": "the same weekday of the last week",
     "trend": "linear trend, least squares (no weekday terms)",
     "mean": "run-rate: the mean day of the last 28 days",
+    "weekday-mean": "the mean of each weekday over the last 28 days",
 }
 LEVEL = 0.8  # coverage of the prediction intervals
 LEVEL_LABEL = f"{LEVEL:.0%}"  # as messages and tables name it: "80%"

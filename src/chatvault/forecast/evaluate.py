@@ -12,20 +12,27 @@ from chatvault.forecast.holtwinters import fit_holt_winters
 from chatvault.forecast.methods import (
     WEEK,
     Fit,
+    fit_growth,
     fit_mean,
     fit_seasonal_naive,
     fit_trend,
     fit_trend_weekday,
+    fit_weekday_mean,
 )
+from chatvault.forecast.robust import Prepared, prepare
 
 FITTERS: dict[str, Callable[[np.ndarray, int, int], Fit]] = {
     "trend-weekday": fit_trend_weekday,
     "holt-winters": fit_holt_winters,
+    "growth": fit_growth,
     "seasonal-naive": fit_seasonal_naive,
     "trend": fit_trend,
     "mean": fit_mean,
+    "weekday-mean": fit_weekday_mean,
 }
 MIN_TRAIN = 28  # an origin needs four weeks behind it
+FLOOR = 0.02  # no day's error sd below 2% of the recent mean day: rounding is not certainty
+MIN_SCALE = 0.5  # calibration narrows intervals to half the model's at most
 
 
 @dataclass(frozen=True)
@@ -49,30 +56,44 @@ def naive_scale(y: np.ndarray) -> float:
     return float(np.mean(np.abs(y[WEEK:] - y[:-WEEK])))
 
 
+def fit(method: str, y: np.ndarray, weekday0: int, horizon: int, ready: Prepared | None = None):
+    """`method` fitted on the prepared days of `y` (robust.prepare), its error sd floored."""
+    ready = ready or prepare(y)
+    window = ready.values
+    found = FITTERS[method](window, (weekday0 + ready.start) % WEEK, horizon)
+    floor = FLOOR * float(np.mean(np.abs(window[-MIN_TRAIN:])))
+    return Fit(found.mean, found.cov + floor * floor * np.eye(horizon), found.df)
+
+
 def trials(
     y: np.ndarray,
     weekday0: int,
     method: str,
     starts: list[int],
     horizon: int,
-    cache: dict[tuple[str, int, int], Fit] | None = None,
+    cache: dict | None = None,
+    actual: np.ndarray | None = None,
 ) -> list[Trial]:
     """Fit `method` before each origin and forecast up to `horizon` days that exist.
 
     `cache` keeps fits across prefixes of one series (a backtest's nested origins): a fit
     depends only on the days before its origin, and a shorter forecast is its prefix.
+    The forecasts are scored against `actual` (default `y`).
     """
+    cache = {} if cache is None else cache
+    actual = y if actual is None else actual
     found = []
     for origin in starts:
         key = (method, origin, horizon)
-        fit = cache.get(key) if cache is not None else None
-        if fit is None:
-            fit = FITTERS[method](y[:origin], weekday0, horizon)
-            if cache is not None:
-                cache[key] = fit
+        if key not in cache:
+            ready = cache.get(("prepared", origin))
+            if ready is None:
+                ready = cache[("prepared", origin)] = prepare(y[:origin])
+            cache[key] = fit(method, y[:origin], weekday0, horizon, ready)
         days = min(horizon, len(y) - origin)
-        head = Fit(fit.mean[:days], fit.cov[:days, :days], fit.df)
-        found.append(Trial(origin, y[origin : origin + days], head, naive_scale(y[:origin])))
+        head = Fit(cache[key].mean[:days], cache[key].cov[:days, :days], cache[key].df)
+        scale = naive_scale(actual[:origin])
+        found.append(Trial(origin, actual[origin : origin + days], head, scale))
     return found
 
 
@@ -84,13 +105,18 @@ def mase(found: list[Trial]) -> float:
     return float(np.mean(np.concatenate(scaled))) if scaled else float("nan")
 
 
-def _factor(errors: list[float], halves: list[float], level: float) -> float:
+def _factor(errors: list[float], halves: list[float], level: float, least: float) -> float:
     ratios = [e / h for e, h in zip(errors, halves, strict=True) if h > 0]
-    return max(1.0, float(np.quantile(ratios, level))) if ratios else 1.0
+    if not ratios:
+        return 1.0
+    found = float(np.quantile(ratios, level))
+    # A few origins that went well are weaker evidence than the ones that went badly:
+    # narrowing goes half the way (on the log scale), widening the whole way.
+    return found if found >= 1 else max(least, float(np.sqrt(found)))
 
 
 def calibration(found: list[Trial], q: Callable[[float], float], level: float) -> tuple[float, ...]:
-    """Factors that widen daily and total half-widths to cover `level` of the trials' errors.
+    """Factors that scale daily and total half-widths to cover `level` of the trials' errors.
 
     q maps degrees of freedom to the quantile the half-widths use. A total is checked for the
     first 7, 14, 21 and 28 days and the whole horizon of each trial.
@@ -108,4 +134,6 @@ def calibration(found: list[Trial], q: Callable[[float], float], level: float) -
             if days <= len(t.actual):
                 total_e.append(abs(float(t.actual[:days].sum() - mean[:days].sum())))
                 total_h.append(quantile * float(np.sqrt(t.fit.cov[:days, :days].sum())))
-    return _factor(daily_e, daily_h, level), _factor(total_e, total_h, level)
+    # Totals are not narrowed: the few origins' totals overlap, and the level moves that
+    # decide a total are rarer than eight origins show.
+    return _factor(daily_e, daily_h, level, MIN_SCALE), _factor(total_e, total_h, level, 1.0)

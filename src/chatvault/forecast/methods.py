@@ -12,6 +12,7 @@ import numpy as np
 
 WEEK = 7
 MEAN_WINDOW = 28  # the run-rate is the mean day of the last four weeks
+LOG_OFFSET = 0.1  # growth fits log(y + 0.1 * mean day): zero days stay finite, in any unit
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ def fit_mean(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
     return _fit_regression(recent, 0, horizon, trend=False, weekdays=False)
 
 
+def fit_weekday_mean(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
+    """A level per weekday: the last four weeks' mean of each (all days if fewer), no trend."""
+    recent = y[-MEAN_WINDOW:]
+    first = (weekday0 + len(y) - len(recent)) % WEEK
+    return _fit_regression(recent, first, horizon, trend=False, weekdays=True)
+
+
 def fit_trend(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
     """Straight line through the history."""
     return _fit_regression(y, weekday0, horizon, trend=True, weekdays=False)
@@ -88,3 +96,17 @@ def fit_seasonal_naive(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
     same_day = k[:, None] % WEEK == k[None, :] % WEEK
     cov = s2 * np.minimum.outer(weeks, weeks) * np.where(same_day, 1.0, rho)
     return Fit(mean.astype(float), cov, len(resid))
+
+
+def fit_growth(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
+    """Compound growth: a straight line plus a level per weekday on the log scale.
+
+    The forecast is the line's median, exp(fit) less the offset, and its covariance is the
+    log-scale prediction covariance carried over by the delta method: diag(m) C diag(m).
+    """
+    offset = LOG_OFFSET * float(np.mean(y))
+    if offset <= 0:
+        return Fit(np.zeros(horizon), np.zeros((horizon, horizon)), max(len(y) - 1, 1))
+    logged = _fit_regression(np.log(y + offset), weekday0, horizon, trend=True, weekdays=True)
+    median = np.exp(logged.mean)
+    return Fit(median - offset, logged.cov * np.outer(median, median), logged.df)

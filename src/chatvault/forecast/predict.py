@@ -15,9 +15,10 @@ from chatvault.forecast import (
     METHODS,
     horizon_warning,
 )
-from chatvault.forecast.evaluate import FITTERS, Trial, calibration, mase, origins, trials
+from chatvault.forecast.evaluate import FITTERS, Trial, calibration, fit, mase, origins, trials
 from chatvault.forecast.methods import Fit
 from chatvault.forecast.quantiles import t_quantile
+from chatvault.forecast.robust import SHIFT_AFTER, cleaned, prepare
 
 MIN_DAYS = 14  # below this, only the run-rate: two weeks are the least to see a weekly pattern
 AUTO_DAYS = 42  # auto backtests from six weeks: four to fit, two weekly origins to score
@@ -25,6 +26,8 @@ CALIBRATE_DAYS = 60  # intervals are widened by the series' own backtest errors 
 TRUST_DAYS = 28  # a shorter history gets a warning whatever the method
 AUTO_ORIGINS = 8  # auto and calibration score the last eight weekly origins
 SHORT_METHOD = "trend-weekday"  # auto's pick between MIN_DAYS and AUTO_DAYS
+MIN_ORIGINS = 2  # auto and calibration need two origins since a level shift
+SHIFT_METHOD = "weekday-mean"  # auto's pick when a shift leaves fewer: a level, no trend
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class Forecast:
     daily_scale: float  # calibration factor applied to daily half-widths (1: none)
     total_scale: float  # the same for totals
     fit: Fit = field(repr=False)
+    fit_start: date | None = None  # the first day the method was fitted on
+    level_shift: bool = False  # fit_start is the first day after a level shift
+    one_offs: int = 0  # days set aside as one-off spikes or dips
 
     def total(self, days: int | None = None) -> tuple[float, float, float]:
         """(mean, lower, upper) of the sum of the first `days` forecast days (default all)."""
@@ -97,15 +103,13 @@ def _warnings(y: np.ndarray, horizon: int) -> list[str]:
 
 
 def choose(
-    y: np.ndarray, weekday0: int, cache: dict | None = None
+    y: np.ndarray, weekday0: int, starts: list[int], cache: dict | None = None
 ) -> tuple[str, str, dict[str, list[Trial]]]:
-    """auto's method and reason, and the trials scored (empty when the history is short)."""
-    n = len(y)
-    if n < AUTO_DAYS:
-        reason = f"only {n} days of history (< {AUTO_DAYS} needed to backtest): {SHORT_METHOD}"
-        return SHORT_METHOD, reason, {}
-    starts = origins(n, BACKTEST_STEP_DAYS, AUTO_ORIGINS)
-    scored = {m: trials(y, weekday0, m, starts, BACKTEST_HORIZON_DAYS, cache) for m in FITTERS}
+    """auto's method and reason from the trials at `starts`, and those trials."""
+    actual = cleaned(y)[0]
+    scored = {
+        m: trials(y, weekday0, m, starts, BACKTEST_HORIZON_DAYS, cache, actual) for m in FITTERS
+    }
     score = {m: mase(t) for m, t in scored.items()}
     if all(np.isnan(s) for s in score.values()):
         reason = "the history has no week-on-week change to scale errors by: trend-weekday"
@@ -130,31 +134,39 @@ def forecast(
 ) -> Forecast:
     """`predict` on a validated series; `cache` shares backtest fits across its prefixes."""
     n, weekday0 = len(y), start.weekday()
+    ready = prepare(y)
+    starts = origins(n, BACKTEST_STEP_DAYS, AUTO_ORIGINS)
+    if ready.shifted:
+        # Origins before the shift forecast a level that is gone: they judge nothing now.
+        starts = [o for o in starts if o >= ready.start + SHIFT_AFTER]
     scored: dict[str, list[Trial]] = {}
     if n < MIN_DAYS:
         chosen = "mean"
         reason = f"only {n} days of history (< {MIN_DAYS}): mean run-rate"
         if method not in ("auto", "mean"):
             reason += f" instead of {method}"
-    elif method == "auto":
-        chosen, reason, scored = choose(y, weekday0, cache)
-    else:
+    elif method != "auto":
         chosen, reason = method, "chosen with --method"
-    fit = FITTERS[chosen](y, weekday0, horizon)
+    elif n < AUTO_DAYS:
+        chosen = SHORT_METHOD
+        reason = f"only {n} days of history (< {AUTO_DAYS} needed to backtest): {SHORT_METHOD}"
+    elif len(starts) < MIN_ORIGINS:
+        chosen = SHIFT_METHOD
+        reason = f"too few backtest origins since the level shift ({len(starts)}): {chosen}"
+    else:
+        chosen, reason, scored = choose(y, weekday0, starts, cache)
+    found = fit(chosen, y, weekday0, horizon, ready)
     daily_scale = total_scale = 1.0
-    calibrated = n >= CALIBRATE_DAYS
+    calibrated = n >= CALIBRATE_DAYS and len(starts) >= MIN_ORIGINS
     if calibrated:
-        found = scored.get(chosen) or trials(
-            y,
-            weekday0,
-            chosen,
-            origins(n, BACKTEST_STEP_DAYS, AUTO_ORIGINS),
-            BACKTEST_HORIZON_DAYS,
-            cache,
+        # Scored against the series with its one-offs set aside (robust.cleaned): a spike
+        # that came once says nothing of the next month, and would decide the widths.
+        tried = scored.get(chosen) or trials(
+            y, weekday0, chosen, starts, BACKTEST_HORIZON_DAYS, cache, cleaned(y)[0]
         )
-        daily_scale, total_scale = calibration(found, lambda df: _quantile(level, df), level)
-    mean = np.maximum(fit.mean, 0.0)
-    half = _quantile(level, fit.df) * np.sqrt(np.diag(fit.cov)) * daily_scale
+        daily_scale, total_scale = calibration(tried, lambda df: _quantile(level, df), level)
+    mean = np.maximum(found.mean, 0.0)
+    half = _quantile(level, found.df) * np.sqrt(np.diag(found.cov)) * daily_scale
     return Forecast(
         method=chosen,
         reason=reason,
@@ -168,5 +180,8 @@ def forecast(
         upper=mean + half,
         daily_scale=daily_scale,
         total_scale=total_scale,
-        fit=fit,
+        fit=found,
+        fit_start=start + timedelta(days=ready.start),
+        level_shift=ready.shifted,
+        one_offs=ready.one_offs,
     )

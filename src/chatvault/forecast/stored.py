@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
-FORMAT = 1
+FORMAT = 2
 KEEP_SECONDS = 14 * 86400  # entries older than this are removed when one is written
 
 
@@ -37,6 +37,11 @@ class Prediction:
     lower: tuple[float, ...]
     upper: tuple[float, ...]
     totals: tuple[tuple[float, float, float], ...]  # (mean, lower, upper) of the first k+1 days
+    daily_scale: float = 1.0  # calibration factor of the daily half-widths
+    total_scale: float = 1.0  # and of the totals'
+    fit_start: date | None = None  # the first day the method was fitted on
+    level_shift: bool = False  # fit_start is the first day after a level shift
+    one_offs: int = 0  # days set aside as one-off spikes or dips
 
     def total(self, days: int | None = None) -> tuple[float, float, float]:
         """(mean, lower, upper) of the sum of the first `days` forecast days (default all)."""
@@ -68,6 +73,11 @@ def predicted(values: list[float], start: date, horizon: int, method: str, level
         lower=tuple(map(float, fc.lower)),
         upper=tuple(map(float, fc.upper)),
         totals=tuple(fc.total(days) for days in range(1, len(fc.mean) + 1)),
+        daily_scale=fc.daily_scale,
+        total_scale=fc.total_scale,
+        fit_start=fc.fit_start,
+        level_shift=fc.level_shift,
+        one_offs=fc.one_offs,
     )
     if folder:
         _store(folder, key, made)
@@ -107,6 +117,7 @@ def _load(path: Path) -> Prediction | None:
                 "lower": tuple(data["lower"]),
                 "upper": tuple(data["upper"]),
                 "totals": tuple(tuple(t) for t in data["totals"]),
+                "fit_start": date.fromisoformat(data["fit_start"]),
             }
         )
     except (OSError, ValueError, TypeError, KeyError):
@@ -118,6 +129,7 @@ def _store(folder: Path, key: str, made: Prediction) -> None:
 
     data = asdict(made)
     data["dates"] = [day.isoformat() for day in made.dates]
+    data["fit_start"] = made.fit_start.isoformat() if made.fit_start else None
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".part", dir=folder)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
