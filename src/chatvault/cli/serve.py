@@ -77,7 +77,7 @@ def serve(
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, **tls)
         return
-    os.environ[OPTIONS_ENV] = options_json(options)
+    os.environ.update({OPTIONS_ENV: options_json(options)})  # read by each worker
     uvicorn.run(
         "chatvault.serve.main:from_environment",
         factory=True,
