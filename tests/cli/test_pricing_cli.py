@@ -7,9 +7,12 @@ from datetime import date
 from pathlib import Path
 
 import genai_prices
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from chatvault.cli.app import app
+from chatvault.db.engine import connect
+from chatvault.db.models import usage_logs
 from tests.head import at_head
 
 runner = CliRunner()
@@ -165,3 +168,21 @@ def test_show_lists_each_price_period_of_the_day():
         ("00:30", "16:30", "0.27"),
         ("16:30", "24:00", "0.135"),
     ]
+
+
+def test_check_counts_estimated_costs_by_the_price_data_that_priced_them(sqlite_url, tmp_path):
+    """Issue 13: each estimated cost records its price data; check finds the stale ones."""
+    at_head(sqlite_url)
+    run("ingest", "--database", sqlite_url, "--user", "dev", str(CLAUDE))
+    result = run("pricing", "check", "--database", sqlite_url, "-f", "json")
+    document = json.loads(result.stdout)
+    ((name, rows),) = [(d["price_data"], d["rows"]) for d in document["estimated_by_price_data"]]
+    assert name == f"genai-prices {genai_prices.__version__}" and rows > 0
+    assert document["estimated_from_other_price_data"] == 0
+    with connect(sqlite_url) as conn, conn.begin():
+        conn.execute(update(usage_logs).values(price_data="genai-prices 0.1.0"))
+    stale = run("pricing", "check", "--database", sqlite_url)
+    assert f"{rows:,} estimated cost(s) come from other price data" in stale.stderr
+    assert run("reprice", "--database", sqlite_url).exit_code == 0
+    again = json.loads(run("pricing", "check", "--database", sqlite_url, "-f", "json").stdout)
+    assert again["estimated_from_other_price_data"] == 0

@@ -25,7 +25,7 @@ ALL = tuple(usage_logs.c.keys())
 
 def test_rows_written_carry_every_column_but_the_key_with_the_cost_last():
     assert sorted(ROW_COLUMNS) == sorted(set(ALL) - {"id"})
-    assert ROW_COLUMNS[COST:] == ("cost_cents", "cost_source")
+    assert ROW_COLUMNS[COST:] == ("cost_cents", "cost_source", "price_data")
 
 
 def test_export_writes_every_column_in_the_tables_order():
@@ -45,7 +45,8 @@ def test_the_listing_places_every_column():
 
 def test_ingests_record_has_every_column_written_with_the_tables_defaults():
     record = {field.name: field.default for field in fields(UsageRecord)}
-    assert set(record) == set(ROW_COLUMNS) - {"cost_source"}  # pricing says where a cost came from
+    # pricing says where a cost came from, and which price data priced it
+    assert set(record) == set(ROW_COLUMNS) - {"cost_source", "price_data"}
     assert MISSING not in (record[name] for name in DEFAULTS)
     assert {name: record[name] for name in DEFAULTS} == DEFAULTS
 

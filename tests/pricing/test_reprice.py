@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import genai_prices
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -140,6 +141,28 @@ def test_a_request_is_repriced_at_the_price_of_its_instant(sqlite_url, tmp_path)
     )
     ingested = runner.invoke(app, ["ingest", "--database", sqlite_url, str(records)])
     assert ingested.exit_code == 0, ingested.stderr
-    assert run(sqlite_url).exit_code == 0
+    stored = costs(sqlite_url)  # ingest prices each row at its instant too
+    assert (stored["ds-12"][0], stored["ds-20"][0]) == (Decimal("27"), Decimal("13.5"))
+    assert run(sqlite_url).stderr.startswith("changed 0 of 2 rows")
     stored = costs(sqlite_url)
     assert (stored["ds-12"][0], stored["ds-20"][0]) == (Decimal("27"), Decimal("13.5"))
+
+
+def price_data(url: str) -> dict[str, str | None]:
+    with connect(url) as conn:
+        rows = conn.execute(select(usage_logs.c.request_id, usage_logs.c.price_data))
+        return dict(rows.all())
+
+
+def test_each_estimated_cost_records_the_price_data_that_priced_it(db, tmp_path):
+    """Issue 13: which price list priced a stored cost, so a newer one can reprice it."""
+    listed = f"genai-prices {genai_prices.__version__}"
+    before, recorded = costs(db), price_data(db)
+    assert {recorded[k] for k, (_, source) in before.items() if source == "estimated"} == {listed}
+    assert {recorded[k] for k, (_, source) in before.items() if source != "estimated"} == {None}
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "pricing:\n  overrides:\n    - {model: claude-experimental-x, input: 1, output: 1}\n"
+    )
+    assert run(db, config=config).exit_code == 0
+    assert price_data(db)["cc:msg_a4:req_a4"] == "config override"

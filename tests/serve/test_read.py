@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from chatvault.cli.app import app
 from chatvault.db.migrate import migrate
+from chatvault.db.shapes import HEAD
 from chatvault.store import UsageStore
 from tests.serve.conftest import BOTH, READ, SEND, serving
 
@@ -196,7 +197,7 @@ def test_a_schema_to_migrate_is_503_with_the_clis_line(sqlite_url, tokens):
         usage = http.get("/v1/usage")
         alive = http.get("/healthz")
     line = (
-        "the database schema is out of date (revision 0007, chatvault needs 0008) "
+        f"the database schema is out of date (revision 0007, chatvault needs {HEAD}) "
         "(run: chatvault db migrate)"
     )
     assert (ready.status_code, ready.json()) == (503, {"error": line})

@@ -114,15 +114,17 @@ def check(
 ) -> None:
     """Say how old the price data is, and list the models in the database without a price;
     exit 1 if any still has none."""
-    from chatvault.db.queries import unpriced_models
-    from chatvault.pricing.prices import price_data
+    from chatvault.db.queries import estimated_by_price_data, unpriced_models
+    from chatvault.pricing.prices import OVERRIDE, price_data
 
     with open_session(ctx, where) as session:
         models = unpriced_models(session.connection)
+        by_data = estimated_by_price_data(session.connection)
         now = session.now
         found = [(m, session.prices.rates(m.provider, m.model, now) is not None) for m in models]
     data = price_data()
     age = None if data.installed is None else (now.date() - data.installed).days
+    older = sum(rows for name, rows in by_data if name not in (str(data), OVERRIDE))
 
     def show() -> None:
         installed = "" if age is None else f", installed {data.installed} ({age:,} days ago)"
@@ -130,6 +132,11 @@ def check(
             f"price data: {data}{installed}; a newer genai-prices release brings newer prices "
             "(pip install -U genai-prices, then: chatvault reprice)"
         )
+        if older:
+            info(
+                f"{older:,} estimated cost(s) come from other price data than {data} "
+                "(or from before chatvault recorded it): chatvault reprice brings them up to date"
+            )
         if not found:
             typer.echo("every request in the database has a cost")
             return
@@ -148,6 +155,8 @@ def check(
             "installed": None if data.installed is None else str(data.installed),
             "days_since_installed": age,
         },
+        "estimated_by_price_data": [{"price_data": name, "rows": rows} for name, rows in by_data],
+        "estimated_from_other_price_data": older,
         "models": [
             {
                 "provider": m.provider,

@@ -69,6 +69,9 @@ usage_logs = Table(
     Column("cost_cents", Cents),
     # 'reported' by the source, or 'estimated' by chatvault from a price list.
     Column("cost_source", String(16)),
+    # The price data an estimated cost came from: 'genai-prices 0.2.3' or 'config override'.
+    # NULL for a reported cost, an unpriced row, or a row priced before revision 0009.
+    Column("price_data", String(40)),
     # Billing dimensions a cost depends on: 'batch' is half price; a context window such as
     # '200k-1M' says which long-context price a bucket of requests was billed at.
     Column("service_tier", String(20)),

@@ -63,6 +63,19 @@ def unpriced_models(conn: Connection) -> list[ModelUse]:
     return [ModelUse(p, m, int(n), first, last) for p, m, n, first, last in conn.execute(query)]
 
 
+def estimated_by_price_data(conn: Connection) -> list[tuple[str | None, int]]:
+    """How many rows with an estimated cost each price data priced (None: not recorded, as
+    for rows priced before revision 0009), most first."""
+    c = usage_logs.c
+    query = (
+        select(c.price_data, func.count())
+        .where(c.cost_source == "estimated")
+        .group_by(c.price_data)
+        .order_by(func.count().desc(), c.price_data)
+    )
+    return [(data, int(rows)) for data, rows in conn.execute(query)]
+
+
 def rows_to_price(
     conn: Connection,
     rows: UsageFilter,
@@ -86,12 +99,17 @@ def rows_to_price(
 
 
 def set_costs(conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
-    """Rows' new cost and its source, by id (dicts of id, cost_cents, cost_source)."""
+    """Rows' new cost, its source and price data, by id (dicts of id, cost_cents, cost_source,
+    price_data)."""
     if changes:
         statement = (
             update(usage_logs)
             .where(usage_logs.c.id == bindparam("row_id"))
-            .values(cost_cents=bindparam("cost_cents"), cost_source=bindparam("cost_source"))
+            .values(
+                cost_cents=bindparam("cost_cents"),
+                cost_source=bindparam("cost_source"),
+                price_data=bindparam("price_data"),
+            )
         )
         conn.execute(statement, [{**change, "row_id": change["id"]} for change in changes])
 
@@ -143,6 +161,7 @@ LOG_LEFT_OUT = frozenset(
         "api_key",
         "cache_write_1h_tokens",
         "cost_source",
+        "price_data",
         "service_tier",
         "context_window",
         "billable",

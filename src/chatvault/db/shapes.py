@@ -7,7 +7,7 @@ VERSION_TABLE = "chatvault_alembic_version"
 
 # The newest revision this chatvault knows; tests check it against the migration scripts,
 # so commands can compare it with the database without loading Alembic.
-HEAD = "0008"
+HEAD = "0009"
 
 _LEGACY = frozenset(
     {
@@ -55,6 +55,7 @@ USAGE_LOGS_COLUMNS: dict[str, frozenset[str]] = {
 USAGE_LOGS_COLUMNS["0007"] = USAGE_LOGS_COLUMNS["0006"]
 # 0008 added the budget alerts table.
 USAGE_LOGS_COLUMNS["0008"] = USAGE_LOGS_COLUMNS["0007"]
+USAGE_LOGS_COLUMNS["0009"] = USAGE_LOGS_COLUMNS["0008"] | {"price_data"}
 
 
 def recognise(columns: set[str] | frozenset[str]) -> str | None:

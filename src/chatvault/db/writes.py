@@ -23,8 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from chatvault.db.models import DEFAULTS, TOTAL_COLUMNS, token_total, usage_logs
 from chatvault.db.types import from_micro_cents, from_utc_text, to_micro_cents, utc_text
 
-# The cost and where it came from: last in a row, since pricing fills them in (ingest/rows.py).
-_PRICING = ("cost_cents", "cost_source")
+# The cost, where it came from and the price data that priced it: last in a row, since pricing
+# fills them in (ingest/rows.py).
+_PRICING = ("cost_cents", "cost_source", "price_data")
 # Every usage_logs column but the key, in the table's order, the cost last.
 ROW_COLUMNS = (
     *(c.name for c in usage_logs.c if not c.primary_key and c.name not in _PRICING),

@@ -54,7 +54,10 @@ _IDENTITY = frozenset(
     + ("id", "cost_source")  # written by `chatvault export`; ignored on the way in
 )
 BILLING = ("service_tier", "context_window")
-FIELDS = _IDENTITY | frozenset(BILLING)
+# Written by `chatvault export` since revision 0009, ignored on the way in like cost_source,
+# and no part of a record's identity (ids derived before it stay the same).
+EXPORTED = ("price_data",)
+FIELDS = _IDENTITY | frozenset(BILLING) | frozenset(EXPORTED)
 
 
 # Records with only these fields, all given, take the short way through from_mapping.

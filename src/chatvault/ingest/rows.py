@@ -43,10 +43,13 @@ def pending_row(record: UsageRecord) -> tuple:
 
 def priced(columns: Sequence[Sequence[Any]], prices: PriceBook) -> list[Sequence[Any]]:
     """Pending rows, as columns, made the columns of rows to store: each cost the source did
-    not report estimated from the price list where it can be (None otherwise: unpriced,
-    never 0), then the cost's source. Rows are priced a (provider, model, day) at a time."""
+    not report estimated from the price list in force at the row's instant where it can be
+    (None otherwise: unpriced, never 0), then the cost's source and the price data that
+    priced it. Rows are priced a (provider, model, day) at a time, each price period of the
+    day at once (PriceBook.costs)."""
     costs = list(columns[COST])
     sources = [None if cost is None else "reported" for cost in costs]
+    price_data: list[str | None] = [None] * len(costs)
     days = map(itemgetter(slice(0, 10)), columns[CREATED_AT])  # UTC text: the date first
     groups: dict[tuple, list[int]] = defaultdict(list)
     for index, key in enumerate(zip(columns[PROVIDER], columns[MODEL], days, strict=True)):
@@ -54,18 +57,21 @@ def priced(columns: Sequence[Sequence[Any]], prices: PriceBook) -> list[Sequence
             groups[key].append(index)
     for key, indexes in groups.items():
         provider, model, day = key
-        rates = prices.rates(provider, model, date.fromisoformat(day))
-        if rates is None:
-            continue
         pick = _picker(indexes)
         usages = Usages(
             [pick(columns[i]) for i in USAGE_COUNTS],
             pick(columns[SERVICE_TIER]),
             pick(columns[CONTEXT_WINDOW]),
         )
-        for index, cost in zip(indexes, rates.scaled.costs(usages), strict=True):
-            costs[index], sources[index] = cost, "estimated"
-    return [*columns[:COST], costs, sources]
+        found = prices.costs(
+            provider, model, date.fromisoformat(day), pick(columns[CREATED_AT]), usages
+        )
+        if found is None:
+            continue
+        for index, cost, data in zip(indexes, found.costs, found.price_data, strict=True):
+            if cost is not None:
+                costs[index], sources[index], price_data[index] = cost, "estimated", data
+    return [*columns[:COST], costs, sources, price_data]
 
 
 def _picker(indexes: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 BATCH = 5000
 # What repricing a row reads: its instant, model and provider, what its cost depends on, its cost.
-COLUMNS = ("created_at", "provider", "model", *PRICED_BY, "cost_cents", "cost_source")
+COLUMNS = ("created_at", "provider", "model", *PRICED_BY, "cost_cents", "cost_source", "price_data")
 
 
 @dataclass
@@ -60,6 +60,7 @@ def _changes(batch, book: PriceBook, summary: RepriceSummary) -> list[dict]:
         rates = book.rates(row["provider"], row["model"], row["created_at"])
         new = None if rates is None else cost_cents(usage_of(row), rates)
         source = None if new is None else "estimated"
+        data = None if new is None else rates.price_data
         old = row["cost_cents"]
         summary.before_cents += old or 0
         summary.after_cents += new or 0
@@ -69,7 +70,8 @@ def _changes(batch, book: PriceBook, summary: RepriceSummary) -> list[dict]:
             summary.newly_priced += 1
         if new is not None and rates.override:
             summary.by_override += 1
-        if (new, source) != (old, row["cost_source"]):
+        if (new, source, data) != (old, row["cost_source"], row["price_data"]):
             summary.changed += 1
-            changes.append({"id": row["id"], "cost_cents": new, "cost_source": source})
+            change = {"id": row["id"], "cost_cents": new, "cost_source": source}
+            changes.append({**change, "price_data": data})
     return changes
