@@ -498,3 +498,14 @@ def test_email_bad_settings():
         send(mail(1, to=()), ALERT)
     with pytest.raises(NotifyError, match=r"cannot read ca_file /nonexistent.pem"):
         send(mail(1, ca_file="/nonexistent.pem"), ALERT)
+
+
+def test_a_new_webhook_password_is_the_same_channel():
+    """Rotating a webhook's Basic-auth password must not re-send this period's alerts."""
+    from chatvault.budgets.alerting import channel_key
+
+    old, new = (Webhook(f"https://bot:{pw}@hooks.example.com/x") for pw in ("old", "new"))
+    assert (
+        channel_key(old) == channel_key(new) == channel_key(Webhook("https://hooks.example.com/x"))
+    )
+    assert channel_key(Webhook("https://hooks.example.com/y")) != channel_key(new)

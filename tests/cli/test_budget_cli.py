@@ -161,6 +161,11 @@ def test_a_failed_alert_is_shown_by_every_check_until_it_is_delivered(setup, rec
     assert failing["announced"] == ["50%"] and failing["error"].endswith("HTTP 500")
     assert failing["channel"].startswith("webhook 127.0.0.1:") and failing["retry_after"]
     assert data["budgets"][1]["failing"] == []
+    # A dry run shows the failure too, not as an alert merely held back.
+    dry = run("costs", "budget", "check", "--dry-run", "--budget", "team-a", *args, env=env)
+    assert dry.exit_code == 1 and dry.stderr == ""
+    assert "still NOT sent to webhook 127.0.0.1:" in dry.stdout
+    assert "not sent (--no-notify or --dry-run)" not in dry.stdout
 
 
 def test_critical_is_exit_2(setup):

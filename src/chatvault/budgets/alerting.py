@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from chatvault.budgets.config import Budget
-from chatvault.budgets.notify import Alert, Command, Email, Webhook, describe
+from chatvault.budgets.notify import Alert, Command, Email, Webhook, describe, without_credentials
 
 if TYPE_CHECKING:
     from chatvault.session import Session
@@ -86,7 +86,7 @@ def check(
             if notify and send_for_real:
                 _notify(session, outcome)
             elif notify or send_for_real:
-                outcome.pending = _unsent(session, outcome.status)
+                _unsent(session, outcome)
         except ChatvaultError as exc:
             outcome.error = str(exc)
         outcomes.append(outcome)
@@ -130,14 +130,7 @@ def _notify(session: Session, outcome: Outcome) -> None:
             waiting = [r for r, k in zip(failed, held, strict=True)
                        if k in wanted and k not in claimed]  # fmt: skip
             if waiting:
-                outcome.failing.append(
-                    Delivery(
-                        describe(target),
-                        [_label(r["kind"], r["threshold_bp"]) for r in waiting],
-                        waiting[-1]["last_error"],
-                        min(r["next_attempt_at"] for r in waiting),
-                    )
-                )
+                outcome.failing.append(_still_failing(describe(target), waiting))
 
 
 def _wanted(status: Status) -> list[tuple[str, int]]:
@@ -145,24 +138,37 @@ def _wanted(status: Status) -> list[tuple[str, int]]:
     return wanted + ([("forecast", FORECAST_BP)] if status.forecast_over else [])
 
 
-def _unsent(session: Session, status: Status) -> list[str]:
-    """What a notifying check would announce now: crossed, and not yet sent on every channel."""
+def _still_failing(channel: str, rows: list[dict]) -> Delivery:
+    """Alerts that failed earlier and still hold, on one channel: until delivered, every
+    check says so."""
+    labels = [_label(r["kind"], r["threshold_bp"]) for r in rows]
+    retry_at = min(r["next_attempt_at"] for r in rows)
+    return Delivery(channel, labels, rows[-1]["last_error"], retry_at)
+
+
+def _unsent(session: Session, outcome: Outcome) -> None:
+    """What a check that does not send would have announced (`pending`: crossed, never tried
+    on some channel) and which earlier failures still hold (`failing`)."""
     from chatvault.db import alerts
 
+    status = outcome.status
+    assert status is not None
     if not status.budget.notify:
-        return []
+        return
     rows = alerts.recorded(session.connection, status.budget.name, status.period.start)
-    done = {  # failed or resolved: never delivered
-        (r["channel"], r["kind"], r["threshold_bp"])
-        for r in rows
-        if r["status"] in ("sent", "sending")
-    }
-    channels = [channel_key(c.target) for c in status.budget.notify]
-    return [
-        _label(kind, bp)
-        for kind, bp in _wanted(status)
-        if any((channel, kind, bp) not in done for channel in channels)
-    ]
+    by_key = {(r["channel"], r["kind"], r["threshold_bp"]): r for r in rows}
+    wanted = _wanted(status)
+    untried = set()
+    for channel in status.budget.notify:
+        key = channel_key(channel.target)
+        found = [by_key.get((key, kind, bp)) for kind, bp in wanted]
+        failed = [r for r in found if r is not None and r["status"] == "failed"]
+        if failed:
+            outcome.failing.append(_still_failing(describe(channel.target), failed))
+        # Resolved alerts were never delivered: news again.
+        untried |= {w for w, r in zip(wanted, found, strict=True)
+                    if r is None or r["status"] == "resolved"}  # fmt: skip
+    outcome.pending = [_label(kind, bp) for kind, bp in wanted if (kind, bp) in untried]
 
 
 def _label(kind: str, bp: int) -> str:
@@ -172,8 +178,8 @@ def _label(kind: str, bp: int) -> str:
 def channel_key(target: Webhook | Command | Email) -> str:
     """A stable name for a channel in the alerts table, that reveals nothing of it: a hash
     of what it delivers to (reordering a budget's channels does not re-send)."""
-    if isinstance(target, Webhook):
-        kind, identity = "webhook", [target.url]
+    if isinstance(target, Webhook):  # not its credentials: a new password is the same channel
+        kind, identity = "webhook", [without_credentials(target.url)]
     elif isinstance(target, Command):
         kind, identity = "command", list(target.run)
     else:

@@ -160,7 +160,7 @@ def _send_webhook(channel: Webhook, alert: Alert) -> None:
     }
     body = json.dumps(webhook_body(alert), ensure_ascii=False).encode("utf-8")
     try:
-        url, authorization = _basic_auth(channel.url)
+        url, authorization = basic_auth(channel.url)
         if authorization:
             headers["Authorization"] = authorization
         request = urllib.request.Request(url, body, headers, method="POST")
@@ -178,7 +178,12 @@ def _send_webhook(channel: Webhook, alert: Alert) -> None:
     raise NotifyError(f"{label}: {reason}") from None
 
 
-def _basic_auth(url: str) -> tuple[str, str | None]:
+def without_credentials(url: str) -> str:
+    """The URL without its `user:password@`."""
+    return basic_auth(url)[0]
+
+
+def basic_auth(url: str) -> tuple[str, str | None]:
     """The URL without its `user:password@`, and the Basic Authorization header they make
     (percent-decoded, as curl reads them); urllib would take them for part of the host."""
     import base64
