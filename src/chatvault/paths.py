@@ -23,6 +23,20 @@ def demo_files() -> tuple[Path, Path]:
     return folder / "chatvault-demo.db", folder / "config.yaml"
 
 
+def demo_export() -> str | None:
+    """The `export` line `chatvault demo` printed, when its database exists: what a command
+    it suggested needs, if it was run without it."""
+    import shlex
+
+    database, config = demo_files()
+    if not database.exists():
+        return None
+    line = f"export CHATVAULT_DATABASE_URL={shlex.quote(f'sqlite:///{database}')}"
+    if config.exists():
+        line += f" CHATVAULT_CONFIG={shlex.quote(str(config))}"
+    return line
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write a text file whole or not at all: a temporary file beside it, renamed over it."""
     import os

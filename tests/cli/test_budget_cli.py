@@ -333,3 +333,23 @@ def test_a_query_the_database_fails_is_unknown_on_stdout_for_cron(sqlite_url, tm
         "(run: CHATVAULT_DEBUG=1 chatvault ... to see the statement)\n"
     )
     assert "SELECT" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", [["costs", "budget"], ["costs", "budget", "check"]])
+def test_without_the_demos_export_budgets_point_at_the_demos_config(command):
+    """`chatvault demo` suggests `costs budget`: run without its `export` line, no config
+    holds budgets, and the error says how to use the demo's."""
+    from chatvault.paths import demo_files
+
+    demo, config = demo_files()
+    migrate(f"sqlite:///{demo}")
+    config.write_text("budgets:\n  - {name: all, amount: 10}\n")
+    result = run(*command)
+    export = f"export CHATVAULT_DATABASE_URL=sqlite:///{demo} CHATVAULT_CONFIG={config}"
+    line = f"no budgets configured; `chatvault demo` made some (run: {export})"
+    if command[-1] == "check":  # cron's convention: UNKNOWN, on stdout
+        assert (result.exit_code, result.stderr) == (3, "")
+        assert result.stdout == f"BUDGET UNKNOWN - could not check: {line}\n"
+    else:
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == f"error: {line}\n"

@@ -115,6 +115,11 @@ def check(
 def _chosen(current: Settings, names: list[str] | None) -> list:
     budgets = list(current.config.budgets)
     if not budgets:
+        from chatvault.paths import demo_export
+
+        export = None if current.config_file else demo_export()
+        if export:  # a command `chatvault demo` suggested, run without its `export` line
+            raise ConfigError("no budgets configured; `chatvault demo` made some", fix=export)
         raise ConfigError(
             "no budgets configured (add a budgets: list to the config file; see docs/budgets.md)"
         )

@@ -7,15 +7,13 @@ row cannot be read does it look further, to say why.
 
 from __future__ import annotations
 
-import shlex
-
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
 from chatvault.db import shapes
 from chatvault.db.engine import database_exists, mask_url, open_connection, sqlite_path
 from chatvault.errors import SchemaError
-from chatvault.paths import default_database_file, demo_files
+from chatvault.paths import default_database_file, demo_export, demo_files
 
 MIGRATE = "chatvault db migrate"
 
@@ -49,15 +47,12 @@ def require_database(url: str) -> None:
     if database_exists(url):
         return
     missing = f"no chatvault database at {mask_url(url)} yet"
-    demo, config = demo_files()
-    if not demo.exists() or sqlite_path(url).resolve() != default_database_file().resolve():
+    export = demo_export()
+    if export is None or sqlite_path(url).resolve() != default_database_file().resolve():
         raise SchemaError(missing, fix=MIGRATE)
-    use = f"CHATVAULT_DATABASE_URL={shlex.quote(f'sqlite:///{demo}')}"
-    if config.exists():
-        use += f" CHATVAULT_CONFIG={shlex.quote(str(config))}"
     raise SchemaError(
-        f"{missing}; `chatvault demo` made one at {demo}",
-        fix=f"export {use} to use it, or {MIGRATE} for an empty one of your own",
+        f"{missing}; `chatvault demo` made one at {demo_files()[0]}",
+        fix=f"{export} to use it, or {MIGRATE} for an empty one of your own",
     )
 
 
