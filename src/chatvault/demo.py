@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 DEFAULT_SEED = 42
 DAYS_RANGE = (7, 730)
+REQUEST_ID_PREFIX = "demo-"  # every demo request id starts with it: its own rows, told apart
 BASE_REQUESTS = 700  # a weekday's requests on the first day, before growth and the launch
 GROWTH = 1.7  # how much busier the last day is than the first
 LAUNCH = 0.6  # where in the period the launch happens (a fraction of the days)
@@ -91,7 +92,7 @@ def records(days: int, seed: int, zone: ZoneInfo, now: datetime) -> Iterator[dic
         for project in PROJECTS:
             boost = LAUNCH_FACTOR if project.name == LAUNCH_PROJECT and index >= launch else 1
             count = round(BASE_REQUESTS * project.share * level * boost)
-            prefix = f"demo-{seed}-{day.isoformat()}-{project.name}-"
+            prefix = f"{REQUEST_ID_PREFIX}{seed}-{day.isoformat()}-{project.name}-"
             for number, record in enumerate(_requests(rng, project, hours, count)):
                 if record.pop("at") <= now:  # today's requests still to come are not made yet
                     record["request_id"] = f"{prefix}{number}"
@@ -206,6 +207,7 @@ def create(
     path, own = sqlite_path(url), demo_files()[0]
     if path is not None and path.resolve() == own.resolve():
         if own.exists():
+            _refuse_usage(url, besides=REQUEST_ID_PREFIX)  # someone's own rows, added since
             note(f"replacing the demo database {own} (made by an earlier chatvault demo)")
             _remove(own)
     else:
@@ -243,15 +245,21 @@ def _remove(path: Path) -> None:
         Path(f"{path}{name}").unlink(missing_ok=True)
 
 
-def _refuse_usage(url: str) -> None:
-    """An InputError if the database holds usage rows: the demo adds to nobody's data."""
+def _refuse_usage(url: str, besides: str | None = None) -> None:
+    """An InputError if the database holds usage rows (besides the demo's own): the demo
+    adds to, and deletes, nobody's data."""
     from chatvault.db.engine import connect, database_exists, mask_url
     from chatvault.db.guard import holds_usage
 
     if not database_exists(url):
         return
     with connect(url) as conn:
-        if holds_usage(conn):
+        if holds_usage(conn, besides):
+            if besides is not None:
+                raise InputError(
+                    f"the demo database {mask_url(url)} holds usage the demo did not make; "
+                    "it is left as it is (move it away to make a new demo)"
+                )
             raise InputError(
                 f"{mask_url(url)} already holds usage rows; the demo writes only into an empty "
                 "database (without --database it replaces its own file)"

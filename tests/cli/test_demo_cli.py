@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 
 import pytest
@@ -14,7 +15,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def app():
-    return make_app(["demo", "usage", "costs", "pricing", "config"])
+    return make_app(["demo", "usage", "costs", "pricing", "config", "ingest"])
 
 
 @pytest.fixture
@@ -66,6 +67,30 @@ def test_runs_again_on_fresh_data_as_the_readme_says(app, own):
     # --replace, from before a rerun replaced the demo's own file anyway, is still accepted.
     replaced = runner.invoke(app, ["demo", "--days", "7", "--replace"])
     assert replaced.exit_code == 0, replaced.stderr
+
+
+def test_its_own_file_is_not_replaced_once_someone_added_real_usage(app, own, tmp_path):
+    """After the `export` line, someone ingests their own usage into the demo's database: a
+    rerun must not delete it."""
+    assert runner.invoke(app, ["demo", "--days", "7"]).exit_code == 0
+    database = own / "chatvault-demo.db"
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text(
+        '{"request_id": "mine-1", "created_at": "2026-01-05T10:00:00Z", "user_id": "me", '
+        '"model": "gpt-4o", "input_tokens": 5, "output_tokens": 1}\n'
+    )
+    url = f"sqlite:///{database}"
+    ingested = runner.invoke(app, ["ingest", str(mine), "--database", url])
+    assert ingested.exit_code == 0, ingested.stderr
+    again = runner.invoke(app, ["demo", "--days", "7"])
+    assert again.exit_code == 2 and again.stdout == ""
+    assert again.stderr.splitlines()[-1] == (
+        f"error: the demo database {url} holds usage the demo did not make; "
+        "it is left as it is (move it away to make a new demo)"
+    )
+    args = ["usage", "logs", "--user", "me", "--since", "2026-01-01", "-f", "json"]
+    result = runner.invoke(app, [*args, "--database", url])
+    assert [row["user_id"] for row in json.loads(result.stdout)["rows"]] == ["me"]
 
 
 def test_refuses_another_database_with_usage_even_with_replace(app, sqlite_url):

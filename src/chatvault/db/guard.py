@@ -86,11 +86,22 @@ def check_current(conn: Connection) -> None:
         )
 
 
-def holds_usage(conn: Connection) -> bool:
-    """Whether the database has a usage_logs table with at least one row."""
+def holds_usage(conn: Connection, besides: str | None = None) -> bool:
+    """Whether the database has a usage_logs table with at least one row (with `besides`,
+    one whose request_id does not start with it)."""
+    from sqlalchemy import or_, select
+
+    from chatvault.db.models import usage_logs
+
     if not inspect(conn).has_table("usage_logs"):
         return False
-    return conn.exec_driver_sql("SELECT 1 FROM usage_logs LIMIT 1").first() is not None
+    query = select(usage_logs.c.id).limit(1)
+    if besides is not None:
+        request_id = usage_logs.c.request_id
+        query = query.where(
+            or_(request_id.is_(None), ~request_id.startswith(besides, autoescape=True))
+        )
+    return conn.execute(query).first() is not None
 
 
 def _revision(conn: Connection) -> str | None:
