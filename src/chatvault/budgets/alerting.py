@@ -66,11 +66,15 @@ def worst(outcomes: list[Outcome]) -> str:
 
 
 def check(
-    session: Session, budgets: list[Budget], notify: bool, send_for_real: bool
+    session: Session,
+    budgets: list[Budget],
+    notify: bool,
+    send_for_real: bool,
+    at: datetime | None = None,
 ) -> list[Outcome]:
-    """Every budget's outcome. Without `notify` nothing is claimed or sent; without
-    `send_for_real` (a dry run) neither. Either way the check lists what it did not send;
-    a status (neither) does not look."""
+    """Every budget's outcome (in its period holding `at`, default now: see `evaluate`).
+    Without `notify` nothing is claimed or sent; without `send_for_real` (a dry run) neither.
+    Either way the check lists what it did not send; a status (neither) does not look."""
     switched_off = notify and not session.config.cost_calculation.budget_alerts.enabled
     notify = notify and not switched_off
     # A database that cannot be used fails the whole check, once; the rollups of every zone
@@ -82,7 +86,7 @@ def check(
         if switched_off:
             outcome.held_back_by = "notifications are off in the config"
         try:
-            outcome.status = evaluate(session, budget)
+            outcome.status = evaluate(session, budget, at)
             if notify and send_for_real:
                 _notify(session, outcome)
             elif notify or send_for_real:

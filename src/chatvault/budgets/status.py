@@ -4,7 +4,7 @@ heading, and the resulting state."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from chatvault.db.filters import UsageFilter
 from chatvault.errors import InputError
 from chatvault.forecast import HISTORY_DAYS
 from chatvault.forecast.spend import Estimate, Projection
-from chatvault.period import Span, midnight
+from chatvault.period import Span, local_date, midnight
 
 if TYPE_CHECKING:
     from chatvault.session import Session
@@ -115,22 +115,26 @@ def usage_of(budget: Budget) -> UsageFilter:
     )
 
 
-def evaluate(session: Session, budget: Budget) -> Status:
+def evaluate(session: Session, budget: Budget, at: datetime | None = None) -> Status:
     """The budget's status at the session's instant: spend from the period's start to now,
-    and the forecast of its remaining days (today included) on top of its complete days."""
+    and the forecast of its remaining days (today included) on top of its complete days.
+    With `at` in an earlier period, that period's whole spend, and no forecast."""
     from chatvault.forecast import spend
     from chatvault.reports import usage
 
     config = session.config
     zone = zone_of(budget, session)
     today = session.today(zone)
-    period = period_of(budget, zone, today)
+    period = period_of(budget, zone, today if at is None else local_date(at, zone))
+    over = period.end <= today
     rows = usage_of(budget)
-    span = Span(midnight(period.start, zone), session.now)
+    span = Span(midnight(period.start, zone), midnight(period.end, zone) if over else session.now)
     spent = usage.report(session, replace(rows, span=span), (), zone=zone, latency=False).totals
     projection: Projection | None = None
     reason = None
-    if not config.cost_calculation.enable_advanced_costs:
+    if over:
+        reason = "the period is over"
+    elif not config.cost_calculation.enable_advanced_costs:
         reason = "forecasts are off: cost_calculation.enable_advanced_costs is false"
     elif not config.cost_calculation.cost_prediction.enabled:
         reason = "forecasts are off (cost_calculation.cost_prediction.enabled: false)"

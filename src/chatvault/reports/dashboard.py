@@ -145,48 +145,16 @@ def _gauges(session: Session, last: datetime) -> list[Gauge]:
     running one as `costs budget` shows it, with its forecast; an earlier one, over, with its
     whole spend and no forecast."""
     from chatvault.budgets.alerting import check
-    from chatvault.budgets.status import period_of, zone_of
 
-    budgets = list(session.config.budgets)
-    past = {}
-    for budget in budgets:
-        zone = zone_of(budget, session)
-        period = period_of(budget, zone, local_date(last, zone))
-        if period.end <= session.today(zone):
-            past[budget.name] = _past_status(session, budget, period)
-    running = [budget for budget in budgets if budget.name not in past]
-    checked = {o.budget.name: o for o in check(session, running, False, False)} if running else {}
     gauges = []
-    for budget in budgets:
-        if budget.name in past:
-            status = past[budget.name]
-            gauges.append(_gauge(budget.name, status, status.state))
-        elif (outcome := checked[budget.name]).status is None:
+    for outcome in check(session, list(session.config.budgets), False, False, at=last):
+        budget = outcome.budget
+        if outcome.status is None:
             gauges.append(Gauge(budget.name, "-", Decimal(0), budget.amount * 100,
                                 Decimal(0), "UNKNOWN", None))  # fmt: skip
         else:
             gauges.append(_gauge(budget.name, outcome.status, outcome.state))
     return gauges
-
-
-def _past_status(session: Session, budget, period) -> Status:
-    """A budget's status in one of its periods that is over: what it spent in all of it."""
-    from chatvault.budgets.status import Status, thresholds_of, usage_of
-    from chatvault.reports import usage
-
-    zone = period.zone
-    span = Span(midnight(period.start, zone), midnight(period.end, zone))
-    rows = replace(usage_of(budget), span=span)
-    spent = usage.report(session, rows, (), zone=zone, latency=False).totals
-    return Status(
-        budget=budget,
-        period=period,
-        spent_cents=spent.cost_cents or Decimal(0),
-        unpriced_requests=spent.unpriced_requests,
-        thresholds=thresholds_of(budget, session.config),
-        projection=None,
-        no_projection="the period is over",
-    )
 
 
 def _gauge(name: str, s: Status, state: str) -> Gauge:
