@@ -226,3 +226,20 @@ def test_no_tokens_no_server(sqlite_url, monkeypatch):
     with pytest.raises(ConfigError, match="loopback"):
         build(Options(database=sqlite_url, no_auth=True, host="0.0.0.0"))
     assert build(Options(database=sqlite_url, no_auth=True)) is not None
+
+
+def test_more_requests_at_once_than_a_commands_pool_all_answer(usage):
+    """Requests are served in threads, each with its own session: more of them at once than
+    a command's pool of connections (1 + 4) must all be answered, none time out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chatvault.db.engine import get_engine
+
+    def ask(_):
+        with usage.client() as http:
+            return http.get("/v1/usage", params={"group_by": "model"}).status_code
+
+    with ThreadPoolExecutor(24) as pool:
+        assert set(pool.map(ask, range(24))) == {200}
+    # They were served from the server's own pool, not a command's.
+    assert get_engine(usage.database, pool_size=8).pool.checkedin() >= 1

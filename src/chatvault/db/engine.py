@@ -76,16 +76,18 @@ def database_exists(url: str) -> bool:
     return path is None or path.exists()
 
 
-def get_engine(url: str) -> Engine:
+def get_engine(url: str, pool_size: int = 1) -> Engine:
     """The process's engine for a URL, shared by its threads (each session checks out its own
-    connection). SQLite files (and their folder) are created on first use."""
+    connection). A command uses one connection at a time; a server that serves requests in
+    threads asks for the pool it needs (an engine of its own). SQLite files (and their
+    folder) are created on first use."""
     with _CREATING:  # two threads asking at once get the same engine, not one each
-        if url not in _ENGINES:
-            _ENGINES[url] = _create_engine(url)
-        return _ENGINES[url]
+        if (url, pool_size) not in _ENGINES:
+            _ENGINES[url, pool_size] = _create_engine(url, pool_size)
+        return _ENGINES[url, pool_size]
 
 
-_ENGINES: dict[str, Engine] = {}
+_ENGINES: dict[tuple[str, int], Engine] = {}
 _CREATING = threading.Lock()
 
 
@@ -97,7 +99,7 @@ def dispose_all() -> None:
     _ENGINES.clear()
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, pool_size: int) -> Engine:
     parsed = parse_url(url)
     path = sqlite_path(parsed)
     if path is not None:
@@ -107,7 +109,7 @@ def _create_engine(url: str) -> Engine:
 
         # A command uses one connection at a time, but may open it more than once (a report,
         # then its hints): a pool of one keeps the server's connect cost to once a process.
-        engine = create_engine(parsed, pool_size=1, max_overflow=4)
+        engine = create_engine(parsed, pool_size=pool_size, max_overflow=4)
     except ModuleNotFoundError as exc:
         extra = "postgresql" if parsed.get_backend_name() == "postgresql" else "mysql"
         raise DatabaseError(

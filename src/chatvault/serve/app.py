@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatvault.serve")
 MAX_BODY = 8 * 1024 * 1024  # bytes of a request body, after gzip too
+# Connections kept open for the threads that serve requests (4 more when all are busy; a
+# request waits for one beyond that rather than fail).
+POOL_SIZE = 8
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -57,7 +60,7 @@ class Server:
         from chatvault.session import Session
 
         zone = None if tz is None else zone_named(tz, "--tz")
-        engine = get_engine(self.settings.database_url)
+        engine = get_engine(self.settings.database_url, pool_size=POOL_SIZE)
         return Session(self.settings, zone=zone, note=log.info, engine=engine)
 
 
