@@ -355,10 +355,12 @@ def test_migrate_to_base_on_an_empty_database(sqlite_url):
 
 
 def test_downgrade_a_missing_database_creates_nothing(tmp_path):
-    result = run(
-        "db", "downgrade", "0001", "--yes", "--database", f"sqlite:///{tmp_path / 'no.db'}"
+    url = f"sqlite:///{tmp_path / 'no.db'}"
+    result = run("db", "downgrade", "0001", "--yes", "--database", url)
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert (
+        result.stderr == f"error: no chatvault database at {url} yet (run: chatvault db migrate)\n"
     )
-    assert result.exit_code == 4 and "no chatvault database at" in result.stderr
     assert not (tmp_path / "no.db").exists()
 
 
