@@ -258,7 +258,8 @@ def test_advanced_costs_off_sends_nothing_and_forecasts_nothing(setup, receiver)
     config = Path(args[3])
     config.write_text("cost_calculation:\n  enable_advanced_costs: false\n" + config.read_text())
     result = run("costs", "budget", "check", "--budget", "team-a", *args, env=env)
-    assert result.exit_code == 1 and result.stderr == ""
+    assert result.exit_code == 1
+    assert result.stderr == "building the daily rollups for UTC (once per time zone)\n"
     assert "no forecast (forecasts are off: cost_calculation.enable_advanced_costs" in result.stdout
     assert "  not sent (notifications are off in the config): 50%" in result.stdout
     assert "  sent to" not in result.stdout and receiver.bodies == []
