@@ -16,6 +16,7 @@ ALLOWED = {
     "forecast": {"db", "session"},
     "reports": {"db", "session", "pricing", "forecast", "budgets"},
     "budgets": {"db", "session", "forecast", "reports"},
+    "sync": {"db", "session", "ingest", "pricing"},  # chatvault sync and reconcile
     "render": {"reports"},
     "demo": {"db", "session", "pricing", "ingest", "reports", "budgets"},
     "store": {"db", "session", "pricing", "ingest"},
@@ -25,7 +26,7 @@ ALLOWED = {
     "__init__": {"store"},
 }
 # The foundation stays below everything, but for the exceptions docs/architecture.md names.
-FOUNDATION_EXTRA = {"config": {"budgets.config", "budgets.notify"}}
+FOUNDATION_EXTRA = {"config": {"budgets.config", "budgets.notify", "sync.config"}}
 
 
 def modules():

@@ -27,6 +27,7 @@ from chatvault.period import zone_named
 if typing.TYPE_CHECKING:
     # Imported when a config file is read: a command without one need not build them.
     from chatvault.budgets.config import Budget
+    from chatvault.sync.config import SyncConfig
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,13 @@ class Config:
     cost_calculation: CostCalculation = field(default_factory=CostCalculation)
     pricing: Pricing = field(default_factory=Pricing)
     budgets: tuple[Budget, ...] = ()
+    sync: SyncConfig = field(default_factory=lambda: _sync_config())
+
+
+def _sync_config() -> SyncConfig:
+    from chatvault.sync.config import SyncConfig
+
+    return SyncConfig()
 
 
 @dataclass(frozen=True)
@@ -258,10 +266,13 @@ def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'the top level'}: expected a mapping, got {_show(data)}")
     from chatvault.budgets import config as budget_config
+    from chatvault.sync.config import SyncConfig
 
     aliases = budget_config.KEY_ALIASES.get(cls, {})
     data = {aliases.get(key, key): value for key, value in data.items()}
-    hints = typing.get_type_hints(cls, localns={"Budget": budget_config.Budget})
+    hints = typing.get_type_hints(
+        cls, localns={"Budget": budget_config.Budget, "SyncConfig": SyncConfig}
+    )
     known = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in known:
@@ -330,6 +341,9 @@ def _check(config: Config) -> None:
     _check_tiers(cost.tiered_pricing.tiers)
     _check_overrides(config.pricing.overrides)
     check_budgets(config.budgets)
+    from chatvault.sync.config import check_sync
+
+    check_sync(config.sync)
 
 
 def _check_tiers(tiers: tuple[Tier, ...]) -> None:

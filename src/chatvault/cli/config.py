@@ -71,6 +71,8 @@ def effective_config(settings: Settings) -> dict[str, Any]:
     data["database"]["url"] = mask_url(settings.database_url)
     for budget in data["budgets"]:
         budget["notify"] = [_masked_channel(c) for c in budget["notify"]]
+    for provider in data["sync"].values():  # an admin key never leaves the process
+        provider["admin_key"] = None if provider["admin_key"] is None else "***"
     return data
 
 
