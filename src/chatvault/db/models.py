@@ -238,3 +238,63 @@ Index(
     *(budget_alerts.c[k] for k in ("budget", "period_start", "kind", "threshold_bp", "channel")),
     unique=True,
 )
+
+# --- chatvault sync (revision 0010): what the providers' admin APIs report (docs/sync.md) ---
+# Kept apart from usage_logs: totals count request-level rows unless the config says a
+# provider's buckets count instead (sync.<provider>.counts), so no default adds them together.
+# Where each provider, organisation and endpoint has been read through; a run re-reads
+# sync.<provider>.revise_days before it and replaces those buckets.
+sync_cursors = Table(
+    "sync_cursors",
+    _metadata,
+    Column("provider", String(20), primary_key=True),
+    Column("organization", String(100), primary_key=True),
+    Column("endpoint", String(40), primary_key=True),
+    Column("synced_until", UTCDateTime, **NOT_NULL),
+    Column("updated_at", UTCDateTime, **NOT_NULL),
+)
+# One result of one usage bucket, in chatvault's token convention (input excludes cache).
+provider_usage = Table(
+    "provider_usage",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("provider", String(20), **NOT_NULL),
+    Column("organization", String(100), **NOT_NULL),
+    Column("endpoint", String(40), **NOT_NULL),
+    Column("bucket_start", UTCDateTime, **NOT_NULL),
+    Column("bucket_end", UTCDateTime, **NOT_NULL),
+    Column("model", String(100), **NOT_NULL),
+    Column("project", String(100)),
+    Column("api_key_id", String(100)),  # the key's id as the provider names it, never a key
+    Column("user_id", String(64)),
+    Column("service_tier", String(20)),
+    Column("context_window", String(20)),
+    Column("request_count", Integer, **NOT_NULL),  # 0 where the provider does not count them
+    Column("input_tokens", TokenCount, **NOT_NULL),
+    Column("output_tokens", TokenCount, **NOT_NULL),
+    Column("cache_read_tokens", TokenCount, **NOT_NULL),
+    Column("cache_write_tokens", TokenCount, **NOT_NULL),
+    Column("cache_write_1h_tokens", TokenCount, **NOT_NULL),
+    Index("ix_provider_usage_bucket", "provider", "organization", "endpoint", "bucket_start"),
+)
+# One result of one daily cost bucket: the billed amount exactly as sent (`amount`, in the
+# provider's unit: dollars for OpenAI, cents for Anthropic) and in cents.
+provider_costs = Table(
+    "provider_costs",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("provider", String(20), **NOT_NULL),
+    Column("organization", String(100), **NOT_NULL),
+    Column("bucket_start", UTCDateTime, **NOT_NULL),
+    Column("bucket_end", UTCDateTime, **NOT_NULL),
+    Column("project", String(100)),
+    Column("line_item", String(200)),
+    Column("model", String(100)),
+    Column("cost_type", String(40)),
+    Column("service_tier", String(20)),
+    Column("context_window", String(20)),
+    Column("currency", String(3), **NOT_NULL),
+    Column("amount", String(60), **NOT_NULL),
+    Column("cost_cents", Cents, **NOT_NULL),
+    Index("ix_provider_costs_bucket", "provider", "organization", "bucket_start"),
+)

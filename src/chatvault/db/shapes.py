@@ -7,7 +7,7 @@ VERSION_TABLE = "chatvault_alembic_version"
 
 # The newest revision this chatvault knows; tests check it against the migration scripts,
 # so commands can compare it with the database without loading Alembic.
-HEAD = "0009"
+HEAD = "0010"
 
 _LEGACY = frozenset(
     {
@@ -56,6 +56,8 @@ USAGE_LOGS_COLUMNS["0007"] = USAGE_LOGS_COLUMNS["0006"]
 # 0008 added the budget alerts table.
 USAGE_LOGS_COLUMNS["0008"] = USAGE_LOGS_COLUMNS["0007"]
 USAGE_LOGS_COLUMNS["0009"] = USAGE_LOGS_COLUMNS["0008"] | {"price_data"}
+# 0010 added the providers' usage, billed costs and sync cursors (chatvault sync).
+USAGE_LOGS_COLUMNS["0010"] = USAGE_LOGS_COLUMNS["0009"]
 
 
 def recognise(columns: set[str] | frozenset[str]) -> str | None:
