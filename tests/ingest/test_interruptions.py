@@ -56,12 +56,15 @@ def test_killed_import_leaves_nothing_half_done_and_a_rerun_completes(sqlite_url
     data = tmp_path / "big.jsonl"
     write_records(data, 150_000, "k")
     run = chatvault(sqlite_url, str(data))
-    time.sleep(2.5)
+    time.sleep(1.2)
     if run.poll() is not None:
         pytest.skip("the import finished before it could be killed")
     os.kill(run.pid, signal.SIGKILL)
     run.wait()
-    assert count_rows(sqlite_url) == 0  # one file, one transaction: all or nothing
+    killed_at = count_rows(sqlite_url)
+    if killed_at == 150_000:  # killed while it brought the rollups up to date
+        pytest.skip("the file was imported before the import could be killed")
+    assert killed_at == 0  # one file, one transaction: all or nothing
     again = chatvault(sqlite_url, str(data))
     assert again.wait(timeout=300) == 0, again.stderr.read()
     assert count_rows(sqlite_url) == 150_000

@@ -182,20 +182,33 @@ def _freshness():
     return select(kept, select(rollup_stale.c.hour).exists())
 
 
-def refresh(conn: Connection) -> None:
-    """Bring every kept zone up to date, in the caller's transaction (imports call it)."""
+def refresh(conn: Connection, zone: str | None = None) -> None:
+    """Bring every kept zone up to date, in the caller's transaction (imports call it), and
+    build `zone`'s rollups if they are not kept yet: the first report after an import then
+    reads them as they are instead of building them."""
     release = _lock(conn)
     try:
-        _refresh(conn)
+        built = None
+        if (
+            zone is not None
+            and not conn.execute(
+                select(rollup_zones.c.zone).where(rollup_zones.c.zone == zone)
+            ).first()
+        ):
+            _build(conn, zone)
+            built = zone  # exact already: built from the rows as they are
+        _refresh(conn, built)
     finally:
         release()
 
 
-def _refresh(conn: Connection) -> None:
+def _refresh(conn: Connection, built: str | None = None) -> None:
     marks = conn.execute(select(rollup_stale.c.hour, rollup_stale.c.version)).all()
     if not marks:
         return
     for zone in conn.execute(select(rollup_zones.c.zone)).scalars().all():
+        if zone == built:
+            continue
         place = ZoneInfo(zone)
         days: set[date] = set()
         for hour, _ in marks:

@@ -3,16 +3,24 @@
 Rows travel as columns (or tuples) in ROW_COLUMNS order, with `created_at` as UTC text in
 SQLite's storage format (db/types.py utc_text) and `cost_cents` as an integer count of
 millionths of a cent: exact, and what SQLite stores. Each batch is converted for the driver
-column by column and handed to its executemany, skipping SQLAlchemy's per-row parameter
-processing; columns that hold only their default in a batch are left out of its INSERT
-(every bound value costs time, and most are NULL).
+column by column and handed to its executemany (SQLite, MariaDB: PyMySQL sends multi-row
+INSERTs) or to one COPY (PostgreSQL), skipping SQLAlchemy's per-row parameter processing;
+columns that hold only their default in a batch are left out (every value costs time, and
+most are NULL).
+
+A batch looks up its request ids first (one SELECT on the unique index): new rows are
+inserted, larger snapshots replace, the rest are duplicates. On SQLite the writer holds the
+database's write lock, so what the SELECT saw stays true and no savepoint is needed. Elsewhere
+another writer may insert the same id between the SELECT and the INSERT: the INSERT runs in
+a savepoint, and if it meets a stored id the batch is sorted out again.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -52,6 +60,23 @@ class UpsertCounts:
     inserted: int = 0
     replaced: int = 0  # a later snapshot of a request, with more tokens, replaced the stored one
     duplicates: int = 0  # already stored with as many tokens or more: nothing changed
+    # The positions of the rows written (inserted or replaced), None for all of them.
+    written: list[int] | None = field(default=None, compare=False, repr=False)
+
+
+# Any constant: the key of the advisory lock import transactions take on PostgreSQL.
+_TURN = 0x63_76_69_6E  # "cvin"
+
+
+def take_turn(conn: Connection) -> None:
+    """Make this write transaction wait for other imports' to end (PostgreSQL: an advisory
+    lock held until commit). Every insert marks its hours stale (db/rollups.py), and two
+    transactions marking the same hours in different orders would deadlock; taking turns per
+    transaction (a file, or a group of small files) keeps them apart. SQLite's writers already
+    take turns (BEGIN IMMEDIATE); on MariaDB the marks are taken a row at a time, as the rows
+    come, and InnoDB resolves a rare deadlock by refusing one file, which the next run imports."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_TURN})")
 
 
 def insert_usage(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -82,27 +107,34 @@ def upsert(conn: Connection, columns: Sequence[Sequence[Any]]) -> UpsertCounts:
 
     A new request_id is inserted. One already stored is replaced when the new row counts more
     tokens (streaming logs repeat a request with growing counts), and is otherwise a duplicate:
-    importing the same data twice changes nothing. New data, the common case, is inserted at
-    once; only a batch that meets stored ids is sorted out, with one SELECT.
+    importing the same data twice changes nothing.
     """
-    if not columns[REQUEST_ID]:
+    ids = columns[REQUEST_ID]
+    if not ids:
         return UpsertCounts()
-    try:
-        with conn.begin_nested():
+    stored = _stored_totals(conn, ids)
+    if not stored:  # new data, the common case: inserted at once
+        if conn.dialect.name == "sqlite":
             return UpsertCounts(inserted=insert_columns(conn, columns))
-    except IntegrityError:
-        return _merge(conn, list(zip(*columns, strict=True)))
+        try:
+            with conn.begin_nested():
+                return UpsertCounts(inserted=insert_columns(conn, columns))
+        except IntegrityError:  # another writer stored some of them meanwhile
+            stored = _stored_totals(conn, ids)
+    return _merge(conn, list(zip(*columns, strict=True)), stored)
 
 
-def _merge(conn: Connection, rows: Sequence[tuple]) -> UpsertCounts:
+def _stored_totals(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
     c = usage_logs.c
-    ids = [row[REQUEST_ID] for row in rows]
-    stored = dict(
-        conn.execute(select(c.request_id, token_total(c)).where(c.request_id.in_(ids))).all()
-    )
-    counts = UpsertCounts()
+    query = select(c.request_id, token_total(c)).where(c.request_id.in_(list(ids)))
+    return dict(conn.execute(query).all())
+
+
+def _merge(conn: Connection, rows: Sequence[tuple], stored: dict[str, int]) -> UpsertCounts:
+    c = usage_logs.c
+    counts = UpsertCounts(written=[])
     new, larger = [], []
-    for row in rows:
+    for index, row in enumerate(rows):
         before = stored.get(row[REQUEST_ID])
         if before is None:
             new.append(row)
@@ -110,6 +142,8 @@ def _merge(conn: Connection, rows: Sequence[tuple]) -> UpsertCounts:
             larger.append(row)
         else:
             counts.duplicates += 1
+            continue
+        counts.written.append(index)  # type: ignore[union-attr]
     counts.inserted = insert_columns(conn, columns_of(new))
     if larger:
         names = [name for name in ROW_COLUMNS if name != "request_id"]
@@ -141,13 +175,83 @@ def insert_columns(conn: Connection, columns: Sequence[Sequence[Any]]) -> int:
             continue  # the database fills in the same value
         kept_names.append(name)
         kept_columns.append(_to_driver(name, dialect)(column))
+    if dialect == "postgresql":
+        _copy(conn, kept_names, kept_columns)
+        return count
     sql = _insert_sql(tuple(kept_names), conn.dialect.paramstyle)
-    conn.exec_driver_sql(sql, list(zip(*kept_columns, strict=True)))
+    params = list(zip(*kept_columns, strict=True))
+    if dialect == "sqlite" and count >= MARKED_BY_HAND:
+        _insert_marking_hours(conn, sql, params, columns[CREATED_AT])
+    else:
+        conn.exec_driver_sql(sql, params)
     return count
+
+
+# From this many rows on, a batch into SQLite marks its hours stale itself (see below).
+MARKED_BY_HAND = 100
+_MARK_INSERT = "usage_logs_mark_insert"  # migration 0007's trigger (db/rollups.py TRIGGERS)
+_TRIGGER_SQL = f"SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = '{_MARK_INSERT}'"
+_MARK = (
+    "INSERT INTO usage_rollup_stale (hour) VALUES (?) "
+    "ON CONFLICT (hour) DO UPDATE SET version = version + 1"
+)
+
+
+def _insert_marking_hours(
+    conn: Connection, sql: str, params: list[tuple], created: Sequence[str]
+) -> None:
+    """A batch into SQLite, its hours marked stale once each instead of once per row by the
+    insert trigger (two thirds of the INSERT's time). SQLite's DDL is transactional: the
+    trigger is dropped and created again, exactly as it was, inside the writer's transaction,
+    so no other connection ever sees it missing and a kill leaves it in place."""
+    trigger = conn.exec_driver_sql(_TRIGGER_SQL).scalar()
+    if trigger is None:  # not at head: the trigger's absence is db verify's to report
+        conn.exec_driver_sql(sql, params)
+        return
+    conn.exec_driver_sql(f"DROP TRIGGER {_MARK_INSERT}")
+    conn.exec_driver_sql(sql, params)
+    # The trigger's strftime('%Y-%m-%d %H:00:00.000000', created_at), of utc_text's format.
+    hours = sorted({moment[:13] for moment in created})
+    conn.exec_driver_sql(_MARK, [(hour + ":00:00.000000",) for hour in hours])
+    conn.exec_driver_sql(trigger)
+
+
+def _copy(conn: Connection, names: list[str], columns: list[Sequence[Any]]) -> None:
+    """Rows into PostgreSQL with one COPY (text format): a bulk statement, so the rollups'
+    statement-level trigger runs once for the batch."""
+    texts = [list(map(_copy_text, column)) for column in columns]
+    data = "".join("\t".join(row) + "\n" for row in zip(*texts, strict=True))
+    cursor = conn.connection.cursor()
+    try:
+        if not hasattr(cursor, "copy_expert"):  # a driver other than psycopg2
+            sql = _insert_sql(tuple(names), conn.dialect.paramstyle)
+            conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+            return
+        cursor.copy_expert(f"COPY usage_logs ({', '.join(names)}) FROM STDIN", io.StringIO(data))
+    finally:
+        cursor.close()
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """A value as COPY's text format writes it."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, datetime):
+        return utc_text(value)
+    return str(value)
 
 
 def _to_driver(name: str, dialect: str) -> Any:
     """How one column's values are converted for the driver (identity for most)."""
+    if name == "created_at" and dialect == "postgresql":  # COPY takes the UTC text as it is
+        return lambda column: column
     if name == "created_at" and dialect != "sqlite":  # SQLite stores the text itself
         return lambda column: list(map(datetime.fromisoformat, column))
     if name == "cost_cents" and dialect != "sqlite":

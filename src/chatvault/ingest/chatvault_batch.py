@@ -58,7 +58,7 @@ def checked_columns(
     columns = _columns(records, keys, fields)
     if not _plausible(columns, options):
         return None
-    times = _utc_times(columns["created_at"], options)
+    times = utc_times(columns["created_at"], options)
     if times is None:
         return None
     columns["created_at"] = times
@@ -102,7 +102,7 @@ def _plausible(columns: dict[str, Sequence[Any]], options: ParseOptions) -> bool
     )
 
 
-def _utc_times(texts: Sequence[str], options: ParseOptions) -> list[str] | None:
+def utc_times(texts: Sequence[str], options: ParseOptions) -> list[str] | None:
     """The times as UTC text in the storage format (db/writes.py), if all are plausible."""
     try:
         times = list(map(datetime.fromisoformat, texts))
@@ -130,6 +130,6 @@ _shape = methodcaller("translate", str.maketrans("0123456789", "0000000000"))
 _UTC_SHAPES = {
     f"0000-00-00{separator}00:00:00{fraction}{zone}": (19 + len(fraction), padding)
     for separator in ("T", " ")
-    for fraction, padding in (("", ".000000"), (".000000", ""))
+    for fraction, padding in (("", ".000000"), (".000", "000"), (".000000", ""))
     for zone in ("+00:00", "Z")
 }

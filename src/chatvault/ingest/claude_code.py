@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from chatvault.db.models import TEXT_LENGTHS
+from chatvault.ingest.claude_code_batch import USAGE, checked_columns
 from chatvault.ingest.files import CountingReader, Input
 from chatvault.ingest.jsontext import loads
-from chatvault.ingest.options import Item, ParseOptions
+from chatvault.ingest.options import Checked, Item, ParseOptions
 from chatvault.ingest.record import RecordError, UsageRecord, count, text, timestamp
 
 NAME = "claude-code"
 SYNTHETIC = "<synthetic>"
+CHUNK = 5000  # lines looked at together
 
 
 def log_folders() -> list[Path]:
@@ -48,9 +53,43 @@ def looks_like(head: bytes) -> bool:
     return b'"sessionId"' in head
 
 
-def records(stream: CountingReader, source: Input, options: ParseOptions) -> Iterator[Item]:
+def records(
+    stream: CountingReader, source: Input, options: ParseOptions
+) -> Iterator[Item | Checked]:
+    """A chunk of lines at a time: the lines that may carry usage (most of a log is user
+    turns and tool results, skipped unread) checked a column at a time (claude_code_batch),
+    or one by one when anything in the chunk needs a closer look."""
     project = _project(source.path)
-    for number, line in enumerate(stream.lines(), start=1):
+    lines, first = stream.lines(), 1
+    while chunk := list(islice(lines, CHUNK)):
+        numbers = [n for n, line in enumerate(chunk, start=first) if USAGE in line]
+        chosen = [chunk[n - first] for n in numbers]
+        columns = checked_columns(chosen, project, options) if chosen else None
+        if columns is not None and _all_json(chunk, chosen):
+            yield Checked(columns, numbers[0], chosen, numbers)
+        else:
+            yield from _one_by_one(chunk, first, project, options)
+        first += len(chunk)
+
+
+def _all_json(chunk: list[bytes], chosen: list[bytes]) -> bool:
+    """Whether the lines without usage are JSON (or blank) too: one that is not refuses its
+    file like any line, and the per-line way names it."""
+    if len(chosen) == len(chunk):
+        return True
+    try:
+        for line in chunk:
+            if USAGE not in line and line.strip():
+                orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _one_by_one(
+    chunk: list[bytes], first: int, project: str | None, options: ParseOptions
+) -> Iterator[Item]:
+    for number, line in enumerate(chunk, start=first):
         if not line.strip():
             continue
         raw = line.decode("utf-8", errors="replace").rstrip("\r\n")

@@ -31,3 +31,4 @@ class Checked(NamedTuple):
     columns: list[Sequence[Any]]
     first: int = 1  # the line of the first record; each record is a line
     lines: Sequence[bytes] = ()  # the lines as read
+    numbers: Sequence[int] | None = None  # each record's line, when not first, first + 1...

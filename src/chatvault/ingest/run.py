@@ -1,8 +1,10 @@
-"""Importing files: parse, check, deduplicate, price and store, one transaction per file.
+"""Importing files: parse, check, deduplicate, price and store, each file all or nothing.
 
 A file is atomic: a bad record stops it and nothing of it is kept (unless the caller skips
-invalid records). Within a file, records go to the database in batches, each batch looked up
-with one query; memory stays flat whatever the size of the input.
+invalid records). Small files are read, checked and priced whole, then share a transaction
+with the next ones (one commit per ~50,000 rows, not one per file); a large file streams in
+batches in a transaction of its own, so memory stays flat whatever the size of the input.
+Each batch is looked up with one query (db/writes.upsert).
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from typing import Any, TextIO
 
 from chatvault.db.rollups import refresh
 from chatvault.db.types import from_micro_cents
-from chatvault.db.writes import COST, UpsertCounts, columns_of, replaces, row_total, upsert
+from chatvault.db.writes import (
+    COST,
+    UpsertCounts,
+    columns_of,
+    replaces,
+    row_total,
+    take_turn,
+    upsert,
+)
 from chatvault.errors import InputError
 from chatvault.ingest import (
     anthropic_usage,
@@ -37,6 +47,8 @@ from chatvault.money import usd_rounded
 from chatvault.session import Session
 
 BATCH = 2000
+SMALL = 4 << 20  # bytes: a file up to this size is read whole before any of it is written
+GROUP_ROWS = 50_000  # small files share a transaction until it has about this many rows
 MOST = MAX_CENTS * 10**6  # the most a record may cost, in millionths of a cent
 # In the order detection tries them: the most specific marks first.
 DETECTABLE = (claude_code, openai_usage, anthropic_usage, litellm, chatvault_format)
@@ -70,6 +82,35 @@ class FileRejected(Exception):
     pass
 
 
+class _Group:
+    """The write transaction files share: small files join it (each whole, or not at all);
+    a large file has one of its own. Each transaction takes its turn (db/writes.take_turn)."""
+
+    def __init__(self, conn, dry_run: bool):
+        self.conn, self.dry_run = conn, dry_run
+        self.transaction = None
+        self.rows = 0  # rows the open transaction wrote or found stored
+        self.done = 0  # raw bytes of the files done
+
+    def join(self):
+        if self.transaction is None:
+            self.transaction = self.conn.begin()
+            take_turn(self.conn)
+        return self.conn
+
+    def alone(self):
+        self.end(commit=True)
+        return self.join()
+
+    def end(self, commit: bool) -> None:
+        if self.transaction is not None:
+            transaction, self.transaction, self.rows = self.transaction, None, 0
+            if commit and not self.dry_run:
+                transaction.commit()
+            else:
+                transaction.rollback()
+
+
 @dataclass
 class Importer:
     session: Session  # its prices (the config's overrides) price what the source did not
@@ -83,69 +124,84 @@ class Importer:
     def run(self, inputs: Iterable[Input]) -> Summary:
         summary = Summary()
         started = time.perf_counter()
-        done = 0
         with rare_collections(), self.session.writer() as conn:
-            for source_input in inputs:
-                summary.files += 1
-                with source_input.open() as stream:
-                    this_file = Summary()
-                    transaction = conn.begin()
-                    try:
-                        self._import(
-                            conn,
-                            source_input,
-                            stream,
-                            this_file,
-                            lambda n, base=done: self.progress(base + n),
-                        )
-                    except (FileRejected, InputError) as exc:  # a bad record, an unknown format
-                        transaction.rollback()
-                        summary.failed.append(str(exc))
-                        summary.add(this_file, kept=False)
-                    except BaseException:
-                        transaction.rollback()
-                        raise
-                    else:
-                        transaction.rollback() if self.dry_run else transaction.commit()
-                        summary.add(this_file, kept=True)
-                    done += stream.consumed
+            group = _Group(conn, self.dry_run)
+            try:
+                for source_input in inputs:
+                    summary.files += 1
+                    self._file(group, source_input, summary)
+                    self.progress(group.done)
+            except BaseException:
+                group.end(commit=False)
+                raise
+            group.end(commit=True)
             if not self.dry_run and summary.inserted + summary.replaced:
                 with conn.begin():  # so the next report finds its daily rollups exact
-                    refresh(conn)
+                    take_turn(conn)
+                    refresh(conn, self.session.zone.key)
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _import(
-        self,
-        conn,
-        source_input: Input,
-        stream: CountingReader,
-        summary: Summary,
-        progress: Callable[[int], None],
-    ) -> None:
+    def _file(self, group: _Group, source_input: Input, summary: Summary) -> None:
+        """Import one file. A small one is read, checked and priced whole before any of it
+        joins the group's transaction, so a bad record leaves nothing of it; a large one
+        streams in a transaction of its own."""
+        this_file = Summary()
+        with source_input.open() as stream:
+            small = source_input.size is not None and source_input.size <= SMALL
+            try:
+                if small:
+                    batches = list(self._batches(source_input, stream, this_file))
+                    conn = group.join()
+                    for columns in batches:
+                        self._write(conn, columns, this_file)
+                else:
+                    conn = group.alone()
+                    for columns in self._batches(source_input, stream, this_file):
+                        self._write(conn, columns, this_file)
+                        self.progress(group.done + stream.consumed)
+            except (FileRejected, InputError) as exc:  # a bad record, an unknown format
+                if not small:
+                    group.end(commit=False)
+                summary.failed.append(str(exc))
+                summary.add(this_file, kept=False)
+            else:
+                group.rows += this_file.inserted + this_file.replaced + this_file.duplicates
+                if not small or group.rows >= GROUP_ROWS:
+                    group.end(commit=True)
+                summary.add(this_file, kept=True)
+            group.done += stream.consumed
+
+    def _batches(
+        self, source_input: Input, stream: CountingReader, summary: Summary
+    ) -> Iterator[list[Sequence[Any]]]:
+        """The file's rows as priced columns, a batch at a time, each request once per batch
+        (its largest snapshot)."""
         name = source_input.name
         batch: dict[str, tuple] = {}  # pending rows by request_id
         origins: dict[str, tuple[int, Any]] = {}  # their lines, to name one refused when priced
 
-        def flush() -> None:
+        def flush() -> list[Sequence[Any]]:
             pending = columns_of(list(batch.values()))
             ids = pending[REQUEST_ID]
-            self._store(conn, pending, summary, name, lambda i: origins[ids[i]])
+            ready = self._ready(pending, summary, name, lambda i: origins[ids[i]])
             batch.clear()
             origins.clear()
+            return ready
 
         for item in self._items(source_input, stream):
             if type(item) is Checked:  # many records at once, checked by their source
-                summary.read += len(item.columns[REQUEST_ID])
-                flush()
-                first, lines = item.first, item.lines
+                count = len(item.columns[REQUEST_ID])
+                summary.read += count
+                if batch:
+                    yield flush()
+                numbers = item.numbers or range(item.first, item.first + count)
                 if _unique(item.columns[REQUEST_ID]):  # the usual chunk: stored as it is
-                    where = lambda i, first=first, lines=lines: (first + i, lines[i])  # noqa: E731
-                    self._store(conn, item.columns, summary, name, where)
-                    progress(stream.consumed)
+                    where = lambda i, n=numbers, lines=item.lines: (n[i], lines[i])  # noqa: E731
+                    yield self._ready(item.columns, summary, name, where)
                     continue
                 rows = zip(*item.columns, strict=True)
-                places = zip(range(first, first + len(lines)), lines, strict=True)
+                places = zip(numbers, item.lines, strict=True)
             elif item.error is None:
                 summary.read += 1
                 rows, places = (pending_row(item.record),), ((item.line, item.raw),)
@@ -162,10 +218,9 @@ class Importer:
                 batch[row[REQUEST_ID]] = row
                 origins[row[REQUEST_ID]] = place
             if len(batch) >= BATCH:
-                flush()
-                progress(stream.consumed)
-        flush()
-        progress(stream.consumed)
+                yield flush()
+        if batch:
+            yield flush()
 
     def _items(self, source_input: Input, stream: CountingReader) -> Iterator[Item]:
         name = self.source if self.source != "auto" else detect(source_input, stream)
@@ -176,28 +231,32 @@ class Importer:
         module = next(m for m in DETECTABLE if name == m.NAME)
         return module.records(stream, self.options)
 
-    def _store(
+    def _ready(
         self,
-        conn,
         pending: Sequence[Sequence[Any]],
         summary: Summary,
         name: str,
         origin: Callable[[int], tuple[int, Any]],
-    ) -> None:
-        """Store pending rows, given as columns; `origin` tells a row's line and its text."""
-        if not pending[REQUEST_ID]:
-            return
+    ) -> list[Sequence[Any]]:
+        """Pending rows, given as columns, priced; `origin` tells a row's line and its text,
+        to name one whose estimated cost is beyond the maximum."""
         columns = priced(pending, self.session.prices)
         if max(filter(None, columns[COST]), default=0) > MOST:  # reported costs were checked
             columns = self._within_maximum(columns, summary, name, origin)
-        if None not in columns[COST]:
-            _count(upsert(conn, columns), summary)
+        return columns
+
+    def _write(self, conn, columns: Sequence[Sequence[Any]], summary: Summary) -> None:
+        """Store priced rows, and count for the warning the unpriced requests among those
+        written: not those already stored (importing a file again warns about nothing)."""
+        if not columns[REQUEST_ID]:
             return
-        priced_rows = [i for i, cost in enumerate(columns[COST]) if cost is not None]
-        if priced_rows:
-            _count(upsert(conn, _rows(columns, priced_rows)), summary)
-        unpriced = [i for i, cost in enumerate(columns[COST]) if cost is None]
-        self._settle(conn, _rows(columns, unpriced), summary)
+        counts = upsert(conn, columns)
+        _count(counts, summary)
+        if None in columns[COST]:
+            written = range(len(columns[COST])) if counts.written is None else counts.written
+            for i in written:
+                if columns[COST][i] is None:
+                    summary.unpriced[columns[MODEL][i]] += columns[REQUESTS][i]
 
     def _within_maximum(
         self,
@@ -214,27 +273,6 @@ class Importer:
             problem = f"estimated at {cost} at {columns[MODEL][i]}'s price, {beyond(MAX_CENTS)}"
             self._refuse(f"{name}:{line}", raw, RecordError("cost", problem), summary)
         return _rows(columns, [i for i in range(len(columns[COST])) if i not in over])
-
-    def _settle(self, conn, columns: Sequence[Sequence[Any]], summary: Summary) -> None:
-        """Store unpriced rows, and count for the warning the requests of those stored: not
-        those already stored (importing a file again warns about nothing). A batch with both
-        is halved, each half tried in a savepoint, until each part is one or the other."""
-        if not columns[REQUEST_ID]:
-            return
-        savepoint = conn.begin_nested()
-        counts = upsert(conn, columns)
-        rows = len(columns[REQUEST_ID])
-        if counts.duplicates in (0, rows):
-            savepoint.commit()
-            _count(counts, summary)
-            if not counts.duplicates:
-                for model, requests in zip(columns[MODEL], columns[REQUESTS], strict=True):
-                    summary.unpriced[model] += requests
-            return
-        savepoint.rollback()
-        half = rows // 2
-        self._settle(conn, [column[:half] for column in columns], summary)
-        self._settle(conn, [column[half:] for column in columns], summary)
 
     def _refuse(self, where: str, raw: Any, error: Exception, summary: Summary) -> None:
         """A record that cannot be imported: its file is refused, or with --skip-invalid the
