@@ -84,7 +84,7 @@ def test_database_precedence_and_relative_sqlite_paths(tmp_path, monkeypatch):
         (
             "timezon: UTC\n",
             r"unknown key 'timezon' \(expected one of: "
-            r"budgets, cost_calculation, database, pricing, timezone\)",
+            r"budgets, cost_calculation, database, pricing, sync, timezone\)",
         ),
         (
             "cost_calculation:\n  budget_alerts:\n    alert_thresholds: [50, 'x']\n",
@@ -117,6 +117,18 @@ def test_database_precedence_and_relative_sqlite_paths(tmp_path, monkeypatch):
         ("database:\n  url: ''\n", "database.url: empty"),
         ("timezone: localtime\n", "not an IANA time zone"),
         ("- just\n- a list\n", "the top level: expected a mapping"),
+        (
+            "sync:\n  openai:\n    bucket_width: 1m\n",
+            r"sync.openai.bucket_width: must be one of 1h, 1d",
+        ),
+        (
+            "sync:\n  anthropic:\n    counts: both\n",
+            "sync.anthropic.counts: must be requests or provider",
+        ),
+        ("sync:\n  openai:\n    base_url: ftp://x\n", "sync.openai.base_url: must start with http"),
+        ("sync:\n  openai:\n    revise_days: 40\n", r"sync.openai.revise_days: must be 0..31"),
+        ("sync:\n  openai:\n    admin_key: ${CV_UNSET_KEY}\n", "CV_UNSET_KEY is not set"),
+        ("sync:\n  mistral: {}\n", "unknown key 'sync.mistral'"),
     ],
 )
 def test_invalid_configs_name_the_key_and_the_file(tmp_path, text, message):

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "usage": ("usage", None),
     "export": ("export", "export"),
     "ingest": ("ingest", "ingest"),
+    "sync": ("sync", "sync"),
     "reprice": ("reprice", "reprice"),
     "costs": ("costs", None),
     "pricing": ("pricing", None),

@@ -131,8 +131,8 @@ def _move(
 
 def cursors(conn: Connection) -> list[dict[str, Any]]:
     c = sync_cursors.c
-    rows = conn.execute(select(sync_cursors).order_by(c.provider, c.organization, c.endpoint))
-    return [dict(row._mapping) for row in rows]
+    query = select(sync_cursors).order_by(c.provider, c.organization, c.endpoint)
+    return [dict(row) for row in conn.execute(query).mappings()]
 
 
 # --- reads for reconcile, budgets (billed basis) and the FOCUS export ------------------
@@ -148,8 +148,8 @@ def buckets(
     query = select(table).where(c.bucket_start >= start, c.bucket_start < end)
     if provider is not None:
         query = query.where(c.provider == provider)
-    for row in conn.execute(query.order_by(c.bucket_start, c.id)):
-        yield dict(row._mapping)
+    for row in conn.execute(query.order_by(c.bucket_start, c.id)).mappings():
+        yield dict(row)
 
 
 def billed_cents(
@@ -183,5 +183,5 @@ def request_level(
         )
         .order_by(c.created_at)
     )
-    for row in conn.execute(query):
-        yield dict(row._mapping)
+    for row in conn.execute(query).mappings():
+        yield dict(row)
