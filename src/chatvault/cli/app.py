@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "export": ("export", "export"),
     "ingest": ("ingest", "ingest"),
     "sync": ("sync", "sync"),
+    "reconcile": ("reconcile", "reconcile"),
     "reprice": ("reprice", "reprice"),
     "costs": ("costs", None),
     "pricing": ("pricing", None),
