@@ -266,6 +266,7 @@ def status_json(status: Status) -> dict:
             "last_day": period.last.isoformat(),
             "time_zone": period.zone.key,
         },
+        "basis": status.budget.basis,  # 'estimated' (chatvault's) or 'billed' (the providers')
         "amount_usd": dollars(status.amount_cents),
         "spent_usd": dollars(status.spent_cents),
         "percent": float(round(status.percent, 2)),

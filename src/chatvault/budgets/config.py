@@ -17,6 +17,9 @@ from chatvault.period import zone_named
 # Config keys that name a field differently (`from` is a Python keyword).
 KEY_ALIASES = {Email: {"from": "sender"}}
 PERIODS = ("daily", "weekly", "monthly", "quarterly", "yearly")
+# What a budget's spend is: chatvault's estimate (usage_logs, what `usage` totals), or what
+# the providers billed (`chatvault sync`'s cost buckets, docs/sync.md).
+BASES = ("estimated", "billed")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Names appear in monitoring perfdata ('name'=value) and alert keys: keep them plain.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}")
@@ -56,6 +59,7 @@ class Budget:
     thresholds: tuple[Decimal, ...] | None = None  # percents; default: budget_alerts'
     forecast_alerts: bool = True
     notify: tuple[Channel, ...] = ()
+    basis: str = "estimated"
 
 
 def check_budgets(budgets: tuple[Budget, ...]) -> None:
@@ -77,6 +81,13 @@ def check_budgets(budgets: tuple[Budget, ...]) -> None:
             raise ConfigError(f"{where}.period: {budget.period!r}: use one of {', '.join(PERIODS)}")
         if budget.week_start not in WEEKDAYS:
             raise ConfigError(f"{where}.week_start: {budget.week_start!r}: use a weekday name")
+        if budget.basis not in BASES:
+            raise ConfigError(f"{where}.basis: {budget.basis!r}: use estimated or billed")
+        if budget.basis == "billed" and (budget.scope.models or budget.scope.users):
+            raise ConfigError(
+                f"{where}.scope: a billed budget is scoped by providers and projects only "
+                "(the providers' bills are not split by user or model)"
+            )
         if budget.timezone is not None:
             zone_named(budget.timezone, f"{where}.timezone", ConfigError)
         if budget.thresholds is not None:

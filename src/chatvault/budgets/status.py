@@ -129,6 +129,8 @@ def evaluate(session: Session, budget: Budget, at: datetime | None = None) -> St
     over = period.end <= today
     rows = usage_of(budget)
     span = Span(midnight(period.start, zone), midnight(period.end, zone) if over else session.now)
+    if budget.basis == "billed":
+        return _billed(session, budget, period, span, over)
     spent = usage.report(session, replace(rows, span=span), (), zone=zone, latency=False).totals
     projection: Projection | None = None
     reason = None
@@ -161,3 +163,35 @@ def _at_least(end: Estimate, spent) -> Estimate:
     """Today's spend so far is real: the period cannot end below it."""
     floor = spent.cost_cents or Decimal(0)
     return Estimate(max(end.cents, floor), max(end.lower, floor), max(end.upper, floor))
+
+
+def _billed(session: Session, budget: Budget, period: Period, span: Span, over: bool) -> Status:
+    """What the providers billed for the period's days so far (`chatvault sync`): a cost day
+    counts in the period its start (00:00 UTC) falls in. The bill has no forecast."""
+    from fnmatch import fnmatchcase
+
+    from chatvault.db import billing
+
+    scope = budget.scope
+
+    def chosen(value: str | None, globs: tuple[str, ...]) -> bool:
+        return not globs or any(fnmatchcase(value or "", g) for g in globs)
+
+    sums = billing.billed_by_project(session.connection, span.start, span.end)
+    spent = sum(
+        (
+            cents
+            for provider, project, cents in sums
+            if chosen(provider, scope.providers) and chosen(project, scope.projects)
+        ),
+        Decimal(0),
+    )
+    return Status(
+        budget=budget,
+        period=period,
+        spent_cents=spent,
+        unpriced_requests=0,
+        thresholds=thresholds_of(budget, session.config),
+        projection=None,
+        no_projection="the period is over" if over else "a billed budget has no forecast",
+    )

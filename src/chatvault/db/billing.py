@@ -152,16 +152,18 @@ def buckets(
         yield dict(row)
 
 
-def billed_cents(
-    conn: Connection, start: datetime, end: datetime, providers: Sequence[str] | None = None
-) -> Decimal:
-    """The billed amount, exact, of the cost days starting in [start, end)."""
+def billed_by_project(
+    conn: Connection, start: datetime, end: datetime
+) -> list[tuple[str, str | None, Decimal]]:
+    """The billed amount, exact, per provider and project, of the cost days starting in
+    [start, end)."""
     c = provider_costs.c
-    query = select(func.sum(c.cost_cents)).where(c.bucket_start >= start, c.bucket_start < end)
-    if providers is not None:
-        query = query.where(c.provider.in_(providers))
-    found = conn.execute(query).scalar()  # summed as Cents: exact on every dialect
-    return Decimal(0) if found is None else found
+    query = (
+        select(c.provider, c.project, func.sum(c.cost_cents))  # summed as Cents: exact
+        .where(c.bucket_start >= start, c.bucket_start < end)
+        .group_by(c.provider, c.project)
+    )
+    return [(provider, project, cents) for provider, project, cents in conn.execute(query)]
 
 
 def request_level(
