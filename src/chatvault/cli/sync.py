@@ -93,6 +93,7 @@ def result(summary: SyncSummary) -> Result:
         "organization": summary.organization,
         "dry_run": summary.dry_run,
         "requests": summary.requests,
+        "counts": summary.rule,
         "endpoints": [_endpoint(e) for e in summary.endpoints],
     }
 

@@ -187,3 +187,27 @@ def request_level(
     )
     for row in conn.execute(query).mappings():
         yield dict(row)
+
+
+def other_rows(
+    conn: Connection, provider: str, synced: str, start: datetime, end: datetime
+) -> tuple[int, datetime, datetime] | None:
+    """(how many, first, last) usage_logs rows of `provider` in [start, end) whose request
+    id does not start with `synced`; None when there is none."""
+    c = usage_logs.c
+    count, first, last = conn.execute(
+        select(func.count(), func.min(c.created_at), func.max(c.created_at)).where(
+            c.provider == provider,
+            c.created_at >= start,
+            c.created_at < end,
+            ~func.coalesce(c.request_id, "").like(f"{synced}%"),
+        )
+    ).one()
+    return (count, first, last) if count else None
+
+
+def delete_counted(conn: Connection, ids: str, start: datetime, end: datetime) -> int:
+    """Remove the synced buckets (request ids `ids:...`) of [start, end) from usage_logs."""
+    c = usage_logs.c
+    where = and_(c.request_id.like(f"{ids}:%"), c.created_at >= start, c.created_at < end)
+    return conn.execute(delete(usage_logs).where(where)).rowcount

@@ -55,6 +55,7 @@ class SyncSummary:
     dry_run: bool
     endpoints: list[EndpointSummary] = field(default_factory=list)
     requests: int = 0
+    rule: str = ""  # which source counts in totals (sync/counted.py)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,10 @@ def sync(
 ) -> SyncSummary:
     provider = PROVIDERS[request.provider]
     config = settings_of(session, provider.name)
+    from chatvault.sync.counted import rule
+
     summary = SyncSummary(provider.name, config.organization, client.base_url, request.dry_run)
+    summary.rule = rule(provider.name, config)
     plans = []
     for endpoint in provider.endpoints:
         width = config.bucket_width if endpoint.kind == "usage" else "1d"
@@ -107,6 +111,14 @@ def sync(
         start, end = _window(session, request, config, key)
         summary.endpoints.append(EndpointSummary(endpoint.name, start, end))
         plans.append((endpoint, width, key, list(_chunks(start, end, endpoint, width))))
+    if config.counts == "provider":  # the never-count-twice rule (sync/counted.py)
+        from chatvault.sync.counted import refuse_others
+
+        start = min(e.start for e in summary.endpoints)
+        refuse_others(
+            session.connection, provider.name, start, max(e.end for e in summary.endpoints)
+        )
+        session.connection.rollback()
     total = sum(len(chunks) for *_, chunks in plans)
     pages = chunks_done = 0
     for (endpoint, width, key, chunks), done in zip(plans, summary.endpoints, strict=True):
@@ -226,5 +238,10 @@ def _write(session: Session, endpoint: Endpoint, key, start, end, rows) -> int:
     from chatvault.db import billing
 
     replace = billing.replace_usage if endpoint.kind == "usage" else billing.replace_costs
+    counted = endpoint.kind == "usage" and settings_of(session, key[0]).counts == "provider"
     with session.writing() as conn:
+        if counted:
+            from chatvault.sync.counted import replace_counted
+
+            replace_counted(conn, session, key, start, end, rows)
         return replace(conn, key, start, end, rows, min(end, session.now), session.now)
