@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 class ExportFormat(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
+    focus = "focus"  # FOCUS 1.2 CSV (docs/export.md)
 
 
 @with_filters()
@@ -42,7 +43,8 @@ def export(
         typer.Option(
             "--format",
             "-f",
-            help="File format [default: jsonl for a .jsonl/.ndjson name, else csv].",
+            help="File format: csv, jsonl, or focus (FinOps FOCUS 1.2 columns, CSV) "
+            "[default: jsonl for a .jsonl/.ndjson name, else csv].",
             case_sensitive=False,
             show_default=False,
         ),

@@ -41,6 +41,7 @@ class Target:
     format: str = "csv"
     compress: bool = False
     neutralise: bool = True  # CSV only: spreadsheets open CSV, not JSONL
+    raw: bool = False  # --raw: text cells as stored (the FOCUS CSV defuses them otherwise)
 
     @classmethod
     def of(cls, output: str, format: str | None, compress: bool, raw: bool) -> Target:
@@ -56,7 +57,7 @@ class Target:
             raise InputError(
                 "gzip data is not written to a terminal: redirect stdout, or give --output FILE"
             )
-        return cls(path, format, compress, neutralise=format == "csv" and not raw)
+        return cls(path, format, compress, neutralise=format == "csv" and not raw, raw=raw)
 
     def describe(self) -> str:
         return "stdout" if self.path is None else str(self.path)
@@ -96,8 +97,13 @@ def export(
             query, total = rows_query(conn, rows, csv_cells, neutralise, progress is not None)
             with contextlib.closing(batches(conn, query)) as found:
                 reported = found if progress is None else _reporting(found, progress, total)
-                write = _write_csv if target.format == "csv" else _write_jsonl
-                written = write(stream, reported)
+                if target.format == "focus":  # FOCUS 1.2 columns (reports/focus.py)
+                    from chatvault.reports.focus import write_focus
+
+                    written = write_focus(stream, reported, not target.raw)
+                else:
+                    write = _write_csv if target.format == "csv" else _write_jsonl
+                    written = write(stream, reported)
             if target.compress:
                 stream.close()  # gzip's trailer: only a complete export gets one
             buffered.flush()
