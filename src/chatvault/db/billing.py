@@ -172,7 +172,8 @@ def request_level(
     """chatvault's own rows of one provider in [start, end): created_at, project, model, the
     estimate (cost_cents, NULL unpriced) and the request count, for reconcile. Rows imported
     from the providers' usage export files (request ids 'openai-usage:...',
-    'anthropic-usage:...') are the provider's buckets, not request-level data: left out."""
+    'anthropic-usage:...') or written by a sync (`counts: provider`, 'sync:openai:...') are
+    the provider's buckets, not request-level data: left out."""
     c = usage_logs.c
     query = (
         select(c.created_at, c.project, c.model, c.cost_cents, c.request_count)
@@ -182,6 +183,7 @@ def request_level(
             c.created_at < end,
             c.billable.is_(True),
             ~func.coalesce(c.request_id, "").like(f"{provider}-usage:%"),
+            ~func.coalesce(c.request_id, "").like(f"sync:{provider}:%"),  # counts: provider
         )
         .order_by(c.created_at)
     )
