@@ -11,9 +11,11 @@ import pytest
 from chatvault.errors import InputError
 from chatvault.forecast import METHODS
 from chatvault.forecast.backtest import MethodScore, backtest
-from chatvault.forecast.evaluate import FLOOR
+from chatvault.forecast.evaluate import FLOOR, Trial, calibration, conformal
+from chatvault.forecast.methods import Fit
 from chatvault.forecast.predict import predict
 from chatvault.forecast.quantiles import t_quantile
+from chatvault.forecast.robust import drift
 
 START = date(2026, 3, 2)  # a Monday
 WEEKLY = np.array([30.0, 34.0, 33.0, 35.0, 28.0, 6.0, 4.0])
@@ -48,19 +50,22 @@ def test_daily_and_total_intervals_follow_the_prediction_covariance():
     b = inverse @ X.T @ y
     s2 = np.sum((y - X @ b) ** 2) / 28
     floor2 = (FLOOR * np.mean(y[-28:])) ** 2
+    # The level's random walk after the last day: q min(i, j) m_i m_j (robust.drift).
+    k = np.arange(1, 11)
+    walk = drift(y) * np.minimum.outer(k, k) * np.outer(X0 @ b, X0 @ b)
+    cov = s2 * (np.eye(10) + X0 @ inverse @ X0.T) + floor2 * np.eye(10) + walk
     t = t_quantile(0.9, 28)
-    half = t * np.sqrt(s2 * (1 + np.einsum("ij,jk,ik->i", X0, inverse, X0)) + floor2)
+    half = t * np.sqrt(np.diag(cov))
     np.testing.assert_allclose(fc.upper, X0 @ b + half)
     np.testing.assert_allclose(fc.lower, X0 @ b - half)
-    mean, lower, upper = fc.total()
-    total_half = t * np.sqrt(
-        s2 * (10 + np.ones(10) @ X0 @ inverse @ X0.T @ np.ones(10)) + 10 * floor2
-    )
+    mean, _, upper = fc.total()
     assert mean == pytest.approx((X0 @ b).sum())
-    assert upper - mean == pytest.approx(total_half)
-    assert mean - lower == pytest.approx(total_half)
-    # Correlated only through the fitted line: narrower than adding the daily widths.
-    assert half[0] < total_half < half.sum()
+    assert upper - mean == pytest.approx(t * np.sqrt(cov.sum()))
+    # Without the walk, the sum's variance is s^2 (h + 1'X0(X'X)^-1 X0'1) + h floor^2.
+    total = s2 * (10 + np.ones(10) @ X0 @ inverse @ X0.T @ np.ones(10)) + 10 * floor2
+    assert cov.sum() - walk.sum() == pytest.approx(total)
+    # Correlated through the fitted line and the walk: narrower than adding the daily widths.
+    assert half[0] < upper - mean < half.sum()
     assert fc.total(3)[0] == pytest.approx((X0 @ b)[:3].sum())
 
 
@@ -131,10 +136,28 @@ def test_calibration_widens_intervals_on_a_drifting_series_from_60_days():
     assert predict(y[:60], START, 30, method="trend-weekday").calibrated
 
 
-def test_calibration_narrows_daily_intervals_halfway_and_never_totals():
-    # Seasonal naive's random walk is too cautious on noise around a steady weekly pattern.
-    fc = predict(seasonal(120, 2.0), START, 30, method="seasonal-naive")
-    assert fc.calibrated and 0.5 <= fc.daily_scale < 1.0 and fc.total_scale >= 1.0
+def test_calibration_counts_each_origin_once_and_narrows_halfway():
+    # The conformal quantile: with m scores, the ceil(0.8 (m + 1))-th smallest, or the largest.
+    assert conformal(list(range(1, 20)), 0.8) == 16
+    assert conformal([3.0, 1.0, 2.0], 0.8) == 3.0
+
+    def trial(origin: int, error: float, days: int = 30) -> Trial:
+        # Unit variance a day, fully correlated: every half-width, a day's or a total's of d
+        # days, is what the errors add up to over 1 or d days at a ratio of 1 (q = 1).
+        fit = Fit(np.zeros(days), np.ones((days, days)), 100.0)
+        return Trial(origin, np.full(days, error), fit, 1.0)
+
+    # Every origin went well (ratio 0.36): narrowing goes half the way on the log scale.
+    daily, total = calibration([trial(o, 0.36) for o in range(8)], lambda df: 1.0, 0.8)
+    assert daily == pytest.approx(0.6) and total == pytest.approx(0.6)
+    # One origin of eight that went badly decides (each origin counts once): widening is
+    # in full.
+    daily, total = calibration(
+        [trial(o, 0.36) for o in range(7)] + [trial(7, 2.0)], lambda df: 1.0, 0.8
+    )
+    assert daily == pytest.approx(2.0) and total == pytest.approx(2.0)
+    # Never below half the model's width, however well the origins went.
+    assert calibration([trial(o, 0.0001) for o in range(8)], lambda df: 1.0, 0.8) == (0.5, 0.5)
 
 
 @pytest.mark.parametrize("method", list(METHODS))

@@ -235,6 +235,8 @@ def _show(p: Projection, zone: str) -> None:
     total = ["total", usd(p.total.cents), usd(p.total.lower), usd(p.total.upper)]
     heads = ["day", "forecast", f"{percent} low", f"{percent} high"]
     table(heads, rows, footer=total, right=heads[1:])
+    if fc.total(p.days)[0] - sum(fc.mean[: p.days]) >= 1:  # in cents
+        print("the total is the days' expected sum: each day shows its median, which is lower")
     end = p.period_end
     print(
         f"{p.period_start:%B %Y} month end: {usd(end.cents)} ({percent}: {usd(end.lower)} to "

@@ -61,8 +61,16 @@ def fit(method: str, y: np.ndarray, weekday0: int, horizon: int, ready: Prepared
     ready = ready or prepare(y)
     window = ready.values
     found = FITTERS[method](window, (weekday0 + ready.start) % WEEK, horizon)
-    floor = FLOOR * float(np.mean(np.abs(window[-MIN_TRAIN:])))
-    return Fit(found.mean, found.cov + floor * floor * np.eye(horizon), found.df)
+    recent = float(np.mean(np.abs(window[-MIN_TRAIN:])))
+    floor = FLOOR * recent
+    cov = found.cov + floor * floor * np.eye(horizon)
+    if ready.drift > 0:
+        # The level keeps moving after the last day: a random walk in the log run-rate adds
+        # q min(i, j) m_i m_j to the covariance of days i and j ahead, m the expected days.
+        level = np.maximum(found.sums(), 0.0)
+        k = np.arange(1, horizon + 1)
+        cov = cov + ready.drift * np.minimum.outer(k, k) * np.outer(level, level)
+    return Fit(found.mean, cov, found.df, found.expected)
 
 
 def trials(
@@ -91,7 +99,7 @@ def trials(
                 ready = cache[("prepared", origin)] = prepare(y[:origin])
             cache[key] = fit(method, y[:origin], weekday0, horizon, ready)
         days = min(horizon, len(y) - origin)
-        head = Fit(cache[key].mean[:days], cache[key].cov[:days, :days], cache[key].df)
+        head = cache[key].head(days)
         scale = naive_scale(actual[:origin])
         found.append(Trial(origin, actual[origin : origin + days], head, scale))
     return found
@@ -105,35 +113,50 @@ def mase(found: list[Trial]) -> float:
     return float(np.mean(np.concatenate(scaled))) if scaled else float("nan")
 
 
-def _factor(errors: list[float], halves: list[float], level: float, least: float) -> float:
-    ratios = [e / h for e, h in zip(errors, halves, strict=True) if h > 0]
-    if not ratios:
-        return 1.0
-    found = float(np.quantile(ratios, level))
+def _widen(found: float, least: float) -> float:
     # A few origins that went well are weaker evidence than the ones that went badly:
-    # narrowing goes half the way (on the log scale), widening the whole way.
+    # narrowing goes half the way (on the log scale) and to `least` at most; widening the
+    # whole way.
     return found if found >= 1 else max(least, float(np.sqrt(found)))
+
+
+def conformal(scores: list[float], level: float) -> float:
+    """The split-conformal quantile of m scores: the ceil(level (m + 1))-th smallest (the
+    largest when m is too small for that), so that one more exchangeable score lies below it
+    with probability `level` or more."""
+    ordered = sorted(scores)
+    k = min(int(np.ceil(level * (len(ordered) + 1))), len(ordered))
+    return ordered[k - 1]
 
 
 def calibration(found: list[Trial], q: Callable[[float], float], level: float) -> tuple[float, ...]:
     """Factors that scale daily and total half-widths to cover `level` of the trials' errors.
 
-    q maps degrees of freedom to the quantile the half-widths use. A total is checked for the
-    first 7, 14, 21 and 28 days and the whole horizon of each trial.
+    q maps degrees of freedom to the quantile the half-widths use. A trial's days share its
+    origin's luck, so each trial gives one score, and a factor is the conformal quantile of
+    the trials' scores. Daily: the `level` quantile of the trial's ratios of a day's error
+    to its half-width. Totals: the worst ratio over the totals of its first 7, 14, 21 and 28
+    days and its whole horizon (one factor serves totals of any length, as a month end's).
     """
-    daily_e: list[float] = []
-    daily_h: list[float] = []
-    total_e: list[float] = []
-    total_h: list[float] = []
+    daily: list[float] = []
+    totals: list[float] = []
     for t in found:
-        mean = np.maximum(t.fit.mean, 0.0)
         quantile = q(t.fit.df)
-        daily_e += list(np.abs(t.actual - mean))
-        daily_h += list(quantile * np.sqrt(np.diag(t.fit.cov)))
+        error = np.abs(t.actual - np.maximum(t.fit.mean, 0.0))
+        half = quantile * np.sqrt(np.diag(t.fit.cov))
+        if (half > 0).any():
+            daily.append(float(np.quantile(error[half > 0] / half[half > 0], level)))
+        sums = np.maximum(t.fit.sums(), 0.0)
+        ratios = []
         for days in sorted({7, 14, 21, 28, len(t.actual)}):
             if days <= len(t.actual):
-                total_e.append(abs(float(t.actual[:days].sum() - mean[:days].sum())))
-                total_h.append(quantile * float(np.sqrt(t.fit.cov[:days, :days].sum())))
-    # Totals are not narrowed: the few origins' totals overlap, and the level moves that
-    # decide a total are rarer than eight origins show.
-    return _factor(daily_e, daily_h, level, MIN_SCALE), _factor(total_e, total_h, level, 1.0)
+                half_total = quantile * float(np.sqrt(t.fit.cov[:days, :days].sum()))
+                if half_total > 0:
+                    miss = abs(float(t.actual[:days].sum() - sums[:days].sum()))
+                    ratios.append(miss / half_total)
+        if ratios:
+            totals.append(max(ratios))
+    return (
+        _widen(conformal(daily, level), MIN_SCALE) if daily else 1.0,
+        _widen(conformal(totals, level), MIN_SCALE) if totals else 1.0,
+    )

@@ -12,7 +12,8 @@ import numpy as np
 
 WEEK = 7
 MEAN_WINDOW = 28  # the run-rate is the mean day of the last four weeks
-LOG_OFFSET = 0.1  # growth fits log(y + 0.1 * mean day): zero days stay finite, in any unit
+LOG_OFFSET = 0.1  # growth fits log(y + c), c a tenth of a low day (the lower quartile of days
+# with spend): zero days stay finite, in any unit, and c is small beside the days that matter
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,16 @@ class Fit:
     mean: np.ndarray
     cov: np.ndarray
     df: float
+    expected: np.ndarray | None = None  # the days' expected spend, when not `mean` (growth)
+
+    def sums(self) -> np.ndarray:
+        """What the days add up to on average: `expected`, or `mean` when it is the same."""
+        return self.mean if self.expected is None else self.expected
+
+    def head(self, days: int) -> Fit:
+        """The fit of the first `days` forecast days."""
+        expected = None if self.expected is None else self.expected[:days]
+        return Fit(self.mean[:days], self.cov[:days, :days], self.df, expected)
 
 
 def regression(y: np.ndarray, X: np.ndarray, X0: np.ndarray) -> Fit:
@@ -104,9 +115,22 @@ def fit_growth(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
     The forecast is the line's median, exp(fit) less the offset, and its covariance is the
     log-scale prediction covariance carried over by the delta method: diag(m) C diag(m).
     """
-    offset = LOG_OFFSET * float(np.mean(y))
+    positive = y[y > 0]
+    offset = LOG_OFFSET * float(np.quantile(positive, 0.25)) if len(positive) else 0.0
     if offset <= 0:
         return Fit(np.zeros(horizon), np.zeros((horizon, horizon)), max(len(y) - 1, 1))
     logged = _fit_regression(np.log(y + offset), weekday0, horizon, trend=True, weekdays=True)
+    # exp(fit) is the median day, what the daily errors are scored against; a sum needs the
+    # mean, which is higher by the mean of the exponentiated residuals (Duan's smearing: no
+    # assumption on their distribution, which zero days and batch jobs make far from normal).
+    logs = np.log(y + offset)
+    X = _design(np.arange(len(y)), weekday0, trend=True, weekdays=True)
+    beta = np.linalg.lstsq(X, logs, rcond=None)[0]
+    # Per weekday: a weekday that is always zero (or always the same) has nothing to smear.
+    spread = np.exp(logs - X @ beta)
+    day = (weekday0 + np.arange(len(y))) % WEEK
+    smear = np.array([spread[day == d].mean() if (day == d).any() else 1.0 for d in range(WEEK)])
     median = np.exp(logged.mean)
-    return Fit(median - offset, logged.cov * np.outer(median, median), logged.df)
+    expected = median * smear[(weekday0 + len(y) + np.arange(horizon)) % WEEK]
+    cov = logged.cov * np.outer(expected, expected)
+    return Fit(median - offset, cov, logged.df, expected - offset)

@@ -56,7 +56,8 @@ class Forecast:
         days = len(self.mean) if days is None else days
         if not 1 <= days <= len(self.mean):
             raise ValueError(f"days must be in 1..{len(self.mean)}, got {days}")
-        mean = float(self.mean[:days].sum())
+        # The expected sum: for growth, above the sum of the median days shown (methods.py).
+        mean = float(np.maximum(self.fit.sums()[:days], 0.0).sum())
         # The sum's variance is 1'C1 over those days: correlated errors add up, daily widths
         # would not.
         sd = float(np.sqrt(max(self.fit.cov[:days, :days].sum(), 0.0)))
@@ -134,6 +135,8 @@ def forecast(
 ) -> Forecast:
     """`predict` on a validated series; `cache` shares backtest fits across its prefixes."""
     n, weekday0 = len(y), start.weekday()
+    # One cache for every method's trials: each origin's history is prepared once.
+    cache = {} if cache is None else cache
     ready = prepare(y)
     starts = origins(n, BACKTEST_STEP_DAYS, AUTO_ORIGINS)
     if ready.shifted:
