@@ -198,3 +198,14 @@ def test_keys_go_in_the_documented_headers():
         "anthropic-version": "2023-06-01",
     }
     assert OPENAI.headers(OPENAI_KEY) == {"Authorization": f"Bearer {OPENAI_KEY}"}
+
+
+def test_retry_after_as_an_http_date():
+    from email.utils import format_datetime
+
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    with replica("openai") as state:
+        state.faults.append(("503", format_datetime(later, usegmt=True)))
+        api, waits = client(state)
+        api.get("/v1/organization/costs", params(OPENAI))
+    assert len(waits) == 1 and 27 <= waits[0] <= 30

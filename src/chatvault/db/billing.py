@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, String, and_, case, delete, func, insert, select, update
 
 from chatvault.db.models import provider_costs, provider_usage, sync_cursors, usage_logs
 
@@ -36,8 +36,9 @@ def cursor(conn: Connection, provider: str, organization: str, endpoint: str) ->
     ).scalar()
 
 
-def replace_usage(
+def replace_window(
     conn: Connection,
+    kind: str,
     key: tuple[str, str, str],
     start: datetime,
     end: datetime,
@@ -45,52 +46,29 @@ def replace_usage(
     synced_until: datetime,
     now: datetime,
 ) -> int:
-    """In the caller's transaction: the buckets of (provider, organization, endpoint) that
-    start in [start, end) become `rows` (UsageRow), and the cursor moves on. Returns how many
+    """In the caller's transaction: the 'usage' buckets (UsageRow) of (provider,
+    organization, endpoint), or the 'cost' buckets (CostRow) of (provider, organization), that
+    start in [start, end) become `rows`, and the endpoint's cursor moves on. Returns how many
     rows were there before."""
     provider, organization, endpoint = key
-    c = provider_usage.c
-    where = and_(
-        c.provider == provider,
-        c.organization == organization,
-        c.endpoint == endpoint,
-        c.bucket_start >= start,
-        c.bucket_start < end,
-    )
-    replaced = conn.execute(delete(provider_usage).where(where)).rowcount
+    table = provider_usage if kind == "usage" else provider_costs
+    c = table.c
+    where = [c.provider == provider, c.organization == organization]
+    if kind == "usage":
+        where.append(c.endpoint == endpoint)
+    window = and_(*where, c.bucket_start >= start, c.bucket_start < end)
+    replaced = conn.execute(delete(table).where(window)).rowcount
     base = {"provider": provider, "organization": organization}
-    _insert(conn, provider_usage, ({**base, **asdict(row)} for row in rows))
+    _insert(conn, table, ({**base, **_values(kind, row)} for row in rows))
     _move(conn, key, synced_until, now)
     return replaced
 
 
-def replace_costs(
-    conn: Connection,
-    key: tuple[str, str, str],
-    start: datetime,
-    end: datetime,
-    rows: Sequence[Any],
-    synced_until: datetime,
-    now: datetime,
-) -> int:
-    """As replace_usage, for cost buckets (CostRow)."""
-    provider, organization, _ = key
-    c = provider_costs.c
-    where = and_(
-        c.provider == provider,
-        c.organization == organization,
-        c.bucket_start >= start,
-        c.bucket_start < end,
-    )
-    replaced = conn.execute(delete(provider_costs).where(where)).rowcount
-    base = {"provider": provider, "organization": organization}
-    values = (
-        {**base, **{k: v for k, v in asdict(row).items() if k != "cents"}, "cost_cents": row.cents}
-        for row in rows
-    )
-    _insert(conn, provider_costs, values)
-    _move(conn, key, synced_until, now)
-    return replaced
+def _values(kind: str, row: Any) -> dict[str, Any]:
+    values = asdict(row)
+    if kind == "cost":
+        values["cost_cents"] = values.pop("cents")
+    return values
 
 
 def _insert(conn: Connection, table: Any, values: Iterable[dict]) -> None:
@@ -167,16 +145,19 @@ def billed_by_project(
 
 
 def request_level(
-    conn: Connection, provider: str, start: datetime, end: datetime
-) -> Iterator[dict[str, Any]]:
-    """chatvault's own rows of one provider in [start, end): created_at, project, model, the
-    estimate (cost_cents, NULL unpriced) and the request count, for reconcile. Rows imported
-    from the providers' usage export files (request ids 'openai-usage:...',
-    'anthropic-usage:...') or written by a sync (`counts: provider`, 'sync:openai:...') are
-    the provider's buckets, not request-level data: left out."""
+    conn: Connection, provider: str, start: datetime, end: datetime, by: str
+) -> list[tuple[str | None, Decimal | None, int, int]]:
+    """chatvault's own rows of one provider in [start, end), summed per UTC day ('day'),
+    project or model: (key, the estimate in cents or None when nothing is priced, requests,
+    unpriced requests), for reconcile. Rows imported from the providers' usage export files
+    (request ids 'openai-usage:...', 'anthropic-usage:...') or written by a sync
+    (`counts: provider`, 'sync:openai:...') are the provider's buckets, not request-level
+    data: left out."""
     c = usage_logs.c
+    key = _utc_day(c.created_at, conn.dialect.name) if by == "day" else c[by]
+    unpriced = func.sum(case((c.cost_cents.is_(None), c.request_count), else_=0))
     query = (
-        select(c.created_at, c.project, c.model, c.cost_cents, c.request_count)
+        select(key, func.sum(c.cost_cents), func.sum(c.request_count), unpriced)
         .where(
             c.provider == provider,
             c.created_at >= start,
@@ -185,10 +166,18 @@ def request_level(
             ~func.coalesce(c.request_id, "").like(f"{provider}-usage:%"),
             ~func.coalesce(c.request_id, "").like(f"sync:{provider}:%"),  # counts: provider
         )
-        .order_by(c.created_at)
+        .group_by(key)
     )
-    for row in conn.execute(query).mappings():
-        yield dict(row)
+    return [(k, cents, int(n), int(u)) for k, cents, n, u in conn.execute(query)]
+
+
+def _utc_day(column: Any, dialect: str) -> Any:
+    """'YYYY-MM-DD' of a stored (naive UTC) timestamp."""
+    if dialect == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff'
+        return func.substr(column, 1, 10, type_=String)
+    if dialect == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD", type_=String)
+    return func.date_format(column, "%Y-%m-%d", type_=String)
 
 
 def other_rows(

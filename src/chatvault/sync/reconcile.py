@@ -80,13 +80,12 @@ def reconcile(
         costs = list(billing.buckets(conn, "cost", provider, start, end))
         if not usage and not costs:
             continue  # nothing synced from this provider: nothing to reconcile with
-        for r in billing.request_level(conn, provider, start, end):
-            target = row(_key(by, r["created_at"], r["project"], r["model"]))
-            target.requests += r["request_count"]
-            if r["cost_cents"] is None:
-                target.unpriced_requests += r["request_count"]
-            else:
-                target.estimate_cents = (target.estimate_cents or Decimal(0)) + r["cost_cents"]
+        for key, cents, requests, unpriced in billing.request_level(conn, provider, start, end, by):
+            target = row(key)
+            target.requests += requests
+            target.unpriced_requests += unpriced
+            if cents is not None:
+                target.estimate_cents = (target.estimate_cents or Decimal(0)) + cents
         for bucket, cents in zip(usage, _priced(session, provider, usage), strict=True):
             target = row(_key(by, bucket["bucket_start"], bucket["project"], bucket["model"]))
             tokens = sum(bucket[n] for n in _TOKENS)

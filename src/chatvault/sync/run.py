@@ -237,11 +237,13 @@ def _rows(provider, endpoint, page, now, start, end):
 def _write(session: Session, endpoint: Endpoint, key, start, end, rows) -> int:
     from chatvault.db import billing
 
-    replace = billing.replace_usage if endpoint.kind == "usage" else billing.replace_costs
     counted = endpoint.kind == "usage" and settings_of(session, key[0]).counts == "provider"
     with session.writing() as conn:
         if counted:
             from chatvault.sync.counted import replace_counted
 
             replace_counted(conn, session, key, start, end, rows)
-        return replace(conn, key, start, end, rows, min(end, session.now), session.now)
+        synced_until = min(end, session.now)
+        return billing.replace_window(
+            conn, endpoint.kind, key, start, end, rows, synced_until, session.now
+        )
