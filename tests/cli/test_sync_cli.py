@@ -69,3 +69,29 @@ def test_dry_run_table_and_quiet(sqlite_url):
     assert shown.exit_code == 0 and "messages" in shown.stdout and "costs" in shown.stdout
     assert "would write (dry run)" in shown.stderr
     assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_the_progress_bar_counts_windows_and_pages_on_a_terminal(sqlite_url):
+    import io
+
+    from rich.console import Console
+
+    from chatvault.cli.sync import _progress
+    from tests.sync.helpers import run_sync
+
+    url = migrated(sqlite_url)
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    seen = []
+    with replica("openai") as state, _progress(console, True) as progress:
+        fill_openai(state, days=2)
+
+        def watch(done, total, pages):
+            seen.append((done, total, pages))
+            progress(done, total, pages)
+
+        run_sync(url, state, progress=watch)
+    assert seen[-1][0] == seen[-1][1] >= 3 and seen[-1][2] >= 3
+    assert "windows" in screen.getvalue()
+    with _progress(Console(file=io.StringIO()), True) as off:  # not a terminal: no bar
+        assert off is None

@@ -95,7 +95,9 @@ def fill_anthropic(state, days: int = 14) -> None:
         )
 
 
-def run_sync(url, state, *, conf=None, since=None, until=None, dry_run=False, now=NOW):
+def run_sync(
+    url, state, *, conf=None, since=None, until=None, dry_run=False, now=NOW, progress=None
+):
     session = session_for(url, conf or config(state.provider), now=now)
     with session:
         request = SyncRequest(state.provider, since, until, dry_run, state.url)
@@ -103,7 +105,8 @@ def run_sync(url, state, *, conf=None, since=None, until=None, dry_run=False, no
 
         os.environ[f"{state.provider.upper()}_ADMIN_KEY"] = state.key
         try:
-            return sync(session, request, client_for(session, request, sleep=lambda s: None))
+            client = client_for(session, request, sleep=lambda s: None)
+            return sync(session, request, client, progress)
         finally:
             del os.environ[f"{state.provider.upper()}_ADMIN_KEY"]
 

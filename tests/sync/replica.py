@@ -112,11 +112,11 @@ class _Handler(BaseHTTPRequestHandler):
             if kind == "malformed":
                 return self._send(200, value if isinstance(value, bytes) else b'{"object": "page"')
             status = int(kind)
-            headers = {"Retry-After": str(value)} if value is not None else {}
+            echo = value == "echo"  # a server that quotes the key back in its message
+            headers = {"Retry-After": str(value)} if value is not None and not echo else {}
+            message = f"bad key {state.key}" if echo else f"fault {kind}"
             kinds = {403: "permission_error", 429: "rate_limit_error", 500: "api_error"}
-            return self._error(
-                state, status, kinds.get(status, "api_error"), f"fault {kind}", headers
-            )
+            return self._error(state, status, kinds.get(status, "api_error"), message, headers)
         try:
             page = _answer(state, parts.path, query)
         except _Bad as exc:

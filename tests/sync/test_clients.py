@@ -209,3 +209,12 @@ def test_retry_after_as_an_http_date():
         api, waits = client(state)
         api.get("/v1/organization/costs", params(OPENAI))
     assert len(waits) == 1 and 27 <= waits[0] <= 30
+
+
+def test_a_key_a_server_echoes_back_is_not_repeated():
+    with replica("openai") as state:
+        state.faults.append(("400", "echo"))
+        api, _ = client(state)
+        with pytest.raises(SyncError) as caught:
+            api.get("/v1/organization/costs", params(OPENAI))
+    assert str(caught.value) == "openai answered HTTP 400 for /v1/organization/costs: bad key ***"

@@ -63,7 +63,7 @@ class Client:
             except urllib.error.HTTPError as exc:
                 status = exc.code
                 retry_after = exc.headers.get("Retry-After")
-                detail = _error_detail(exc)
+                detail = self._scrub(_error_detail(exc))
                 if status in (401, 403):
                     raise KeyRejected(
                         f"{self.provider} refused the admin key (HTTP {status}{detail}): a wrong "
@@ -88,6 +88,14 @@ class Client:
                 continue
             return _page(self.provider, path, body)
         raise AssertionError("unreachable")
+
+    def _scrub(self, text: str) -> str:
+        """The text without the key, should a server echo it back."""
+        for value in self.headers.values():
+            secret = value.removeprefix("Bearer ")
+            if len(secret) >= 8:
+                text = text.replace(secret, "***")
+        return text
 
     def _wait(self, attempt: int, retry_after: str | None) -> float:
         asked = _retry_after(retry_after)
