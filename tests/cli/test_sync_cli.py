@@ -35,6 +35,7 @@ def test_sync_json_never_shows_the_key(sqlite_url, tmp_path):
     assert document["schema"] == "chatvault.sync/1"
     assert [e["endpoint"] for e in document["endpoints"]] == ["completions", "embeddings", "costs"]
     assert document["endpoints"][0]["from"] == "2026-11-01T00:00:00+00:00"
+    assert document["counts"].startswith("openai: request-level rows count in totals")
     assert state.key not in result.output and state.key not in shown.output
     assert "admin_key: '***'" in shown.output
 
@@ -68,6 +69,7 @@ def test_dry_run_table_and_quiet(sqlite_url):
         quiet = run(url, "anthropic", "--base-url", state.url, "--quiet", env=env)
     assert shown.exit_code == 0 and "messages" in shown.stdout and "costs" in shown.stdout
     assert "would write (dry run)" in shown.stderr
+    assert "counted in totals: anthropic: request-level rows count in totals" in shown.stderr
     assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
 
 

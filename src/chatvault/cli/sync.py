@@ -129,8 +129,10 @@ def result(summary: SyncSummary) -> Result:
         table(columns, rows, right=columns[3:])
         verb = "would write (dry run)" if summary.dry_run else "synced"
         stderr().print(
-            f"{verb} {summary.provider} ({summary.organization}) in {summary.requests:,} requests",
+            f"{verb} {summary.provider} ({summary.organization}) in {summary.requests:,} "
+            f"requests\ncounted in totals: {summary.rule}",
             markup=False,
+            soft_wrap=True,
         )
 
     return Result(show, document, SCHEMA)
