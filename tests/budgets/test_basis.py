@@ -70,3 +70,26 @@ def test_estimated_counts_request_level_rows_never_the_synced_buckets(synced):
 def test_basis_is_checked(budget, message):
     with pytest.raises(ConfigError, match=message):
         parse_config({"budgets": [{"name": "b", "amount": 10, **budget}]})
+
+
+def test_the_budget_json_says_which_basis(sqlite_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from chatvault.cli.app import app
+
+    url = migrated(sqlite_url)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "budgets:\n  - {name: bill, amount: 10, basis: billed}\n  - {name: estimate, amount: 10}\n"
+    )
+    result = CliRunner().invoke(
+        app, ["--database", url, "--config", str(config), "costs", "budget", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    import json
+
+    budgets = json.loads(result.stdout)["budgets"]
+    assert [(b["name"], b["basis"]) for b in budgets] == [
+        ("bill", "billed"),
+        ("estimate", "estimated"),
+    ]
