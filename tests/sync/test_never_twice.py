@@ -61,8 +61,8 @@ def test_provider_counts_refuses_while_request_level_rows_are_there(sqlite_url):
     assert totals(url)["requests"] == 1  # nothing written
 
 
-def test_provider_counts_puts_the_buckets_in_totals_once(sqlite_url):
-    url = migrated(sqlite_url)
+def test_provider_counts_puts_the_buckets_in_totals_once(db_url):
+    url = migrated(db_url)
     conf = config("openai", counts="provider")
     with replica("openai") as state:
         fill_openai(state)
