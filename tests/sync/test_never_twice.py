@@ -78,3 +78,13 @@ def test_provider_counts_puts_the_buckets_in_totals_once(db_url):
     assert totals(url)["output_tokens"] == first["output_tokens"] + 5
     assert first["cost_usd"] is not None  # priced as ingest prices
     assert "the provider's synced buckets count in totals" in summary.rule
+
+
+def test_the_rule_per_provider_for_reports_to_show():
+    from chatvault.sync.config import counts_in_totals
+
+    assert counts_in_totals(config("openai").sync) == {
+        "openai": "requests",
+        "anthropic": "requests",
+    }
+    assert counts_in_totals(config("anthropic", counts="provider").sync)["anthropic"] == "provider"

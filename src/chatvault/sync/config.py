@@ -58,3 +58,9 @@ def check_sync(sync: SyncConfig) -> None:
             raise ConfigError(f"{where}.organization: 1 to 100 characters")
         if block.admin_key is not None and not block.admin_key.strip():
             raise ConfigError(f"{where}.admin_key: empty (the variable it names is empty?)")
+
+
+def counts_in_totals(sync: SyncConfig) -> dict[str, str]:
+    """Per provider, which source its totals count: 'requests' (request-level rows; synced
+    buckets only check them) or 'provider' (the synced buckets). For `usage` to show."""
+    return {name: getattr(sync, name).counts for name in ("openai", "anthropic")}
