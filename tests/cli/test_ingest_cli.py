@@ -27,7 +27,7 @@ def test_importing_the_same_file_again_warns_about_nothing(db):
     first = ingest(db, str(USAGE))
     assert (first.exit_code, first.stdout) == (0, "")
     assert "warning: 1 request(s) of 1 model(s) have no price: house-llama-70b (1)" in first.stderr
-    again = ingest(db, str(USAGE))
+    again = ingest(db, str(USAGE), "--full")  # read again, not skipped as unchanged
     assert (again.exit_code, again.stdout) == (0, "")
     assert "warning" not in again.stderr
     assert _summary(again.stderr).startswith(

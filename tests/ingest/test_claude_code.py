@@ -99,7 +99,7 @@ def test_importing_again_changes_nothing(db):
     sqlite_url = db
     ingest(sqlite_url, str(CLAUDE))
     before = rows(sqlite_url)
-    again = ingest(sqlite_url, str(CLAUDE))
+    again = ingest(sqlite_url, str(CLAUDE), "--full")  # read again, not skipped as unchanged
     assert "7 records read, 0 inserted, 0 replaced, 7 duplicates" in again.stderr
     assert rows(sqlite_url) == before
 

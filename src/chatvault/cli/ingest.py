@@ -72,6 +72,21 @@ def ingest(
             show_default=False,
         ),
     ] = None,
+    machine: Annotated[
+        str | None,
+        typer.Option(
+            "--machine",
+            metavar="NAME",
+            help="The machine rows from agents' logs come from [default: the host name].",
+            show_default=False,
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Read every file from its start, even those unchanged since last time."
+        ),
+    ] = False,
     where: Where = Where(),
 ) -> None:
     """Import usage from files: idempotent, atomic per file, priced on the way in."""
@@ -85,7 +100,16 @@ def ingest(
         total = None if any(i.size is None for i in inputs) else sum(i.size or 0 for i in inputs)
         with _progress(console, quiet, total) as advance, _open(rejects) as rejected:
             importer = build_importer(
-                session, source.value, assume_tz, user, skip_invalid, rejected, dry_run, advance
+                session,
+                source.value,
+                assume_tz,
+                user,
+                skip_invalid,
+                rejected,
+                dry_run,
+                advance,
+                machine=machine,
+                full=full,
             )
             summary = importer.run(inputs)
     for line in summary.failed:
@@ -106,9 +130,10 @@ def ingest(
 
 def _describe(summary, dry_run: bool) -> str:
     rate = summary.read / summary.seconds if summary.seconds else 0
-    done = summary.files - len(summary.failed)
+    done = summary.files - len(summary.failed) - summary.unchanged
+    unchanged = f", {summary.unchanged:,} unchanged" if summary.unchanged else ""
     text = (
-        f"{done} of {summary.files} file(s) imported: {summary.read:,} records read, "
+        f"{done} of {summary.files} file(s) imported{unchanged}: {summary.read:,} records read, "
         f"{summary.inserted:,} inserted, {summary.replaced:,} replaced, "
         f"{summary.duplicates:,} duplicates, {summary.rejected:,} rejected, "
         f"{sum(summary.unpriced.values()):,} unpriced; "

@@ -55,6 +55,8 @@ usage_logs = Table(
     Column("session_id", String(64)),
     Column("project", String(100)),
     Column("api_key", String(100)),
+    # The machine a row from a local source (an agent's logs) was imported on (revision 0011).
+    Column("machine", String(64)),
     Column("model", String(100), **NOT_NULL),
     Column("provider", String(50)),
     Column("request_count", Integer, server_default="1", info=COUNT, **NOT_NULL),
@@ -121,7 +123,8 @@ def token_total(columns: Any) -> ColumnElement:
 # read the smallest one that holds what they group and filter by; triggers on usage_logs mark
 # the hours that changed, whoever wrote them.
 ROLLUP_DIMENSIONS = ("provider", "model", "project", "status", "billable")
-ROLLUP_USER_DIMENSIONS = ("user_id", *ROLLUP_DIMENSIONS)
+# The finest also keeps the machine (revision 0011): reports by machine read it.
+ROLLUP_USER_DIMENSIONS = ("user_id", *ROLLUP_DIMENSIONS, "machine")
 # Latency histogram: bin k holds processing times in [2^(k/3), 2^((k+1)/3)) x 8 ms; the first
 # and last bins are open-ended. A percentile read off it is within 12.2% of the true value.
 LATENCY_BINS = 48
@@ -143,6 +146,7 @@ _DIMENSION_TYPES = {
     "project": String(100),
     "status": String(20),
     "billable": Boolean,
+    "machine": String(64),
 }
 
 
@@ -297,4 +301,25 @@ provider_costs = Table(
     Column("amount", String(60), **NOT_NULL),
     Column("cost_cents", Cents, **NOT_NULL),
     Index("ix_provider_costs_bucket", "provider", "organization", "bucket_start"),
+)
+
+# Where each file's last import stopped (ingest/checkpoints.py), per machine: the next import
+# skips a file that did not change and reads an appended log from `read_to` on. It moves in
+# the same transaction as the file's rows. `path_key` is a hash of `path`, short enough for a
+# unique index on every database.
+ingest_checkpoints = Table(
+    "ingest_checkpoints",
+    _metadata,
+    Column("machine", String(64), primary_key=True),
+    Column("path_key", String(32), primary_key=True),
+    Column("path", Text, **NOT_NULL),
+    Column("file_id", String(64), **NOT_NULL),  # "device:inode"
+    Column("size", BigInteger, **NOT_NULL),
+    Column("mtime_ns", BigInteger, **NOT_NULL),
+    Column("read_to", BigInteger, **NOT_NULL),  # the offset after the last line imported
+    Column("lines", BigInteger, **NOT_NULL),  # lines before read_to
+    Column("head_hash", String(32), **NOT_NULL),
+    Column("tail_hash", String(32), **NOT_NULL),
+    Column("source", String(32), **NOT_NULL),
+    Column("updated_at", UTCDateTime, **NOT_NULL),
 )

@@ -7,7 +7,7 @@ VERSION_TABLE = "chatvault_alembic_version"
 
 # The newest revision this chatvault knows; tests check it against the migration scripts,
 # so commands can compare it with the database without loading Alembic.
-HEAD = "0010"
+HEAD = "0011"
 
 _LEGACY = frozenset(
     {
@@ -58,6 +58,8 @@ USAGE_LOGS_COLUMNS["0008"] = USAGE_LOGS_COLUMNS["0007"]
 USAGE_LOGS_COLUMNS["0009"] = USAGE_LOGS_COLUMNS["0008"] | {"price_data"}
 # 0010 added the providers' usage, billed costs and sync cursors (chatvault sync).
 USAGE_LOGS_COLUMNS["0010"] = USAGE_LOGS_COLUMNS["0009"]
+# 0011 added the machine a row came from, and the ingest checkpoints table.
+USAGE_LOGS_COLUMNS["0011"] = USAGE_LOGS_COLUMNS["0010"] | {"machine"}
 
 
 def recognise(columns: set[str] | frozenset[str]) -> str | None:

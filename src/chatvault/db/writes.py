@@ -18,17 +18,24 @@ a savepoint, and if it meets a stored id the batch is sorted out again.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chatvault.db.models import DEFAULTS, TOTAL_COLUMNS, token_total, usage_logs
+from chatvault.db.models import (
+    DEFAULTS,
+    TOTAL_COLUMNS,
+    ingest_checkpoints,
+    token_total,
+    usage_logs,
+)
 from chatvault.db.types import from_micro_cents, from_utc_text, to_micro_cents, utc_text
 
 # The cost, where it came from and the price data that priced it: last in a row, since pricing
@@ -221,6 +228,8 @@ def _copy(conn: Connection, names: list[str], columns: list[Sequence[Any]]) -> N
     statement-level trigger runs once for the batch."""
     texts = [list(map(_copy_text, column)) for column in columns]
     data = "".join("\t".join(row) + "\n" for row in zip(*texts, strict=True))
+    if not conn.in_transaction():  # the driver's cursor below does not begin one for us
+        conn.begin()
     cursor = conn.connection.cursor()
     try:
         if not hasattr(cursor, "copy_expert"):  # a driver other than psycopg2
@@ -269,3 +278,52 @@ def _insert_sql(names: tuple[str, ...], paramstyle: str) -> str:
     if marks is None:
         raise ValueError(f"unsupported DBAPI parameter style {paramstyle!r}")
     return f"INSERT INTO usage_logs ({', '.join(names)}) VALUES ({', '.join([marks] * len(names))})"
+
+
+# A checkpoint's values, in the order ingest/checkpoints.Checkpoint takes them.
+_CHECKPOINT = (
+    *("file_id", "size", "mtime_ns", "read_to", "lines"),
+    *("head_hash", "tail_hash", "source"),
+)
+
+
+def load_checkpoints(conn: Connection, machine: str) -> dict[str, tuple]:
+    """A machine's checkpoints by path: (device, inode, size, mtime_ns, offset, lines, head
+    fingerprint, tail fingerprint, source)."""
+    c = ingest_checkpoints.c
+    found = conn.execute(
+        select(c.path, *(c[name] for name in _CHECKPOINT)).where(c.machine == machine)
+    )
+    kept = {}
+    for path, file_id, *rest in found:
+        device, _, inode = file_id.partition(":")
+        kept[path] = (int(device), int(inode), *rest)
+    return kept
+
+
+def save_checkpoint(conn: Connection, machine: str, path: str, mark: Mapping[str, Any]) -> None:
+    """Record where a file's import stopped, in the caller's transaction (the one that wrote
+    its rows). `mark` holds device, inode, size, mtime_ns, offset, lines, head, tail, source."""
+    c = ingest_checkpoints.c
+    path_key = hashlib.sha256(path.encode(errors="surrogateescape")).hexdigest()[:32]
+    values = {
+        "path": path,
+        "file_id": f"{mark['device']}:{mark['inode']}",
+        "size": mark["size"],
+        "mtime_ns": mark["mtime_ns"],
+        "read_to": mark["offset"],
+        "lines": mark["lines"],
+        "head_hash": mark["head"],
+        "tail_hash": mark["tail"],
+        "source": mark["source"],
+        "updated_at": datetime.now(UTC),
+    }
+    moved = conn.execute(
+        update(ingest_checkpoints)
+        .where(c.machine == machine, c.path_key == path_key)
+        .values(values)
+    )
+    if not moved.rowcount:
+        conn.execute(
+            ingest_checkpoints.insert().values(machine=machine, path_key=path_key, **values)
+        )

@@ -57,7 +57,10 @@ BILLING = ("service_tier", "context_window")
 # Written by `chatvault export` since revision 0009, ignored on the way in like cost_source,
 # and no part of a record's identity (ids derived before it stay the same).
 EXPORTED = ("price_data",)
-FIELDS = _IDENTITY | frozenset(BILLING) | frozenset(EXPORTED)
+# The machine a row came from (revision 0011, docs/team.md): a label, kept as given, and no
+# part of a record's identity either.
+PLACE = ("machine",)
+FIELDS = _IDENTITY | frozenset(BILLING) | frozenset(EXPORTED) | frozenset(PLACE)
 
 
 # Records with only these fields, all given, take the short way through from_mapping.
@@ -169,7 +172,7 @@ def _seconds(value: Any, field: str) -> float:
 
 
 _CONVERT = {
-    **dict.fromkeys(TEXT + BILLING, text),
+    **dict.fromkeys(TEXT + BILLING + PLACE, text),
     **dict.fromkeys(COUNTS, count),
     **dict.fromkeys(SECONDS, _seconds),
 }

@@ -54,13 +54,13 @@ def looks_like(head: bytes) -> bool:
 
 
 def records(
-    stream: CountingReader, source: Input, options: ParseOptions
+    stream: CountingReader, source: Input, options: ParseOptions, first: int = 1
 ) -> Iterator[Item | Checked]:
     """A chunk of lines at a time: the lines that may carry usage (most of a log is user
     turns and tool results, skipped unread) checked a column at a time (claude_code_batch),
     or one by one when anything in the chunk needs a closer look."""
     project = _project(source.path)
-    lines, first = stream.lines(), 1
+    lines = stream.lines()
     while chunk := list(islice(lines, CHUNK)):
         numbers = [n for n, line in enumerate(chunk, start=first) if USAGE in line]
         chosen = [chunk[n - first] for n in numbers]

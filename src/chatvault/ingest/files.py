@@ -33,19 +33,28 @@ class Input:
         with self.path.open("rb") as raw:
             return raw.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
 
-    def open(self) -> CountingReader:
-        """The file's bytes, decompressed if it is gzip; `.consumed` counts bytes read."""
-        raw: BinaryIO = sys.stdin.buffer if self.path is None else self.path.open("rb")
-        return CountingReader(raw, self.name)
+    def open(self, start: int = 0, end: int | None = None) -> CountingReader:
+        """The file's bytes, decompressed if it is gzip; `.consumed` counts bytes read. With
+        `start` and `end`: those bytes of the file only (never of gzip or stdin)."""
+        if self.path is None:
+            return CountingReader(sys.stdin.buffer, self.name)
+        raw: BinaryIO = self.path.open("rb")
+        if start or end is not None:
+            raw.seek(start)
+            if end is not None:
+                raw = io.BufferedReader(_Limited(raw, end - start))  # type: ignore[assignment]
+        return CountingReader(raw, self.name, self.path)
 
 
 class CountingReader(io.RawIOBase):
     """Reads a stream, transparently gunzipping it, and counts the raw bytes consumed."""
 
-    def __init__(self, raw: BinaryIO, name: str = "<input>"):
+    def __init__(self, raw: BinaryIO, name: str = "<input>", path: Path | None = None):
         self._raw = raw
         self.name = name
+        self.path = path
         self.consumed = 0
+        self.line_count = 0
         counted = _Counted(raw, self)
         magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         self.gzipped = magic == GZIP_MAGIC
@@ -82,7 +91,10 @@ class CountingReader(io.RawIOBase):
         return self.buffered.peek(1 << 20)
 
     def lines(self) -> Iterator[bytes]:
-        return iter(self.buffered)
+        """The lines; `.line_count` counts those read."""
+        for count, line in enumerate(self.buffered, start=1):
+            self.line_count = count
+            yield line
 
     def text(self) -> io.TextIOWrapper:
         """Text decoded as UTF-8; bytes that are not UTF-8 become lone surrogates, for the
@@ -90,6 +102,26 @@ class CountingReader(io.RawIOBase):
         return io.TextIOWrapper(
             self.buffered, encoding="utf-8-sig", errors="surrogateescape", newline=""
         )
+
+
+class _Limited(io.RawIOBase):
+    """At most `left` bytes of a file."""
+
+    def __init__(self, raw: BinaryIO, left: int):
+        self._raw, self._left = raw, left
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self._raw.read(min(len(buffer), self._left))
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 class _Counted(io.RawIOBase):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
@@ -57,6 +58,8 @@ def build_importer(
     rejects: TextIO | None,
     dry_run: bool,
     progress: Callable[[int], None],
+    machine: str | None = None,
+    full: bool = False,
 ) -> Importer:
     options = ParseOptions(
         now=session.now,
@@ -71,4 +74,16 @@ def build_importer(
         rejects=rejects,
         dry_run=dry_run,
         progress=progress,
+        machine=machine_name(machine),
+        full=full,
     )
+
+
+def machine_name(given: str | None) -> str:
+    """The machine rows from local sources are stamped with: --machine, else the host name
+    (without its domain), at most 64 characters."""
+    name = given if given is not None else socket.gethostname().split(".")[0]
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise InputError(f"--machine {name!r}: give a name of 1 to 64 characters")
+    return name

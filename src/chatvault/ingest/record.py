@@ -62,6 +62,7 @@ class UsageRecord:
     session_id: str | None = None
     project: str | None = None
     api_key: str | None = None
+    machine: str | None = None  # set by the import for local sources (ingest/run.py)
     cost_cents: Decimal | None = None  # as the source reported it; None = not reported
     status: str = "success"
     billable: bool = True

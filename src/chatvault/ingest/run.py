@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from typing import Any, TextIO
 
@@ -23,10 +23,13 @@ from chatvault.db.rollups import refresh
 from chatvault.db.types import from_micro_cents
 from chatvault.db.writes import (
     COST,
+    ROW_COLUMNS,
     UpsertCounts,
     columns_of,
+    load_checkpoints,
     replaces,
     row_total,
+    save_checkpoint,
     take_turn,
     upsert,
 )
@@ -39,6 +42,7 @@ from chatvault.ingest import (
     llm_logs,
     openai_usage,
 )
+from chatvault.ingest.checkpoints import Checkpoint, Reading, key, open_reading
 from chatvault.ingest.files import CountingReader, Input
 from chatvault.ingest.options import Checked, Item, ParseOptions
 from chatvault.ingest.record import MAX_CENTS, RecordError, beyond
@@ -53,6 +57,9 @@ MOST = MAX_CENTS * 10**6  # the most a record may cost, in millionths of a cent
 # In the order detection tries them: the most specific marks first.
 DETECTABLE = (claude_code, openai_usage, anthropic_usage, litellm, chatvault_format)
 SOURCES = (llm_logs.NAME, *(module.NAME for module in DETECTABLE))
+# Sources read on the machine that made the requests (agents' logs): their rows carry it.
+LOCAL = {claude_code.NAME, llm_logs.NAME}
+MACHINE = ROW_COLUMNS.index("machine")
 
 
 @dataclass
@@ -64,6 +71,7 @@ class Summary:
     replaced: int = 0
     duplicates: int = 0
     rejected: int = 0
+    unchanged: int = 0  # files skipped unread: as they were when last imported
     unpriced: Counter[str] = field(default_factory=Counter)  # model -> requests without a price
     seconds: float = 0.0
 
@@ -120,11 +128,18 @@ class Importer:
     rejects: TextIO | None = None
     dry_run: bool = False
     progress: Callable[[int], None] = lambda _: None  # told the raw bytes read so far
+    machine: str = ""  # the machine local sources' rows come from; checkpoints are its own
+    full: bool = False  # read every file from its start, whatever its checkpoint says
+    _checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
+    _local: bool = False  # the file being imported is a local source's: rows get the machine
 
     def run(self, inputs: Iterable[Input]) -> Summary:
         summary = Summary()
         started = time.perf_counter()
         with rare_collections(), self.session.writer() as conn:
+            with conn.begin():
+                stored = load_checkpoints(conn, self.machine)
+            self._checkpoints = {path: Checkpoint(*values) for path, values in stored.items()}
             group = _Group(conn, self.dry_run)
             try:
                 for source_input in inputs:
@@ -143,41 +158,60 @@ class Importer:
         return summary
 
     def _file(self, group: _Group, source_input: Input, summary: Summary) -> None:
-        """Import one file. A small one is read, checked and priced whole before any of it
-        joins the group's transaction, so a bad record leaves nothing of it; a large one
-        streams in a transaction of its own."""
+        """Import one file, from its checkpoint on. A small one is read, checked and priced
+        whole before any of it joins the group's transaction, so a bad record leaves nothing
+        of it; a large one streams in a transaction of its own. Its checkpoint moves with
+        its rows, in the same transaction."""
         this_file = Summary()
-        with source_input.open() as stream:
+        forced = None if self.source == "auto" else self.source
+        try:
+            kept = self._checkpoints.get(key(source_input.path)) if source_input.path else None
+            reading = open_reading(source_input, forced, kept, self.full, detect)
+        except InputError as exc:  # an unknown format
+            summary.failed.append(str(exc))
+            return
+        except OSError as exc:
+            summary.failed.append(f"{source_input.name}: cannot be read ({exc.strerror})")
+            return
+        if reading is None:
+            summary.unchanged += 1
+            group.done += source_input.size or 0
+            return
+        self._local = reading.source in LOCAL
+        with reading.stream as stream:
             small = source_input.size is not None and source_input.size <= SMALL
             try:
+                items = self._items(source_input, reading)
                 if small:
-                    batches = list(self._batches(source_input, stream, this_file))
+                    batches = list(self._batches(source_input.name, items, this_file))
                     conn = group.join()
                     for columns in batches:
                         self._write(conn, columns, this_file)
                 else:
                     conn = group.alone()
-                    for columns in self._batches(source_input, stream, this_file):
+                    for columns in self._batches(source_input.name, items, this_file):
                         self._write(conn, columns, this_file)
                         self.progress(group.done + stream.consumed)
+                mark = reading.done()
+                if mark is not None and not self.dry_run:
+                    save_checkpoint(conn, self.machine, key(source_input.path), asdict(mark))
             except (FileRejected, InputError) as exc:  # a bad record, an unknown format
                 if not small:
                     group.end(commit=False)
                 summary.failed.append(str(exc))
                 summary.add(this_file, kept=False)
             else:
-                group.rows += this_file.inserted + this_file.replaced + this_file.duplicates
+                group.rows += this_file.inserted + this_file.replaced + this_file.duplicates + 1
                 if not small or group.rows >= GROUP_ROWS:
                     group.end(commit=True)
                 summary.add(this_file, kept=True)
             group.done += stream.consumed
 
     def _batches(
-        self, source_input: Input, stream: CountingReader, summary: Summary
+        self, name: str, items: Iterator[Item | Checked], summary: Summary
     ) -> Iterator[list[Sequence[Any]]]:
         """The file's rows as priced columns, a batch at a time, each request once per batch
         (its largest snapshot)."""
-        name = source_input.name
         batch: dict[str, tuple] = {}  # pending rows by request_id
         origins: dict[str, tuple[int, Any]] = {}  # their lines, to name one refused when priced
 
@@ -189,7 +223,7 @@ class Importer:
             origins.clear()
             return ready
 
-        for item in self._items(source_input, stream):
+        for item in items:
             if type(item) is Checked:  # many records at once, checked by their source
                 count = len(item.columns[REQUEST_ID])
                 summary.read += count
@@ -222,10 +256,10 @@ class Importer:
         if batch:
             yield flush()
 
-    def _items(self, source_input: Input, stream: CountingReader) -> Iterator[Item]:
-        name = self.source if self.source != "auto" else detect(source_input, stream)
+    def _items(self, source_input: Input, reading: Reading) -> Iterator[Item | Checked]:
+        name, stream = reading.source, reading.stream
         if name == claude_code.NAME:
-            return claude_code.records(stream, source_input, self.options)
+            return claude_code.records(stream, source_input, self.options, reading.first_line)
         if name == llm_logs.NAME:
             return llm_logs.records(source_input, self.options)
         module = next(m for m in DETECTABLE if name == m.NAME)
@@ -240,6 +274,9 @@ class Importer:
     ) -> list[Sequence[Any]]:
         """Pending rows, given as columns, priced; `origin` tells a row's line and its text,
         to name one whose estimated cost is beyond the maximum."""
+        if self._local and self.machine:
+            machines = [self.machine] * len(pending[REQUEST_ID])
+            pending = [*pending[:MACHINE], machines, *pending[MACHINE + 1 :]]
         columns = priced(pending, self.session.prices)
         if max(filter(None, columns[COST]), default=0) > MOST:  # reported costs were checked
             columns = self._within_maximum(columns, summary, name, origin)
