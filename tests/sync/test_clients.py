@@ -218,3 +218,26 @@ def test_a_key_a_server_echoes_back_is_not_repeated():
         with pytest.raises(SyncError) as caught:
             api.get("/v1/organization/costs", params(OPENAI))
     assert str(caught.value) == "openai answered HTTP 400 for /v1/organization/costs: bad key ***"
+
+
+def test_a_cost_text_too_long_to_store_is_a_page_error():
+    with replica("anthropic") as state:
+        state.costs.append({"at": DAY, "workspace_id": "w" * 101, "amount": Decimal("1")})
+        api, _ = client(state)
+        page = api.get(
+            "/v1/organizations/cost_report", params(ANTHROPIC, **{"group_by[]": ["workspace_id"]})
+        )
+    with pytest.raises(ValueError, match=r"project must be text of at most 100 characters"):
+        cost_rows(ANTHROPIC, page)
+
+
+def test_a_service_tier_that_is_not_text_is_named():
+    with replica("openai") as state:
+        state.usage.append(
+            {"at": DAY, "endpoint": "completions", "model": "m", "num_model_requests": 1}
+        )
+        api, _ = client(state)
+        page = api.get(OPENAI.endpoint("completions").path, params(OPENAI, group_by=["model"]))
+    page["data"][0]["results"][0]["service_tier"] = 7
+    with pytest.raises(ValueError, match=r"data\[0\]\.results\[0\]\.service_tier: must be text"):
+        usage_rows(OPENAI, "completions", page, NOW)

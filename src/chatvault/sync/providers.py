@@ -158,6 +158,18 @@ class CostRow:
     cents: Decimal
 
 
+# The longest each text of a cost result may be (db/models.py provider_costs).
+COST_TEXT_LENGTHS = {
+    "project": 100,
+    "line_item": 200,
+    "model": 100,
+    "cost_type": 40,
+    "service_tier": 20,
+    "context_window": 20,
+    "amount": 60,
+}
+
+
 class PageError(ValueError):
     """A bucket or result the page should not hold: what and where."""
 
@@ -191,6 +203,7 @@ def usage_rows(provider: Provider, endpoint: str, page: dict, now: datetime) -> 
         for r, result in enumerate(bucket["results"]):
             try:
                 record = to_record(bucket, _plain(result), options)
+                tier = None if record is None else _tier(provider, result)
             except RecordError as exc:
                 raise PageError(f"data[{b}].results[{r}].{exc.field}: {exc.problem}") from None
             if record is None:
@@ -204,7 +217,7 @@ def usage_rows(provider: Provider, endpoint: str, page: dict, now: datetime) -> 
                     record.project,
                     record.api_key,
                     None if record.user_id == openai_usage.ALL else record.user_id,
-                    _tier(provider, result),
+                    tier,
                     record.context_window,
                     record.request_count if provider.name == "openai" else 0,
                     record.input_tokens,
@@ -265,17 +278,24 @@ def _cost(provider: Provider, start: datetime, end: datetime, result: dict, wher
         raise PageError(f"{where}: currency {currency!r}: chatvault keeps US dollars only")
     if abs(cents) >= Decimal(10) ** 12:
         raise PageError(f"{where}.amount: implausibly large ({text[:40]})")
-    return CostRow(
+    row = CostRow(
         start, end, project, line_item, model, cost_type, tier, context, "USD", text, cents
     )
+    for name, longest in COST_TEXT_LENGTHS.items():
+        value = getattr(row, name)
+        if value is not None and (not isinstance(value, str) or len(value) > longest):
+            raise PageError(f"{where}: {name} must be text of at most {longest} characters")
+    return row
 
 
 def _tier(provider: Provider, result: Any) -> str | None:
-    if provider.name == "openai":
-        if result.get("batch"):
-            return "batch"
-        return result.get("service_tier")
-    return result.get("service_tier")
+    """'batch' for OpenAI's batch results, else the service tier the result names."""
+    if provider.name == "openai" and result.get("batch"):
+        return "batch"
+    tier = result.get("service_tier")
+    if tier is not None and (not isinstance(tier, str) or len(tier) > 20):
+        raise RecordError("service_tier", "must be text of at most 20 characters")
+    return tier
 
 
 def _plain(result: Any) -> Any:
