@@ -27,7 +27,9 @@ class ProviderName(StrEnum):
 @with_database
 def sync(
     ctx: typer.Context,
-    provider: Annotated[ProviderName, typer.Argument(help="Whose admin API to read.")],
+    provider: Annotated[
+        ProviderName, typer.Argument(metavar="openai|anthropic", help="Whose admin API to read.")
+    ],
     since: Annotated[
         str | None,
         typer.Option(
