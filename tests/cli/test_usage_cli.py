@@ -255,3 +255,19 @@ def test_every_csv_column_is_named_in_the_docs_and_discounts_follow_the_switch(
         name for span in re.findall(r"`([^`]+)`", section) for name in re.split(r"[,\s]+", span)
     }
     assert set(header) - {"user"} <= named
+
+
+def test_which_source_totals_count_is_said(url, tmp_path):
+    """docs/sync.md's rule: by default totals count request-level rows; a provider whose
+    synced buckets count instead is named under the table."""
+    default = run("usage", "-f", "json", "--database", url)
+    assert json.loads(default.stdout)["counted"] == {"openai": "requests", "anthropic": "requests"}
+    table = run("usage", "--database", url)
+    assert table.exit_code == 0 and "synced buckets" not in table.stderr
+    config = tmp_path / "sync.yaml"
+    config.write_text("sync:\n  openai: {counts: provider}\n")
+    synced = run("usage", "--database", url, "--config", str(config))
+    assert synced.exit_code == 0 and synced.stdout.startswith("+")
+    assert synced.stderr.splitlines()[-1] == (
+        "openai: totals count the provider's synced buckets (sync.*.counts: provider)"
+    )

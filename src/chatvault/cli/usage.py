@@ -108,7 +108,14 @@ def usage_result(
     if page > report.pages:
         raise InputError(f"--page {page}: there are {report.pages} page(s) of {limit} rows")
     empty = None if report.groups else reports.nothing_found(session, rows)
-    return _result(report, rows, session.zone.key, empty)
+    return _result(report, rows, session.zone.key, empty, counted(session))
+
+
+def counted(session: Session) -> dict[str, str]:
+    """Per provider, the source its totals count (docs/sync.md, "Never count twice")."""
+    from chatvault.sync.config import counts_in_totals
+
+    return counts_in_totals(session.config.sync)
 
 
 def _group_by(text: str | None) -> tuple[str, ...]:
@@ -177,7 +184,9 @@ def _record(report: Report, row: Row) -> dict[str, Any]:
     return record
 
 
-def _result(report: Report, rows: UsageFilter, zone: str, empty: str | None) -> Result:
+def _result(
+    report: Report, rows: UsageFilter, zone: str, empty: str | None, counts: dict[str, str]
+) -> Result:
     """The report for people (a table, or why it is empty) and programs (JSON, CSV)."""
     span = rows.span
     document = {
@@ -195,9 +204,21 @@ def _result(report: Report, rows: UsageFilter, zone: str, empty: str | None) -> 
         "groups": report.groups,
         "rows": [_record(report, row) for row in report.rows],
         "totals": _record(report, report.totals),
+        "counted": counts,
     }
+    synced = [name for name, source in counts.items() if source == "provider"]
+
+    def show() -> None:
+        if empty is not None:
+            info(empty)
+        else:
+            _table(report)
+        if synced:  # not the default: say whose totals are the providers' own buckets
+            names = ", ".join(synced)
+            info(f"{names}: totals count the provider's synced buckets (sync.*.counts: provider)")
+
     return Result(
-        show=(lambda: info(empty)) if empty is not None else (lambda: _table(report)),
+        show=show,
         document=document,
         schema="chatvault.usage/1",
         columns=[name for name, _ in _columns(report)],
