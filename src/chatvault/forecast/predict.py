@@ -137,7 +137,9 @@ def forecast(
     n, weekday0 = len(y), start.weekday()
     # One cache for every method's trials: each origin's history is prepared once.
     cache = {} if cache is None else cache
-    ready = prepare(y)
+    ready = cache.get(("prepared", n))  # a backtest's forecasts are prefixes of one series
+    if ready is None:
+        ready = cache[("prepared", n)] = prepare(y)
     starts = origins(n, BACKTEST_STEP_DAYS, AUTO_ORIGINS)
     if ready.shifted:
         # Origins before the shift forecast a level that is gone: they judge nothing now.

@@ -99,8 +99,9 @@ def level_shift(y: np.ndarray) -> int:
     # ramp (Frisch-Waugh), a ramp's step and squared error are closed-form.
     candidates = np.arange(SHIFT_BEFORE, n - SHIFT_AFTER + 1)
     ramps = np.clip((day[:, None] - candidates[None, :] + 1) / WEEK, 0.0, 1.0)
-    rest = run - line @ np.linalg.lstsq(line, run, rcond=None)[0]
-    ramps = ramps - line @ np.linalg.lstsq(line, ramps, rcond=None)[0]
+    basis = np.linalg.qr(line)[0]
+    rest = run - basis @ (basis.T @ run)
+    ramps = ramps - basis @ (basis.T @ ramps)
     along = ramps.T @ rest
     size = np.einsum("ij,ij->j", ramps, ramps)
     usable = size > 1e-12 * len(run)
@@ -173,5 +174,6 @@ def _walk_variance(keep: np.ndarray, lag: int, days: int) -> float:
 
 
 def _squared_error(X: np.ndarray, y: np.ndarray) -> float:
-    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-    return float(np.sum((y - X @ coef) ** 2))
+    basis = np.linalg.qr(X)[0]
+    rest = y - basis @ (basis.T @ y)
+    return float(rest @ rest)
