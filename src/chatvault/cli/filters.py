@@ -59,6 +59,10 @@ _DIMENSIONS = {
         Annotated[list[str] | None, _many("--status", "STATUS", "these statuses (success, error)")],
         None,
     ),
+    "machine": (
+        Annotated[list[str] | None, _many("--machine", "GLOB", "rows from these machines")],
+        None,
+    ),
     "billable": (
         Annotated[
             bool,
@@ -96,6 +100,7 @@ class Filters:
     provider: list[str] | None = None
     project: list[str] | None = None
     status: list[str] | None = None
+    machine: list[str] | None = None
     billable: bool = False
     tz: str | None = None
 
@@ -125,6 +130,7 @@ class Filters:
             providers=tuple(self.provider or ()),
             projects=tuple(self.project or ()),
             statuses=tuple(self.status or ()),
+            machines=tuple(self.machine or ()),
             billable_only=self.billable,
         )
 

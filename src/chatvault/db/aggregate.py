@@ -42,6 +42,7 @@ GROUP_COLUMNS = {
     "provider": "provider",
     "project": "project",
     "status": "status",
+    "machine": "machine",
 }
 Groups = dict[tuple[Any, ...], list[Any]]
 _REQUESTS = MEASURES.index("requests")  # a sum: its type says how the database sums

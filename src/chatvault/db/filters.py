@@ -18,6 +18,7 @@ TEXT_FILTERS = {
     "providers": "provider",
     "projects": "project",
     "statuses": "status",
+    "machines": "machine",
 }
 
 
@@ -31,6 +32,7 @@ class UsageFilter:
     providers: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    machines: tuple[str, ...] = ()  # the machine rows from agents' logs came from
     billable_only: bool = False
 
     def dimensions(self) -> set[str]:
