@@ -74,20 +74,23 @@ def test_a_folder_without_usage_files_says_where_it_looked(db, tmp_path):
     )
 
 
-def test_no_claude_code_logs_says_where_it_looked_and_how_to_point_elsewhere(
-    db, tmp_path, monkeypatch
-):
+def test_no_agent_logs_says_where_it_looked_and_how_to_point_elsewhere(db, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    for variable in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME", "OPENCODE_DATA_DIR"):
+        monkeypatch.delenv(variable, raising=False)
     result = ingest(db)
     assert (result.exit_code, result.stdout) == (2, "")
     home = tmp_path / "home"
     assert result.stderr == (
-        f"error: no Claude Code logs in {home / '.claude' / 'projects'} or "
-        f"{home / '.config' / 'claude' / 'projects'}; set CLAUDE_CONFIG_DIR to the folder "
-        "Claude Code keeps them in, or name the files or directories to import: "
+        f"error: no agent logs in {home / '.claude' / 'projects'}, "
+        f"{home / '.config' / 'claude' / 'projects'}, {home / '.codex' / 'sessions'}, "
+        f"{home / '.gemini' / 'tmp'} or {home / '.local' / 'share' / 'opencode' / 'storage'}"
+        f"{'/message'}; set CLAUDE_CONFIG_DIR, CODEX_HOME, GEMINI_CLI_HOME or OPENCODE_DATA_DIR "
+        "to where an agent keeps them, or name the files or directories to import: "
         "chatvault ingest PATH...\n"
     )
+    only = ingest(db, "--source", "codex")
+    assert only.stderr.startswith(f"error: no agent logs in {home / '.codex' / 'sessions'}; ")
 
 
 def test_claude_code_folders_without_logs_say_where_they_looked(db, tmp_path, monkeypatch):
@@ -96,6 +99,4 @@ def test_claude_code_folders_without_logs_say_where_they_looked(db, tmp_path, mo
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
     result = ingest(db)
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr.startswith(
-        f"error: no Claude Code logs in {config / 'projects'} (from CLAUDE_CONFIG_DIR); "
-    )
+    assert result.stderr.startswith(f"error: no agent logs in {config / 'projects'}, ")

@@ -31,6 +31,12 @@ SEED_FILES = {  # by source: what each fuzz run mutates
     "openai-usage": ["openai/usage_page.json"],
     "anthropic-usage": ["anthropic/usage_report.jsonl"],
     "litellm": ["litellm/spend_logs.csv", "litellm/spend_logs.json"],
+    "codex": ["codex/sessions/2026/03/02/" + next((FIXTURES / "codex").rglob("*.jsonl")).name],
+    "gemini": [
+        "gemini/tmp/abc123/chats/session-2026-03-03T10-00-1f2e3d4c.json",
+        "gemini/tmp/abc123/chats/session-2026-03-04T08-00-5a6b7c8d.jsonl",
+    ],
+    "opencode": ["opencode/storage/message/ses_1/msg_02.json"],
 }
 SEEDS = {module: SEED_FILES[module.NAME] for module in DETECTABLE}  # every source but llm
 # Values that broke imports once, or might: too large, not digits, not numbers, not UTF-8,

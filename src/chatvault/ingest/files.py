@@ -26,6 +26,7 @@ class Input:
     name: str
     path: Path | None
     size: int | None  # bytes on disk (compressed size for gzip), for the progress bar
+    source: str | None = None  # the format, when where it was found says (an agent's folder)
 
     def is_sqlite(self) -> bool:
         if self.path is None:

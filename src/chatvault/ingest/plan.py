@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from chatvault.errors import InputError
-from chatvault.ingest import claude_code
+from chatvault.ingest import claude_code, codex, gemini, opencode
 from chatvault.ingest.files import DATA_SUFFIXES, Input, collect
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.run import Importer
@@ -29,18 +29,41 @@ def find_inputs(paths: list[str], source: str) -> list[Input]:
                 "directory"
             )
         return inputs
-    if source in ("auto", claude_code.NAME):
-        folders = claude_code.log_folders()
-        inputs = collect([str(folder) for folder in folders if folder.is_dir()])
-        if inputs:
-            return inputs
-        configured = " (from CLAUDE_CONFIG_DIR)" if os.environ.get("CLAUDE_CONFIG_DIR") else ""
-        raise InputError(
-            f"no Claude Code logs in {_either(map(str, folders))}{configured}; set "
-            "CLAUDE_CONFIG_DIR to the folder Claude Code keeps them in, or name the files or "
-            "directories to import: chatvault ingest PATH..."
-        )
-    raise InputError("no paths given: name the files or directories to import")
+    agents = [a for a in AGENTS if source in ("auto", a.NAME)]
+    if not agents:
+        raise InputError("no paths given: name the files or directories to import")
+    inputs = [found for agent in agents for found in _agent_files(agent)]
+    if inputs:
+        return inputs
+    folders = [str(folder) for agent in agents for folder in agent.log_folders()]
+    configured = [ENVIRONMENT[a.NAME] for a in agents if os.environ.get(ENVIRONMENT[a.NAME])]
+    said = f" (from {', '.join(configured)})" if configured else ""
+    raise InputError(
+        f"no agent logs in {_either(folders)}{said}; set CLAUDE_CONFIG_DIR, CODEX_HOME, "
+        "GEMINI_CLI_HOME or OPENCODE_DATA_DIR to where an agent keeps them, or name the "
+        "files or directories to import: chatvault ingest PATH..."
+    )
+
+
+# The agents whose logs `ingest` reads without a path, from their default places.
+AGENTS = (claude_code, codex, gemini, opencode)
+ENVIRONMENT = {  # where each agent is told its folder
+    claude_code.NAME: "CLAUDE_CONFIG_DIR",
+    codex.NAME: "CODEX_HOME",
+    gemini.NAME: "GEMINI_CLI_HOME",
+    opencode.NAME: "OPENCODE_DATA_DIR",
+}
+
+
+def _agent_files(agent) -> list[Input]:
+    """An agent's log files in its default places, each read as that agent's."""
+    folders = [folder for folder in agent.log_folders() if folder.is_dir()]
+    if agent is claude_code:  # as before: every data file there, its format told by content
+        return collect([str(folder) for folder in folders])
+    found = sorted(
+        path for folder in folders for path in (folder.rglob(agent.PATTERN)) if path.is_file()
+    )
+    return [Input(str(p), p, p.stat().st_size, agent.NAME) for p in found]
 
 
 def _either(places: Iterable[str]) -> str:

@@ -38,9 +38,12 @@ from chatvault.ingest import (
     anthropic_usage,
     chatvault_format,
     claude_code,
+    codex,
+    gemini,
     litellm,
     llm_logs,
     openai_usage,
+    opencode,
 )
 from chatvault.ingest.checkpoints import Checkpoint, Reading, key, open_reading
 from chatvault.ingest.files import CountingReader, Input
@@ -55,10 +58,13 @@ SMALL = 4 << 20  # bytes: a file up to this size is read whole before any of it 
 GROUP_ROWS = 50_000  # small files share a transaction until it has about this many rows
 MOST = MAX_CENTS * 10**6  # the most a record may cost, in millionths of a cent
 # In the order detection tries them: the most specific marks first.
-DETECTABLE = (claude_code, openai_usage, anthropic_usage, litellm, chatvault_format)
+DETECTABLE = (
+    *(gemini, codex, opencode, claude_code),  # Gemini's logs name a "sessionId" too
+    *(openai_usage, anthropic_usage, litellm, chatvault_format),
+)
 SOURCES = (llm_logs.NAME, *(module.NAME for module in DETECTABLE))
 # Sources read on the machine that made the requests (agents' logs): their rows carry it.
-LOCAL = {claude_code.NAME, llm_logs.NAME}
+LOCAL = {claude_code.NAME, codex.NAME, gemini.NAME, opencode.NAME, llm_logs.NAME}
 MACHINE = ROW_COLUMNS.index("machine")
 
 
@@ -163,7 +169,7 @@ class Importer:
         of it; a large one streams in a transaction of its own. Its checkpoint moves with
         its rows, in the same transaction."""
         this_file = Summary()
-        forced = None if self.source == "auto" else self.source
+        forced = source_input.source if self.source == "auto" else self.source
         try:
             kept = self._checkpoints.get(key(source_input.path)) if source_input.path else None
             reading = open_reading(source_input, forced, kept, self.full, detect)
