@@ -318,7 +318,7 @@ def test_dry_run_on_a_missing_file_creates_nothing(tmp_path):
     url = f"sqlite:///{tmp_path / 'usage.db'}"
     result = run("db", "migrate", "--dry-run", "--database", url)
     assert result.exit_code == 0
-    assert result.stdout.splitlines() == [f"would apply 000{i}" for i in range(1, len(ALL) + 1)]
+    assert result.stdout.splitlines() == [f"would apply {i:04d}" for i in range(1, len(ALL) + 1)]
     assert os.listdir(tmp_path) == []
 
 
