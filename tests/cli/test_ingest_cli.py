@@ -84,8 +84,9 @@ def test_no_agent_logs_says_where_it_looked_and_how_to_point_elsewhere(db, tmp_p
     assert result.stderr == (
         f"error: no agent logs in {home / '.claude' / 'projects'}, "
         f"{home / '.config' / 'claude' / 'projects'}, {home / '.codex' / 'sessions'}, "
-        f"{home / '.gemini' / 'tmp'} or {home / '.local' / 'share' / 'opencode' / 'storage'}"
-        f"{'/message'}; set CLAUDE_CONFIG_DIR, CODEX_HOME, GEMINI_CLI_HOME or OPENCODE_DATA_DIR "
+        f"{home / '.gemini' / 'tmp'}, {home / '.local' / 'share' / 'opencode' / 'storage'}"
+        f"{'/message'} or {home / '.qwen' / 'projects'}; set CLAUDE_CONFIG_DIR, CODEX_HOME, "
+        "GEMINI_CLI_HOME or OPENCODE_DATA_DIR "
         "to where an agent keeps them, or name the files or directories to import: "
         "chatvault ingest PATH...\n"
     )

@@ -1,4 +1,4 @@
-"""Codex CLI, Gemini CLI and OpenCode logs: hand-written fixtures imported exactly (the
+"""Codex CLI, Gemini CLI, OpenCode and Qwen Code logs: hand-written fixtures imported exactly (the
 expected rows worked out by hand from the files), re-imports add nothing, a bad line is
 refused with file:line, and each agent's default place is found without a path."""
 
@@ -26,6 +26,10 @@ GEMINI = {  # input - cached + tool, cached, output + thoughts
     "gemini:5a6b7c8d-0000-4000-8000-00000000bbbb:g1": (5000, 15000, 420, "gemini-2.5-pro"),
     "gemini:5a6b7c8d-0000-4000-8000-00000000bbbb:g2": (2000, 19000, 50, "gemini-2.5-pro"),
 }
+QWEN = {  # prompt - cached + tool, cached, candidates + thoughts
+    "qwen:7c1d2e3f-0000-4000-8000-00000000cccc:a2": (5000, 9000, 300, "qwen3-coder-plus"),
+    "qwen:7c1d2e3f-0000-4000-8000-00000000cccc:a4": (1540, 14000, 60, "qwen3-coder-plus"),
+}
 OPENCODE = {
     "opencode:msg_02": (12, 15000, 640, "claude-sonnet-4-20250514"),
     "opencode:msg_03": (3000, 1000, 200, "gpt-4o"),
@@ -46,7 +50,8 @@ def shape(stored: dict) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("folder", "expected"), [("codex", CODEX), ("gemini", GEMINI), ("opencode", OPENCODE)]
+    ("folder", "expected"),
+    [("codex", CODEX), ("gemini", GEMINI), ("opencode", OPENCODE), ("qwen", QWEN)],
 )
 def test_each_agent_imports_its_fixtures_exactly_and_once(db, folder, expected):
     first = ingest(db, str(FIXTURES / folder))
@@ -108,6 +113,7 @@ def test_default_places_are_found_without_a_path(db, tmp_path, monkeypatch):
     shutil.copytree(FIXTURES / "codex", home / ".codex")
     shutil.copytree(FIXTURES / "gemini", home / ".gemini")
     shutil.copytree(FIXTURES / "opencode", home / "oc")
+    shutil.copytree(FIXTURES / "qwen", home / ".qwen")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("OPENCODE_DATA_DIR", str(home / "oc"))
     for variable in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME"):
@@ -115,8 +121,18 @@ def test_default_places_are_found_without_a_path(db, tmp_path, monkeypatch):
     result = ingest(db, "--machine", "desk")
     assert result.exit_code == 0, result.stderr
     stored = rows(db)
-    assert shape(stored) == CODEX | GEMINI | OPENCODE
+    assert shape(stored) == CODEX | GEMINI | OPENCODE | QWEN
     assert {r["machine"] for r in stored.values()} == {"desk"}
     monkeypatch.setenv("CODEX_HOME", str(tmp_path / "nowhere"))
     only = ingest(db, "--source", "codex")
     assert only.exit_code == 2 and "(from CODEX_HOME)" in only.stderr
+
+
+def test_a_grown_qwen_session_is_read_from_where_it_stopped(db, tmp_path):
+    path = tmp_path / "s.jsonl"
+    source = next((FIXTURES / "qwen").rglob("*.jsonl")).read_text().splitlines(keepends=True)
+    path.write_text("".join(source[:2]))
+    assert "1 records read, 1 inserted" in ingest(db, str(path)).stderr
+    path.write_text("".join(source))
+    assert "1 records read, 1 inserted" in ingest(db, str(path)).stderr  # a4 alone
+    assert shape(rows(db)) == QWEN

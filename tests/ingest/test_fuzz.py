@@ -37,6 +37,7 @@ SEED_FILES = {  # by source: what each fuzz run mutates
         "gemini/tmp/abc123/chats/session-2026-03-04T08-00-5a6b7c8d.jsonl",
     ],
     "opencode": ["opencode/storage/message/ses_1/msg_02.json"],
+    "qwen": ["qwen/projects/-home-dev-api/chats/7c1d2e3f-0000-4000-8000-00000000cccc.jsonl"],
 }
 SEEDS = {module: SEED_FILES[module.NAME] for module in DETECTABLE}  # every source but llm
 # Values that broke imports once, or might: too large, not digits, not numbers, not UTF-8,

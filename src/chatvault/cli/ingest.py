@@ -19,6 +19,7 @@ class Source(StrEnum):
     codex = "codex"
     gemini = "gemini"
     opencode = "opencode"
+    qwen = "qwen"
     openai_usage = "openai-usage"
     anthropic_usage = "anthropic-usage"
     litellm = "litellm"

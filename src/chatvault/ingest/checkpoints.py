@@ -77,7 +77,7 @@ def plan(path: Path, stat: os.stat_result, kept: Checkpoint | None, full: bool) 
 
 # The sources whose files only ever grow by whole lines, each line read on its own: agents'
 # session logs.
-RESUMABLE = {"claude-code"}
+RESUMABLE = {"claude-code", "qwen"}
 
 
 def complete_end(path: Path, size: int, start: int) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from chatvault.errors import InputError
-from chatvault.ingest import claude_code, codex, gemini, opencode
+from chatvault.ingest import claude_code, codex, gemini, opencode, qwen
 from chatvault.ingest.files import DATA_SUFFIXES, Input, collect
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.run import Importer
@@ -36,7 +36,8 @@ def find_inputs(paths: list[str], source: str) -> list[Input]:
     if inputs:
         return inputs
     folders = [str(folder) for agent in agents for folder in agent.log_folders()]
-    configured = [ENVIRONMENT[a.NAME] for a in agents if os.environ.get(ENVIRONMENT[a.NAME])]
+    variables = [ENVIRONMENT[a.NAME] for a in agents if a.NAME in ENVIRONMENT]
+    configured = [variable for variable in variables if os.environ.get(variable)]
     said = f" (from {', '.join(configured)})" if configured else ""
     raise InputError(
         f"no agent logs in {_either(folders)}{said}; set CLAUDE_CONFIG_DIR, CODEX_HOME, "
@@ -46,7 +47,7 @@ def find_inputs(paths: list[str], source: str) -> list[Input]:
 
 
 # The agents whose logs `ingest` reads without a path, from their default places.
-AGENTS = (claude_code, codex, gemini, opencode)
+AGENTS = (claude_code, codex, gemini, opencode, qwen)
 ENVIRONMENT = {  # where each agent is told its folder
     claude_code.NAME: "CLAUDE_CONFIG_DIR",
     codex.NAME: "CODEX_HOME",

@@ -44,6 +44,7 @@ from chatvault.ingest import (
     llm_logs,
     openai_usage,
     opencode,
+    qwen,
 )
 from chatvault.ingest.checkpoints import Checkpoint, Reading, key, open_reading
 from chatvault.ingest.files import CountingReader, Input
@@ -59,12 +60,12 @@ GROUP_ROWS = 50_000  # small files share a transaction until it has about this m
 MOST = MAX_CENTS * 10**6  # the most a record may cost, in millionths of a cent
 # In the order detection tries them: the most specific marks first.
 DETECTABLE = (
-    *(gemini, codex, opencode, claude_code),  # Gemini's logs name a "sessionId" too
+    *(gemini, codex, opencode, qwen, claude_code),  # they name a "sessionId" too
     *(openai_usage, anthropic_usage, litellm, chatvault_format),
 )
 SOURCES = (llm_logs.NAME, *(module.NAME for module in DETECTABLE))
 # Sources read on the machine that made the requests (agents' logs): their rows carry it.
-LOCAL = {claude_code.NAME, codex.NAME, gemini.NAME, opencode.NAME, llm_logs.NAME}
+LOCAL = {claude_code.NAME, codex.NAME, gemini.NAME, opencode.NAME, qwen.NAME, llm_logs.NAME}
 MACHINE = ROW_COLUMNS.index("machine")
 
 
@@ -266,6 +267,8 @@ class Importer:
         name, stream = reading.source, reading.stream
         if name == claude_code.NAME:
             return claude_code.records(stream, source_input, self.options, reading.first_line)
+        if name == qwen.NAME:
+            return qwen.records(stream, self.options, reading.first_line)
         if name == llm_logs.NAME:
             return llm_logs.records(source_input, self.options)
         module = next(m for m in DETECTABLE if name == m.NAME)
