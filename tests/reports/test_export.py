@@ -245,7 +245,9 @@ def test_what_the_output_name_implies(monkeypatch):
     assert Target.of("u.NDJSON.gz", None, False, False) == Target(
         Path("u.NDJSON.gz"), "jsonl", True, False
     )
-    assert Target.of("u.jsonl", "csv", False, True) == Target(Path("u.jsonl"), "csv", False, False)
+    assert Target.of("u.jsonl", "csv", False, True) == Target(
+        Path("u.jsonl"), "csv", False, neutralise=False, raw=True
+    )
     assert Target.of("-", None, True, False) == Target(None, "csv", True, True)
 
     class Terminal(io.StringIO):
