@@ -23,9 +23,11 @@ from chatvault.forecast import (
 )
 
 if TYPE_CHECKING:
+    from chatvault.db.filters import UsageFilter
     from chatvault.forecast.backtest import MethodScore
     from chatvault.forecast.spend import Estimate, History, Projection
     from chatvault.forecast.stored import Prediction
+    from chatvault.session import Session
 
 app = new_app("Cost forecasts, budgets and the dashboard.")
 app.add_typer(budget_app, name="budget")
@@ -92,41 +94,68 @@ def predict(
     """Forecast daily spend, the horizon's total and the month's end, with intervals."""
     from chatvault.forecast import spend
 
+    back = checked(method, days, to, history)
+    with open_session(ctx, where, filters.tz) as session:
+        rows = filters.rows(session)
+        if backtest:
+            zone, echo = session.zone.key, _echo(session, rows)
+            try:
+                found, scores = spend.backtest(session, rows, back, level)
+            except spend.TooLittleHistory as exc:
+                raise InputError(f"{exc.message} (widen --history or the filters)") from None
+            emit(
+                Result(
+                    lambda: _backtest_table(found, scores, level, zone),
+                    _backtest_json(echo, level, found, scores),
+                    "chatvault.forecast.backtest/1",
+                ),
+                output,
+            )
+            return
+        result, warnings = predict_result(session, rows, back, days, to, method, level)
+    for warning in warnings:
+        info(f"warning: {warning}")
+    emit(result, output)
+
+
+def checked(method: str, days: int | None, to: str | None, history: str) -> int:
+    """`costs predict`'s options that need no database, checked; the history in days."""
     if method not in METHODS:
         raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
     if days is not None and to is not None:
         raise InputError("--days and --to both set the horizon: give one")
-    back = _days(history)
+    return _days(history)
+
+
+def predict_result(
+    session: Session,
+    rows: UsageFilter,
+    back: int,
+    days: int | None,
+    to: str | None,
+    method: str,
+    level: float,
+) -> tuple[Result, list[str]]:
+    """`costs predict` on a session (options `checked`): what the command shows and what
+    `chatvault serve` answers, and the warnings to say on the way."""
+    from chatvault.forecast import spend
+
+    today = session.today()
+    window = session.config.cost_calculation.cost_prediction.prediction_window_days
     try:
-        with open_session(ctx, where, filters.tz) as session:
-            zone, today, rows = session.zone, session.today(), filters.rows(session)
-            echo = {"time_zone": zone.key, "today": today.isoformat(), "filters": rows.echo()}
-            if backtest:
-                found, scores = spend.backtest(session, rows, back, level)
-                emit(
-                    Result(
-                        lambda: _backtest_table(found, scores, level, zone.key),
-                        _backtest_json(echo, level, found, scores),
-                        "chatvault.forecast.backtest/1",
-                    ),
-                    output,
-                )
-                return
-            window = session.config.cost_calculation.cost_prediction.prediction_window_days
-            horizon = spend.horizon_to(_last_day(to, today), today) if to else days or window
-            projection = spend.project(session, rows, back, horizon, method, level)
+        horizon = spend.horizon_to(_last_day(to, today), today) if to else days or window
+        projection = spend.project(session, rows, back, horizon, method, level)
     except spend.TooLittleHistory as exc:
         raise InputError(f"{exc.message} (widen --history or the filters)") from None
-    for warning in projection.warnings:
-        info(f"warning: {warning}")
-    emit(
-        Result(
-            lambda: _show(projection, zone.key),
-            _json(echo, method, projection),
-            "chatvault.forecast/1",
-        ),
-        output,
-    )
+    zone = session.zone.key
+    document = _json(_echo(session, rows), method, projection)
+    show = lambda: _show(projection, zone)  # noqa: E731
+    return Result(show, document, "chatvault.forecast/1"), list(projection.warnings)
+
+
+def _echo(session: Session, rows: UsageFilter) -> dict[str, Any]:
+    today = session.today().isoformat()
+    return {"time_zone": session.zone.key, "today": today, "filters": rows.echo()}
 
 
 def _days(text: str) -> int:

@@ -74,28 +74,15 @@ def _dashboard(session: Session, q: Query) -> Result:
 
 
 def _predictions(session: Session, q: Query) -> Result:
-    """`costs predict`, as cli/costs.py runs it (its document builder is used as it is)."""
+    """`costs predict`, built as the command builds it."""
     from chatvault.cli import costs
-    from chatvault.cli.output import Result
-    from chatvault.errors import InputError
-    from chatvault.forecast import spend
 
     method = q.choice("method", "auto")
     days, to = q.integer("days"), q.text("to")
-    if days is not None and to is not None:
-        raise InputError("--days and --to both set the horizon: give one")
+    back = costs.checked(method, days, to, q.text("history", f"{costs.HISTORY_DAYS}d"))
     level = q.number("level", costs.LEVEL)
-    back = costs._days(q.text("history", f"{costs.HISTORY_DAYS}d"))
-    rows, today = q.filters().rows(session), session.today()
-    echo = {"time_zone": session.zone.key, "today": today.isoformat(), "filters": rows.echo()}
-    window = session.config.cost_calculation.cost_prediction.prediction_window_days
-    try:
-        last = costs._last_day(to, today) if to else None
-        horizon = spend.horizon_to(last, today) if last else days or window
-        projection = spend.project(session, rows, back, horizon, method, level)
-    except spend.TooLittleHistory as exc:
-        raise InputError(f"{exc.message} (widen --history or the filters)") from None
-    return Result(lambda: None, costs._json(echo, method, projection), "chatvault.forecast/1")
+    rows = q.filters().rows(session)
+    return costs.predict_result(session, rows, back, days, to, method, level)[0]
 
 
 def _group_by_help() -> str:
