@@ -22,7 +22,7 @@ from typing import Any
 
 from chatvault.ingest.files import CountingReader
 from chatvault.ingest.jsontext import loads
-from chatvault.ingest.options import Item, ParseOptions
+from chatvault.ingest.options import HEAD, Item, ParseOptions
 from chatvault.ingest.record import RecordError, UsageRecord, count, text, timestamp
 
 NAME = "codex"
@@ -40,6 +40,7 @@ PATTERN = "rollout-*.jsonl"
 
 
 def looks_like(head: bytes) -> bool:
+    head = head[:HEAD]  # the first line names the session
     return b'"session_meta"' in head or (b'"turn_context"' in head and b'"payload"' in head)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from chatvault.ingest.files import CountingReader
 from chatvault.ingest.jsontext import BOM, loads
-from chatvault.ingest.options import Item, ParseOptions
+from chatvault.ingest.options import HEAD, Item, ParseOptions
 from chatvault.ingest.record import RecordError, UsageRecord, count, text, timestamp
 
 NAME = "gemini"
@@ -36,6 +36,7 @@ def log_folders() -> list[Path]:
 
 
 def looks_like(head: bytes) -> bool:
+    head = head[:HEAD]  # the session's fields come first
     return b'"projectHash"' in head and b'"sessionId"' in head
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from chatvault.ingest.files import CountingReader
 from chatvault.ingest.jsontext import document
-from chatvault.ingest.options import Item, ParseOptions
+from chatvault.ingest.options import HEAD, Item, ParseOptions
 from chatvault.ingest.record import RecordError, UsageRecord, count, money, shown, text
 
 NAME = "opencode"
@@ -37,6 +37,7 @@ def log_folders() -> list[Path]:
 
 
 def looks_like(head: bytes) -> bool:
+    head = head[:HEAD]
     return b'"sessionID"' in head and (b'"modelID"' in head or b'"role"' in head)
 
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, NamedTuple
 
+# How much of a file's first bytes the agents' formats are told by: their first record.
+HEAD = 16 << 10
+
 
 @dataclass(frozen=True)
 class ParseOptions:

@@ -19,7 +19,7 @@ from typing import Any
 
 from chatvault.ingest.files import CountingReader
 from chatvault.ingest.jsontext import loads
-from chatvault.ingest.options import Item, ParseOptions
+from chatvault.ingest.options import HEAD, Item, ParseOptions
 from chatvault.ingest.record import RecordError, UsageRecord, count, text, timestamp
 
 NAME = "qwen"
@@ -39,6 +39,7 @@ def log_folders() -> list[Path]:
 
 
 def looks_like(head: bytes) -> bool:
+    head = head[:HEAD]
     return b'"usageMetadata"' in head or (b'"sessionId"' in head and b'"parts":[' in head)
 
 

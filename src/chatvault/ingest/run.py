@@ -29,7 +29,6 @@ from chatvault.db.writes import (
     load_checkpoints,
     replaces,
     row_total,
-    save_checkpoint,
     take_turn,
     upsert,
 )
@@ -48,6 +47,7 @@ from chatvault.ingest import (
 )
 from chatvault.ingest.checkpoints import Checkpoint, Reading, key, open_reading
 from chatvault.ingest.files import CountingReader, Input
+from chatvault.ingest.group import Group
 from chatvault.ingest.options import Checked, Item, ParseOptions
 from chatvault.ingest.record import MAX_CENTS, RecordError, beyond
 from chatvault.ingest.rows import MODEL, REQUEST_ID, REQUESTS, pending_row, priced
@@ -97,35 +97,6 @@ class FileRejected(Exception):
     pass
 
 
-class _Group:
-    """The write transaction files share: small files join it (each whole, or not at all);
-    a large file has one of its own. Each transaction takes its turn (db/writes.take_turn)."""
-
-    def __init__(self, conn, dry_run: bool):
-        self.conn, self.dry_run = conn, dry_run
-        self.transaction = None
-        self.rows = 0  # rows the open transaction wrote or found stored
-        self.done = 0  # raw bytes of the files done
-
-    def join(self):
-        if self.transaction is None:
-            self.transaction = self.conn.begin()
-            take_turn(self.conn)
-        return self.conn
-
-    def alone(self):
-        self.end(commit=True)
-        return self.join()
-
-    def end(self, commit: bool) -> None:
-        if self.transaction is not None:
-            transaction, self.transaction, self.rows = self.transaction, None, 0
-            if commit and not self.dry_run:
-                transaction.commit()
-            else:
-                transaction.rollback()
-
-
 @dataclass
 class Importer:
     session: Session  # its prices (the config's overrides) price what the source did not
@@ -147,7 +118,7 @@ class Importer:
             with conn.begin():
                 stored = load_checkpoints(conn, self.machine)
             self._checkpoints = {path: Checkpoint(*values) for path, values in stored.items()}
-            group = _Group(conn, self.dry_run)
+            group = Group(conn, self.dry_run, self.machine, self._write)
             try:
                 for source_input in inputs:
                     summary.files += 1
@@ -164,7 +135,7 @@ class Importer:
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _file(self, group: _Group, source_input: Input, summary: Summary) -> None:
+    def _file(self, group: Group, source_input: Input, summary: Summary) -> None:
         """Import one file, from its checkpoint on. A small one is read, checked and priced
         whole before any of it joins the group's transaction, so a bad record leaves nothing
         of it; a large one streams in a transaction of its own. Its checkpoint moves with
@@ -191,24 +162,23 @@ class Importer:
                 items = self._items(source_input, reading)
                 if small:
                     batches = list(self._batches(source_input.name, items, this_file))
-                    conn = group.join()
                     for columns in batches:
-                        self._write(conn, columns, this_file)
+                        group.add(columns, summary)
                 else:
-                    conn = group.alone()
+                    group.alone()
                     for columns in self._batches(source_input.name, items, this_file):
-                        self._write(conn, columns, this_file)
+                        group.add(columns, this_file)
                         self.progress(group.done + stream.consumed)
                 mark = reading.done()
-                if mark is not None and not self.dry_run:
-                    save_checkpoint(conn, self.machine, key(source_input.path), asdict(mark))
+                if mark is not None:
+                    group.join()
+                    group.mark(key(source_input.path), asdict(mark))
             except (FileRejected, InputError) as exc:  # a bad record, an unknown format
                 if not small:
                     group.end(commit=False)
                 summary.failed.append(str(exc))
                 summary.add(this_file, kept=False)
             else:
-                group.rows += this_file.inserted + this_file.replaced + this_file.duplicates + 1
                 if not small or group.rows >= GROUP_ROWS:
                     group.end(commit=True)
                 summary.add(this_file, kept=True)
