@@ -122,3 +122,23 @@ def test_small_files_share_a_transaction_and_a_bad_one_leaves_nothing(tmp_path):
     stored = rows(url)
     assert len(stored) == 29 * 20
     assert "cc:msg_9999:req_9999" not in stored
+
+
+def test_copy_into_postgresql_keeps_every_value_exactly(postgresql_url):
+    at_head(postgresql_url)
+    labels = ["tab\there", "new\nline", "back\\slash", "cr\rx", "\\N", "naïve ☃"]
+    batch = []
+    for i, label in enumerate(labels):
+        values = dict(
+            zip(ROW_COLUMNS, _row(f"c{i}", datetime(2026, 3, 1, tzinfo=UTC)), strict=True)
+        )
+        values |= {"project": label, "input_tokens": 10**12, "cost_cents": -123_456_789}
+        values |= {"processing_time_seconds": 0.00001, "billable": i % 2 == 0}
+        batch.append(tuple(values[name] for name in ROW_COLUMNS))
+    with connect(postgresql_url) as conn, conn.begin():
+        assert writes.insert_columns(conn, columns_of(batch)) == len(labels)
+    stored = rows(postgresql_url)
+    assert [stored[f"c{i}"]["project"] for i in range(len(labels))] == labels
+    assert {r["input_tokens"] for r in stored.values()} == {10**12}
+    assert {str(r["cost_cents"]) for r in stored.values()} == {"-123.456789"}
+    assert [r["billable"] for r in stored.values()] == [i % 2 == 0 for i in range(len(labels))]
