@@ -143,7 +143,8 @@ class Importer:
         this_file = Summary()
         forced = source_input.source if self.source == "auto" else self.source
         try:
-            kept = self._checkpoints.get(key(source_input.path)) if source_input.path else None
+            path_key = key(source_input.path) if source_input.path else ""
+            kept = self._checkpoints.get(path_key)
             reading = open_reading(source_input, forced, kept, self.full, detect)
         except InputError as exc:  # an unknown format
             summary.failed.append(str(exc))
@@ -172,7 +173,7 @@ class Importer:
                 mark = reading.done()
                 if mark is not None:
                     group.join()
-                    group.mark(key(source_input.path), asdict(mark))
+                    group.mark(path_key, asdict(mark))
             except (FileRejected, InputError) as exc:  # a bad record, an unknown format
                 if not small:
                     group.end(commit=False)
