@@ -142,3 +142,32 @@ def test_copy_into_postgresql_keeps_every_value_exactly(postgresql_url):
     assert {r["input_tokens"] for r in stored.values()} == {10**12}
     assert {str(r["cost_cents"]) for r in stored.values()} == {"-123.456789"}
     assert [r["billable"] for r in stored.values()] == [i % 2 == 0 for i in range(len(labels))]
+
+
+def test_days_without_latency_roll_up_as_the_full_build_does(tmp_path, monkeypatch):
+    from chatvault.db import rollups
+    from chatvault.db.models import rollup_table
+
+    start = datetime(2026, 3, 1, 22, tzinfo=UTC)
+    batch = []
+    for i in range(60):  # three days; only the first rows have a latency
+        row = dict(zip(ROW_COLUMNS, _row(f"t{i}", start + timedelta(hours=i)), strict=True))
+        row |= {"processing_time_seconds": 0.5 + i if i < 10 else None, "input_tokens": i}
+        batch.append(tuple(row[name] for name in ROW_COLUMNS))
+    tables = {}
+    for name, everything in (("lean.db", False), ("full.db", True)):
+        url = f"sqlite:///{tmp_path / name}"
+        at_head(url)
+        with connect(url) as conn, conn.begin():
+            writes.insert_columns(conn, columns_of(batch))
+        if everything:
+            monkeypatch.setattr(rollups, "_timed_days", lambda conn, place, days: set(days))
+        with connect(url) as conn, conn.begin():
+            rollups.refresh(conn, "Europe/Paris")
+        with connect(url) as conn:
+            table = rollup_table("rollup_day_user_details")
+            found = conn.execute(select(table).order_by(table.c.day)).mappings().all()
+            tables[name] = [{k: v for k, v in r.items() if k != "id"} for r in found]
+    assert tables["lean.db"] == tables["full.db"]
+    assert len(tables["full.db"]) == 4  # 22:00 UTC on the 1st to the 4th, in Paris
+    assert sum(r["latency_rows"] for r in tables["full.db"]) == 10

@@ -250,6 +250,8 @@ def _rebuild(conn: Connection, zone: str, days: list[date]) -> None:
                 delete(table).where(table.c.zone == zone, table.c.day >= first, table.c.day <= last)
             )
     inserts = {name: _insert(name) for name in ROLLUPS}
+    lean = _insert(FINEST, bins=False)
+    timed = _timed_days(conn, place, days)
     for day in days:
         params = {
             "zone": zone,
@@ -261,24 +263,51 @@ def _rebuild(conn: Connection, zone: str, days: list[date]) -> None:
         }
         for name, (grain, _) in ROLLUPS.items():
             if grain == "day":
-                conn.execute(inserts[name], params)
+                fast = name == FINEST and day not in timed
+                conn.execute(lean if fast else inserts[name], params)
     for month in months:
         for name, (grain, _) in ROLLUPS.items():
             if grain == "month":
                 conn.execute(inserts[name], {"zone": zone, "month": month})
 
 
-def _insert(name: str):
+def _timed_days(conn: Connection, place: ZoneInfo, days: list[date]) -> set[date]:
+    """The days among `days` with a row that has a latency: the others' histograms are
+    all zeros, and their finest rollup is built without the 48 bins' sums (most of its
+    cost: agents' logs record no latency). One EXISTS a day, stopping at the first row."""
+    query = _has_latency()
+    return {
+        day
+        for day in days
+        if conn.execute(
+            query, {"start": midnight(day, place), "end": midnight(day + timedelta(days=1), place)}
+        ).scalar()
+    }
+
+
+@functools.cache
+def _has_latency():
+    created, seconds = usage_logs.c.created_at, usage_logs.c.processing_time_seconds
+    window = [created >= bindparam("start"), created < bindparam("end"), seconds.is_not(None)]
+    return select(select(usage_logs.c.id).where(*window).exists())
+
+
+def _insert(name: str, bins: bool = True):
     """INSERT ... SELECT of one zone's day (or month) of a rollup, from raw rows for the
-    finest, from a finer rollup for the others."""
+    finest, from a finer rollup for the others. Without `bins`, the finest's latency
+    histogram is written as zeros (for days no row of which has a latency)."""
     grain, held = ROLLUPS[name]
     labels = [bindparam("zone", type_=String()).label("zone")]
     times = ["month"] if grain == "month" else ["day", "week", "month"]
     labels += [bindparam(t, type_=Date()).label(t) for t in times]
     if name == FINEST:
         created = usage_logs.c.created_at
-        source = raw_rows([created >= bindparam("start"), created < bindparam("end")])
-        measures, where = raw_measures(source.c), []
+        window = [created >= bindparam("start"), created < bindparam("end")]
+        source = raw_rows(window, bins=bins)
+        measures = raw_measures(source.c, MEASURES if bins else LEAN)
+        if not bins:
+            measures += [literal(0).label(name) for name in LATENCY_BIN_COLUMNS]
+        where = []
     else:
         source = rollup_table(_source(name))
         measures = summed_measures(source)
