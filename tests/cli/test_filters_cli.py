@@ -64,10 +64,10 @@ def test_filters_are_declared_once_and_reach_the_command_as_one_value():
         seen.append((limit, filters, database))
 
     names = list(inspect.signature(command).parameters)
-    assert names == ["limit", "model", "user", "provider", "project", "status", "billable",
-                     "tz", "database"]  # fmt: skip
+    assert names == ["limit", "model", "user", "provider", "project", "status", "machine",
+                     "billable", "tz", "database"]  # fmt: skip
     command(limit=3, model=["gpt-*"], user=None, provider=None, project=None, status=None,
-            billable=True, tz="UTC", database="x")  # fmt: skip
+            machine=None, billable=True, tz="UTC", database="x")  # fmt: skip
     assert seen == [(3, Filters(model=["gpt-*"], billable=True, tz="UTC"), "x")]
 
 

@@ -90,3 +90,22 @@ def test_reports_group_and_filter_by_machine(sqlite_url, tmp_path):
         only = usage.report(session, UsageFilter(machines=("box-1",)), ())
     assert by_machine == {"box-0": 50, "box-1": 100}
     assert only.totals.output_tokens == 100
+
+
+def test_the_command_line_groups_and_filters_by_machine(sqlite_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from chatvault.cli.app import app
+
+    at_head(sqlite_url)
+    for m in range(2):
+        write_logs(tmp_path / f"m{m}", m, sessions=1, lines=5)
+        ingest(sqlite_url, str(tmp_path / f"m{m}"), "--machine", f"box-{m}")
+    runner = CliRunner()
+    grouped = runner.invoke(app, ["usage", "-g", "machine", "-f", "json", "--database", sqlite_url])
+    assert grouped.exit_code == 0, grouped.stderr
+    rows = json.loads(grouped.stdout)["rows"]
+    assert {row["machine"]: row["output_tokens"] for row in rows} == {"box-0": 50, "box-1": 100}
+    args = ["usage", "--machine", "box-1", "-f", "json", "--database", sqlite_url]
+    only = runner.invoke(app, args)
+    assert json.loads(only.stdout)["totals"]["output_tokens"] == 100

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from chatvault.session import Session
 
 app = new_app("Usage and cost, filtered and grouped.", no_args_is_help=False)
-GROUPS = ("day", "week", "month", "model", "user", "provider", "project", "status")
+GROUPS = ("day", "week", "month", "model", "user", "provider", "project", "status", "machine")
 SORT_KEYS = ("group", "cost", "requests", "tokens", "input", "output", "unpriced", "errors")
 SORT_KEYS += ("error-rate", "latency", "p95")
 

@@ -159,6 +159,7 @@ LOG_LEFT_OUT = frozenset(
         "request_id",
         "session_id",
         "api_key",
+        "machine",  # --machine filters it; --group-by machine sums it
         "cache_write_1h_tokens",
         "cost_source",
         "price_data",
