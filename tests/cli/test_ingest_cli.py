@@ -101,3 +101,23 @@ def test_claude_code_folders_without_logs_say_where_they_looked(db, tmp_path, mo
     result = ingest(db)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.startswith(f"error: no agent logs in {config / 'projects'}, ")
+
+
+def test_rows_an_override_priced_are_counted_and_the_config_named(db, tmp_path):
+    """An override changes money: the summary says how many rows it priced, and where it
+    came from; importing again (nothing written) says nothing."""
+    config = tmp_path / "prices.yaml"
+    config.write_text(
+        "pricing:\n  overrides:\n    - {model: house-llama-70b, input: 1, output: 2}\n"
+    )
+    first = ingest(db, str(USAGE), "--config", str(config))
+    assert (first.exit_code, first.stdout) == (0, "")
+    assert first.stderr.splitlines()[-2:] == [
+        f"1 row(s) priced by overrides from {config}",
+        _summary(first.stderr),
+    ]
+    assert "no price" not in first.stderr
+    again = ingest(db, str(USAGE), "--full", "--config", str(config))
+    assert again.exit_code == 0 and "overrides" not in again.stderr
+    plain = ingest(db, str(USAGE), "--full")
+    assert plain.exit_code == 0 and "overrides" not in plain.stderr

@@ -126,6 +126,9 @@ def ingest(
             f"model(s) have no price: {models}{more}; add them under pricing.overrides in "
             "config.yaml"
         )
+    if summary.overridden:  # money the config changed: say so, and where it came from
+        config = session.settings.config_file
+        info(f"{summary.overridden:,} row(s) priced by overrides from {config}")
     if not quiet:
         info(_describe(summary, dry_run))
     if summary.failed:

@@ -25,7 +25,7 @@ _at = ROW_COLUMNS.index
 REQUEST_ID, CREATED_AT, MODEL, PROVIDER = map(
     _at, ("request_id", "created_at", "model", "provider")
 )
-REQUESTS = _at("request_count")
+REQUESTS, PRICE_DATA = _at("request_count"), _at("price_data")
 SERVICE_TIER, CONTEXT_WINDOW = map(_at, ("service_tier", "context_window"))
 # The counts in the order Usages takes them: TokenUsage's (pricing/prices.py).
 _PRICED_COUNTS = {field: column for column, field in PRICED_BY.items() if column in COUNTS}

@@ -50,8 +50,9 @@ from chatvault.ingest.files import CountingReader, Input
 from chatvault.ingest.group import Group
 from chatvault.ingest.options import Checked, Item, ParseOptions
 from chatvault.ingest.record import MAX_CENTS, RecordError, beyond
-from chatvault.ingest.rows import MODEL, REQUEST_ID, REQUESTS, pending_row, priced
+from chatvault.ingest.rows import MODEL, PRICE_DATA, REQUEST_ID, REQUESTS, pending_row, priced
 from chatvault.money import usd_rounded
+from chatvault.pricing.prices import OVERRIDE
 from chatvault.session import Session
 
 BATCH = 2000
@@ -80,6 +81,7 @@ class Summary:
     rejected: int = 0
     unchanged: int = 0  # files skipped unread: as they were when last imported
     unpriced: Counter[str] = field(default_factory=Counter)  # model -> requests without a price
+    overridden: int = 0  # rows written priced by the config's overrides: money it changed
     seconds: float = 0.0
 
     def add(self, other: Summary, kept: bool) -> None:
@@ -91,6 +93,7 @@ class Summary:
             self.duplicates += other.duplicates
             self.rejected += other.rejected
             self.unpriced.update(other.unpriced)
+            self.overridden += other.overridden
 
 
 class FileRejected(Exception):
@@ -263,17 +266,21 @@ class Importer:
         return columns
 
     def _write(self, conn, columns: Sequence[Sequence[Any]], summary: Summary) -> None:
-        """Store priced rows, and count for the warning the unpriced requests among those
-        written: not those already stored (importing a file again warns about nothing)."""
+        """Store priced rows, and count among those written (not those already stored:
+        importing a file again says nothing) the unpriced requests, for the warning, and the
+        rows the config's overrides priced."""
         if not columns[REQUEST_ID]:
             return
         counts = upsert(conn, columns)
         _count(counts, summary)
-        if None in columns[COST]:
+        overridden = OVERRIDE in columns[PRICE_DATA]
+        if None in columns[COST] or overridden:
             written = range(len(columns[COST])) if counts.written is None else counts.written
             for i in written:
                 if columns[COST][i] is None:
                     summary.unpriced[columns[MODEL][i]] += columns[REQUESTS][i]
+                elif overridden and columns[PRICE_DATA][i] == OVERRIDE:
+                    summary.overridden += 1
 
     def _within_maximum(
         self,
