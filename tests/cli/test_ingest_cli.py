@@ -121,3 +121,19 @@ def test_rows_an_override_priced_are_counted_and_the_config_named(db, tmp_path):
     assert again.exit_code == 0 and "overrides" not in again.stderr
     plain = ingest(db, str(USAGE), "--full")
     assert plain.exit_code == 0 and "overrides" not in plain.stderr
+
+
+def test_a_provider_whose_synced_buckets_count_is_not_imported_again(db, tmp_path):
+    """docs/sync.md: with sync.openai.counts: provider, openai's totals are the synced
+    buckets; request-level openai rows from a file would count the same traffic twice."""
+    config = tmp_path / "sync.yaml"
+    config.write_text("sync:\n  openai: {counts: provider}\n")
+    refused = ingest(db, str(USAGE), "--config", str(config))
+    assert (refused.exit_code, refused.stdout) == (2, "")
+    assert refused.stderr.splitlines()[0] == (
+        f"error: {USAGE}: holds openai usage, whose totals count the provider's synced buckets "
+        "(sync.<provider>.counts: provider): importing it would count that traffic twice; "
+        "nothing of this file was imported"
+    )
+    config.write_text("sync:\n  anthropic: {counts: provider}\n")  # not this file's provider
+    assert ingest(db, str(USAGE), "--config", str(config)).exit_code == 0

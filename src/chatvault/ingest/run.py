@@ -15,7 +15,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from operator import itemgetter
 from typing import Any, TextIO
 
@@ -50,7 +51,15 @@ from chatvault.ingest.files import CountingReader, Input
 from chatvault.ingest.group import Group
 from chatvault.ingest.options import Checked, Item, ParseOptions
 from chatvault.ingest.record import MAX_CENTS, RecordError, beyond
-from chatvault.ingest.rows import MODEL, PRICE_DATA, REQUEST_ID, REQUESTS, pending_row, priced
+from chatvault.ingest.rows import (
+    MODEL,
+    PRICE_DATA,
+    PROVIDER,
+    REQUEST_ID,
+    REQUESTS,
+    pending_row,
+    priced,
+)
 from chatvault.money import usd_rounded
 from chatvault.pricing.prices import OVERRIDE
 from chatvault.session import Session
@@ -113,6 +122,13 @@ class Importer:
     full: bool = False  # read every file from its start, whatever its checkpoint says
     _checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
     _local: bool = False  # the file being imported is a local source's: rows get the machine
+
+    @cached_property
+    def _synced(self) -> frozenset[str]:
+        """Providers whose totals count `chatvault sync`'s buckets (docs/sync.md): their
+        traffic imported from any file would count twice."""
+        sync = self.session.config.sync
+        return frozenset(f.name for f in fields(sync) if getattr(sync, f.name).counts == "provider")
 
     def run(self, inputs: Iterable[Input]) -> Summary:
         summary = Summary()
@@ -260,6 +276,13 @@ class Importer:
         if self._local and self.machine:
             machines = [self.machine] * len(pending[REQUEST_ID])
             pending = [*pending[:MACHINE], machines, *pending[MACHINE + 1 :]]
+        synced = self._synced.intersection(pending[PROVIDER])
+        if synced:
+            raise FileRejected(
+                f"{name}: holds {', '.join(sorted(synced))} usage, whose totals count the "
+                "provider's synced buckets (sync.<provider>.counts: provider): importing it "
+                "would count that traffic twice; nothing of this file was imported"
+            )
         columns = priced(pending, self.session.prices)
         if max(filter(None, columns[COST]), default=0) > MOST:  # reported costs were checked
             columns = self._within_maximum(columns, summary, name, origin)
