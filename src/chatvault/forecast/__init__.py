@@ -16,6 +16,16 @@ METHODS: dict[str, str] = {
     "mean": "run-rate: the mean day of the last 28 days",
     "weekday-mean": "the mean of each weekday over the last 28 days",
 }
+
+
+def first_days(days: int | None, horizon: int) -> int:
+    """How many forecast days a total sums: `days`, default all of the horizon."""
+    days = horizon if days is None else days
+    if not 1 <= days <= horizon:
+        raise ValueError(f"days must be in 1..{horizon}, got {days}")
+    return days
+
+
 LEVEL = 0.8  # coverage of the prediction intervals
 LEVEL_LABEL = f"{LEVEL:.0%}"  # as messages and tables name it: "80%"
 HISTORY_DAYS = 90  # complete days before today that a forecast learns from

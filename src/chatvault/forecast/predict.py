@@ -13,6 +13,7 @@ from chatvault.forecast import (
     BACKTEST_STEP_DAYS,
     LEVEL,
     METHODS,
+    first_days,
     horizon_warning,
 )
 from chatvault.forecast.evaluate import FITTERS, Trial, calibration, fit, mase, origins, trials
@@ -53,9 +54,7 @@ class Forecast:
 
     def total(self, days: int | None = None) -> tuple[float, float, float]:
         """(mean, lower, upper) of the sum of the first `days` forecast days (default all)."""
-        days = len(self.mean) if days is None else days
-        if not 1 <= days <= len(self.mean):
-            raise ValueError(f"days must be in 1..{len(self.mean)}, got {days}")
+        days = first_days(days, len(self.mean))
         # The expected sum: for growth, above the sum of the median days shown (methods.py).
         mean = float(np.maximum(self.fit.sums()[:days], 0.0).sum())
         # The sum's variance is 1'C1 over those days: correlated errors add up, daily widths

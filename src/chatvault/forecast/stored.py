@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
+from chatvault.forecast import first_days
+
 FORMAT = 2
 KEEP_SECONDS = 14 * 86400  # entries older than this are removed when one is written
 
@@ -45,10 +47,7 @@ class Prediction:
 
     def total(self, days: int | None = None) -> tuple[float, float, float]:
         """(mean, lower, upper) of the sum of the first `days` forecast days (default all)."""
-        days = len(self.mean) if days is None else days
-        if not 1 <= days <= len(self.mean):
-            raise ValueError(f"days must be in 1..{len(self.mean)}, got {days}")
-        return self.totals[days - 1]
+        return self.totals[first_days(days, len(self.mean)) - 1]
 
 
 def predicted(values: list[float], start: date, horizon: int, method: str, level: float):
