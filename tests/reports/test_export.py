@@ -115,7 +115,7 @@ def test_formulas_are_neutralised_in_csv_text_only(db, tmp_path):
     # Not triggers: a quote, a letter with an accent, a trigger further in.
     assert (other["project"], other["api_key"], other["session_id"]) == ("été", "'quoted", "a=b")
 
-    export_rows(db, UsageFilter(), Target(out, neutralise=False))
+    export_rows(db, UsageFilter(), Target(out, raw=True))
     assert read_csv(out)[3]["project"] == '=HYPERLINK("http://x")'
 
 
@@ -241,14 +241,14 @@ def test_gzip_is_complete_and_counted(db, tmp_path):
 
 
 def test_what_the_output_name_implies(monkeypatch):
-    assert Target.of("u.csv", None, False, False) == Target(Path("u.csv"), "csv", False, True)
-    assert Target.of("u.NDJSON.gz", None, False, False) == Target(
-        Path("u.NDJSON.gz"), "jsonl", True, False
-    )
-    assert Target.of("u.jsonl", "csv", False, True) == Target(
-        Path("u.jsonl"), "csv", False, neutralise=False, raw=True
-    )
-    assert Target.of("-", None, True, False) == Target(None, "csv", True, True)
+    csv = Target.of("u.csv", None, False, False)
+    assert csv == Target(Path("u.csv"), "csv", False) and csv.neutralise
+    jsonl = Target.of("u.NDJSON.gz", None, False, False)
+    assert jsonl == Target(Path("u.NDJSON.gz"), "jsonl", True) and not jsonl.neutralise
+    raw = Target.of("u.jsonl", "csv", False, True)
+    assert raw == Target(Path("u.jsonl"), "csv", False, raw=True) and not raw.neutralise
+    piped = Target.of("-", None, True, False)
+    assert piped == Target(None, "csv", True) and piped.neutralise
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -40,8 +40,12 @@ class Target:
     path: Path | None
     format: str = "csv"
     compress: bool = False
-    neutralise: bool = True  # CSV only: spreadsheets open CSV, not JSONL
-    raw: bool = False  # --raw: text cells as stored (the FOCUS CSV defuses them otherwise)
+    raw: bool = False  # --raw: text cells as stored (CSV and the FOCUS CSV defuse them)
+
+    @property
+    def neutralise(self) -> bool:
+        """CSV only: spreadsheets open CSV, not JSONL."""
+        return self.format == "csv" and not self.raw
 
     @classmethod
     def of(cls, output: str, format: str | None, compress: bool, raw: bool) -> Target:
@@ -57,7 +61,7 @@ class Target:
             raise InputError(
                 "gzip data is not written to a terminal: redirect stdout, or give --output FILE"
             )
-        return cls(path, format, compress, neutralise=format == "csv" and not raw, raw=raw)
+        return cls(path, format, compress, raw)
 
     def describe(self) -> str:
         return "stdout" if self.path is None else str(self.path)
