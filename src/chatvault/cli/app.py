@@ -93,6 +93,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def command_line(args: list[str]) -> typer.Typer:
+    """The root for this command line: the command it names, or all of them."""
+    named = command_named(args)
+    return make_app([named] if named else list(COMMANDS))
+
+
 def main() -> None:
-    named = command_named(sys.argv[1:])
-    make_app([named] if named else list(COMMANDS))(prog_name="chatvault")
+    command_line(sys.argv[1:])(prog_name="chatvault")
