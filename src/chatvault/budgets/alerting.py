@@ -34,6 +34,8 @@ FORECAST_BP = 10_000  # a forecast alert is one threshold: ending at or over 100
 
 @dataclass
 class Delivery:
+    """One channel's message in a check: what it announced, and how sending it went."""
+
     channel: str  # describe(): no secret
     crossed: list[str]  # what the message announced: "80%", "forecast"
     error: str | None = None
@@ -42,6 +44,8 @@ class Delivery:
 
 @dataclass
 class Outcome:
+    """One budget's check: its status, what was sent, what failed and what was held back."""
+
     budget: Budget
     status: Status | None = None
     error: str | None = None  # why the budget could not be evaluated

@@ -50,6 +50,8 @@ class Channel:
 
 @dataclass(frozen=True)
 class Budget:
+    """One budget from the config: an amount per period, for a scope of the usage."""
+
     name: str
     amount: Decimal  # USD per period
     period: str = "monthly"

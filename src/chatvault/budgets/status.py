@@ -26,6 +26,8 @@ STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 
 @dataclass(frozen=True)
 class Period:
+    """A budget's period: its local days [start, end) in the budget's zone."""
+
     kind: str
     start: date
     end: date  # the first day after it

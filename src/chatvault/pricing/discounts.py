@@ -20,6 +20,8 @@ HUNDRED = Decimal(100)
 
 @dataclass(frozen=True)
 class DiscountedCost:
+    """A month's cost before and after its volume discount, in cents."""
+
     list_cents: Decimal  # before the discount
     discount_cents: Decimal
     net_cents: Decimal

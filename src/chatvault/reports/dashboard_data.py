@@ -44,6 +44,8 @@ class Insight:
 
 @dataclass(frozen=True)
 class Dashboard:
+    """Everything the dashboard shows, for every renderer (terminal, SVG, HTML, JSON)."""
+
     title: str  # "chatvault: this month"
     time_zone: str
     first_day: date  # of the period shown

@@ -94,6 +94,8 @@ SORTS: dict[str, Callable[[Row], Any]] = {
 
 @dataclass(frozen=True)
 class Report:
+    """One page of grouped rows, with the totals over every group."""
+
     group_by: tuple[str, ...]
     rows: list[Row]  # the page asked for
     totals: Row  # over every group, not just the page

@@ -15,6 +15,8 @@ WIDTHS = ("1h", "1d")
 
 @dataclass(frozen=True)
 class ProviderSync:
+    """The config's `sync.<provider>` block: the admin API's key, address and reading rules."""
+
     admin_key: str | None = None  # '${OPENAI_ADMIN_KEY}'; else the environment variable
     base_url: str | None = None  # a proxy or a test server; default: the provider's API
     organization: str = "default"  # a name for the cursor, when several orgs share a database
@@ -29,6 +31,8 @@ class ProviderSync:
 
 @dataclass(frozen=True)
 class SyncConfig:
+    """The config's `sync:` section, one block per provider."""
+
     openai: ProviderSync = field(default_factory=ProviderSync)
     anthropic: ProviderSync = field(default_factory=ProviderSync)
 
