@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).parents[1] / "src" / "chatvault"
-FOUNDATION = {"errors", "money", "period", "paths", "redact", "csv_cells", "config"}
+FOUNDATION = {"errors", "money", "period", "paths", "redact", "csv_cells", "yaml_file", "config"}
 # What each part of the package may import of chatvault (besides itself and the foundation).
 ALLOWED = {
     "db": set(),

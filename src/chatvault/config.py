@@ -9,20 +9,20 @@ the file.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import re
 import types
 import typing
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from chatvault import paths
 from chatvault.errors import ConfigError
 from chatvault.period import zone_named
+from chatvault.yaml_file import read_yaml
 
 if typing.TYPE_CHECKING:
     # Imported when a config file is read: a command without one need not build them.
@@ -32,11 +32,15 @@ if typing.TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
+    """The config's `database:` section."""
+
     url: str | None = None
 
 
 @dataclass(frozen=True)
 class Tier:
+    """One volume-discount tier: a percentage off up to a monthly token limit."""
+
     name: str
     monthly_token_limit: int | None = None
     discount_percentage: Decimal = Decimal(0)
@@ -44,24 +48,32 @@ class Tier:
 
 @dataclass(frozen=True)
 class TieredPricing:
+    """Volume discounts by monthly tokens (`cost_calculation.tiered_pricing`)."""
+
     enabled: bool = False
     tiers: tuple[Tier, ...] = ()
 
 
 @dataclass(frozen=True)
 class CostPrediction:
+    """`cost_calculation.cost_prediction`: forecasts in budgets."""
+
     enabled: bool = True
     prediction_window_days: int = 30
 
 
 @dataclass(frozen=True)
 class BudgetAlerts:
+    """`cost_calculation.budget_alerts`: whether budgets notify, and at which percents."""
+
     enabled: bool = True
     alert_thresholds: tuple[Decimal, ...] = tuple(Decimal(t) for t in (50, 80, 90, 95, 100))
 
 
 @dataclass(frozen=True)
 class CostCalculation:
+    """The config's `cost_calculation:` section."""
+
     enable_advanced_costs: bool = True
     currency: str = "USD"
     tiered_pricing: TieredPricing = field(default_factory=TieredPricing)
@@ -85,11 +97,15 @@ class PriceOverride:
 
 @dataclass(frozen=True)
 class Pricing:
+    """The config's `pricing:` section."""
+
     overrides: tuple[PriceOverride, ...] = ()
 
 
 @dataclass(frozen=True)
 class Config:
+    """The whole config file, validated; every key has a default."""
+
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     timezone: str = "UTC"
     cost_calculation: CostCalculation = field(default_factory=CostCalculation)
@@ -158,17 +174,7 @@ def resolve_database_url(explicit: str | None, config: Config, config_file: Path
 
 
 def load_config(path: Path) -> Config:
-    import yaml
-
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"config file {path}{where}: {problem}") from None
+    data = read_yaml(path)
     try:
         return parse_config(data if data is not None else {})
     except ConfigError as exc:
@@ -198,44 +204,7 @@ def _advanced_costs(config: Config) -> Config:
     return dataclasses.replace(config, cost_calculation=cost)
 
 
-# --- loading --------------------------------------------------------------------------
-
-
-@functools.cache
-def _yaml_loader() -> type:
-    import yaml
-
-    # libyaml's parser when PyYAML has it: several times faster than the pure-Python one.
-    class DecimalLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-        """A SafeLoader that reads floats as Decimal (no float on the money path) and refuses
-        a key given twice (YAML would silently keep the last one)."""
-
-        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-            seen = set()
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=deep)
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r}", key_node.start_mark
-                    )
-                seen.add(key)
-            return super().construct_mapping(node, deep)
-
-    def construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
-        text = str(loader.construct_scalar(node)).replace("_", "")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite():
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{text!r} is not a finite number", node.start_mark
-            )
-        return value
-
-    DecimalLoader.add_constructor("tag:yaml.org,2002:float", construct_decimal)
-    return DecimalLoader
-
+# --- ${NAME} in a string value: the environment's, so secrets stay out of the file -------
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
