@@ -24,8 +24,8 @@ from chatvault.serve.read import Endpoint, dashboard_data, endpoints
 if TYPE_CHECKING:
     from chatvault.config import Settings
     from chatvault.serve.received import Received
+    from chatvault.serve.write import Writer
     from chatvault.session import Session
-    from chatvault.store import UsageStore
 
 log = logging.getLogger("chatvault.serve")
 MAX_BODY = 8 * 1024 * 1024  # bytes of a request body, after gzip too
@@ -47,12 +47,13 @@ class Server:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
-    def store(self) -> UsageStore:
-        """Where received usage goes: the library's writer, with ingest's checks, pricing
-        and dedupe."""
-        from chatvault.store import UsageStore
+    def writer(self) -> Writer:
+        """Where received usage goes: ingest's checks, pricing and dedupe, one writer at a
+        time."""
+        from chatvault.pricing.prices import PriceBook
+        from chatvault.serve.write import Writer
 
-        return UsageStore(self.settings.database_url, self.settings.config_file)
+        return Writer(PriceBook(self.settings.config.pricing.overrides))
 
     def session(self, tz: str | None = None) -> Session:
         from chatvault.db.engine import get_engine

@@ -6,8 +6,8 @@ the rest of the batch is kept."""
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf import json_format
@@ -109,46 +109,27 @@ def _kind(request: Request) -> str | None:
 
 
 def store(server: Server, items: Iterator[tuple[str, telemetry.Item]]) -> tuple[int, list[str]]:
-    """Store the usage items that pass every check, in one transaction; (items refused,
-    the first reasons why)."""
-    from chatvault.ingest.record import RecordError, UsageRecord
-
-    now = datetime.now(UTC)
-    kept: dict[str, list[dict[str, Any]]] = {}
-    refused: dict[str, int] = {}
+    """Store the usage items that pass every check (a request's items are of one source:
+    one transaction); (items refused, the first reasons why)."""
+    fields: dict[str, list[dict[str, Any]]] = {}
+    refused: Counter[str] = Counter()
     errors: list[str] = []
     for source, item in items:
-        problem = item.error
-        if problem is None:
-            try:
-                UsageRecord(**item.fields).check(now)
-            except RecordError as exc:
-                problem = f"{item.fields['request_id']}: {exc}"
-        if problem is None:
-            kept.setdefault(source, []).append(item.fields)
+        if item.fields is None:
+            refused[source] += 1
+            errors.append(str(item.error))
         else:
-            refused[source] = refused.get(source, 0) + 1
-            errors.append(problem)
-    for source, fields in kept.items():
-        counts = _record_many(server, fields)
-        stored = counts.inserted + counts.replaced
-        server.received.note(source, rows=stored, duplicates=len(fields) - stored)
+            fields.setdefault(source, []).append(item.fields)
+    for source, found in fields.items():
+        rows, problems = server.writer.rows(found)
+        refused[source] += len(problems)
+        errors += problems
+        with server.session() as session:
+            stored = server.writer.write(session, rows)
+        server.received.note(source, rows=stored, duplicates=len(rows) - stored)
     for source, n in refused.items():
         server.received.note(source, rejected=n)
-    return sum(refused.values()), errors
-
-
-def _record_many(server: Server, fields: list[dict[str, Any]]) -> Any:
-    """UsageStore.record_many, once more if another writer stored one of these ids between
-    its look-up and its insert (two workers receiving the same retry)."""
-    try:
-        return server.store.record_many(dict(f) for f in fields)
-    except Exception as exc:
-        from chatvault.db.engine import query_failure
-
-        if query_failure(exc) is None and "integrity" not in type(exc).__name__.lower():
-            raise
-        return server.store.record_many(dict(f) for f in fields)
+    return refused.total(), errors
 
 
 Handling = Callable[["Server", Any], Any]

@@ -1,0 +1,126 @@
+"""Received usage into the database: checked and priced as `ingest` checks and prices it,
+then written by one thread of the process at a time, every batch that waited in one
+transaction (group commit).
+
+Requests that arrive together would otherwise each wait for the database's write lock
+(SQLite's busy handler sleeps between tries) and each pay a commit and a round of stale
+marks for the same hours; written together they pay once. On PostgreSQL the transaction
+takes its turn with imports and other servers' writers (db/writes.take_turn), so two
+instances writing the same hours never deadlock, and the look-up of stored ids sees what
+the others committed: a retry sent to two instances is stored once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DBAPIError
+
+from chatvault.db.writes import (
+    REQUEST_ID,
+    UpsertCounts,
+    columns_of,
+    replaces,
+    row_total,
+    take_turn,
+    upsert,
+)
+from chatvault.ingest.record import RecordError, UsageRecord
+from chatvault.ingest.rows import pending_row, priced
+
+if TYPE_CHECKING:
+    from chatvault.pricing.prices import PriceBook
+    from chatvault.session import Session
+
+
+@dataclass
+class Batch:
+    """One request's rows (ROW_COLUMNS order, priced); `stored` of them were written (new,
+    or larger than the row stored), the others were duplicates."""
+
+    rows: list[tuple]
+    stored: int = 0
+    failure: BaseException | None = None
+    done: bool = False
+
+
+@dataclass
+class Writer:
+    """The process's writer of received usage."""
+
+    prices: PriceBook
+    _turn: threading.Lock = field(default_factory=threading.Lock)  # who writes now
+    _queue: list[Batch] = field(default_factory=list)
+    _queue_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def rows(self, items: Iterable[dict[str, Any]]) -> tuple[list[tuple], list[str]]:
+        """Usage fields as priced rows, checked as every import checks them; (rows, why
+        each refused item was refused)."""
+        now = datetime.now(UTC)
+        pending, errors = [], []
+        for fields in items:
+            try:
+                pending.append(pending_row(UsageRecord(**fields).check(now)))
+            except RecordError as exc:
+                errors.append(f"{fields['request_id']}: {exc}")
+        if not pending:
+            return [], errors
+        return list(zip(*priced(columns_of(pending), self.prices), strict=True)), errors
+
+    def write(self, session: Session, rows: list[tuple]) -> int:
+        """Store rows (dedupe: a request id already stored is replaced only by a row with
+        more tokens); how many were written. The thread that gets the turn writes every
+        batch queued by then, its own among them."""
+        batch = Batch(rows)
+        with self._queue_lock:
+            self._queue.append(batch)
+        with self._turn:
+            if not batch.done:
+                with self._queue_lock:
+                    taken, self._queue = self._queue, []
+                self._commit(session, taken)
+        if batch.failure is not None:
+            raise batch.failure
+        return batch.stored
+
+    def _commit(self, session: Session, batches: list[Batch]) -> None:
+        kept: dict[str, tuple[tuple, int]] = {}  # request id -> (row, its batch)
+        for number, batch in enumerate(batches):
+            for row in batch.rows:
+                before = kept.get(row[REQUEST_ID])
+                if before is None or replaces(row, row_total(before[0])):
+                    kept[row[REQUEST_ID]] = (row, number)
+        owners = [number for _, number in kept.values()]
+        columns = columns_of([row for row, _ in kept.values()])
+        try:
+            try:
+                counts = _upsert(session, columns)
+            except DBAPIError:  # a deadlock on MariaDB, another writer's id met: once more
+                counts = _upsert(session, columns)
+        except BaseException as exc:
+            for batch in batches:
+                batch.failure, batch.done = exc, True
+            return
+        written = range(len(owners)) if counts.written is None else counts.written
+        for index in written:
+            batches[owners[index]].stored += 1
+        for batch in batches:
+            batch.done = True
+
+
+def _upsert(session: Session, columns: list) -> UpsertCounts:
+    """The rows and the daily rollups they change, in one transaction: reports then find
+    the rollups exact instead of each rebuilding the day being written to (as an import
+    does, ingest/run.py)."""
+    from chatvault.db.rollups import refresh
+
+    with session.writing() as conn:
+        take_turn(conn)
+        counts = upsert(conn, columns)
+        if counts.inserted or counts.replaced:
+            refresh(conn)
+        return counts
