@@ -323,3 +323,19 @@ ingest_checkpoints = Table(
     Column("source", String(32), **NOT_NULL),
     Column("updated_at", UTCDateTime, **NOT_NULL),
 )
+
+
+# A coding agent's sessions whose own log has been imported, and those the receiver stored
+# telemetry rows of (revision 0012): a session in both has its telemetry rows deleted, the
+# log counts the same requests (db/overlap.py).
+def _sessions_table(name: str) -> Table:
+    return Table(
+        name,
+        _metadata,
+        Column("agent", String(32), primary_key=True),
+        Column("session_id", String(64), primary_key=True),
+    )
+
+
+logged_sessions = _sessions_table("logged_sessions")
+telemetry_sessions = _sessions_table("telemetry_sessions")

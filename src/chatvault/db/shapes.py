@@ -7,7 +7,7 @@ VERSION_TABLE = "chatvault_alembic_version"
 
 # The newest revision this chatvault knows; tests check it against the migration scripts,
 # so commands can compare it with the database without loading Alembic.
-HEAD = "0011"
+HEAD = "0012"
 
 _LEGACY = frozenset(
     {
@@ -60,6 +60,8 @@ USAGE_LOGS_COLUMNS["0009"] = USAGE_LOGS_COLUMNS["0008"] | {"price_data"}
 USAGE_LOGS_COLUMNS["0010"] = USAGE_LOGS_COLUMNS["0009"]
 # 0011 added the machine a row came from, and the ingest checkpoints table.
 USAGE_LOGS_COLUMNS["0011"] = USAGE_LOGS_COLUMNS["0010"] | {"machine"}
+# 0012 added the sessions whose logs were imported (their telemetry no longer counts).
+USAGE_LOGS_COLUMNS["0012"] = USAGE_LOGS_COLUMNS["0011"]
 
 
 def recognise(columns: set[str] | frozenset[str]) -> str | None:
