@@ -25,10 +25,12 @@ def looks_like(head: bytes) -> bool:
 
 
 def records(stream: CountingReader, options: ParseOptions) -> Iterator[Item]:
-    return bucket_results(stream, lambda bucket, result: _record(bucket, result, options))
+    return bucket_results(stream, lambda bucket, result: bucket_record(bucket, result, options))
 
 
-def _record(bucket: dict, result: Any, options: ParseOptions) -> UsageRecord:
+def bucket_record(bucket: dict, result: Any, options: ParseOptions) -> UsageRecord:
+    """One result of one usage bucket as a record; `chatvault sync` reads the API's pages
+    through it too."""
     if not isinstance(result, dict):
         raise RecordError("result", "not an object")
     creation = result.get("cache_creation") or {}

@@ -26,10 +26,12 @@ def looks_like(head: bytes) -> bool:
 
 
 def records(stream: CountingReader, options: ParseOptions) -> Iterator[Item]:
-    return bucket_results(stream, lambda bucket, result: _record(bucket, result, options))
+    return bucket_results(stream, lambda bucket, result: bucket_record(bucket, result, options))
 
 
-def _record(bucket: dict, result: Any, options: ParseOptions) -> UsageRecord | None:
+def bucket_record(bucket: dict, result: Any, options: ParseOptions) -> UsageRecord | None:
+    """One result of one usage bucket as a record (None for an empty one); `chatvault sync` reads
+    the API's pages through it too."""
     if not isinstance(result, dict):
         raise RecordError("result", "not an object")
     requests = count(result.get("num_model_requests", 0), "num_model_requests")

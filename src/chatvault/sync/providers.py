@@ -194,7 +194,7 @@ def bucket_times(provider: Provider, bucket: Any, where: str) -> tuple[datetime,
 def usage_rows(provider: Provider, endpoint: str, page: dict, now: datetime) -> list[UsageRow]:
     """Every result of a usage page, normalised; PageError names the first bad one."""
     to_record: Callable[..., UsageRecord | None] = (
-        openai_usage._record if provider.name == "openai" else anthropic_usage._record
+        openai_usage.bucket_record if provider.name == "openai" else anthropic_usage.bucket_record
     )
     options = ParseOptions(now=now)
     rows = []
