@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from chatvault.forecast.methods import fit_growth
+from chatvault.forecast.methods import fit_growth, fit_level_weekday
 from chatvault.forecast.predict import predict
 from chatvault.forecast.robust import cleaned, drift, level_shift, prepare
 
@@ -45,12 +45,44 @@ def test_steady_spend_has_no_shift_and_growth_is_not_a_step():
     assert level_shift(weekly(90, seed=4) * 1.003 ** np.arange(90)) == 0
 
 
-def test_a_one_off_spike_is_set_aside_but_the_last_week_is_kept():
+def test_a_one_off_spike_is_set_aside_but_the_last_day_is_kept():
     y = weekly(90, seed=5)
     y[40] *= 20
-    y[87] *= 20
+    y[89] *= 20  # the last day: perhaps the start of a change
     clean, count = cleaned(y)
-    assert count == 1 and clean[40] < 3 * y[33] and clean[87] == y[87]
+    assert count == 1 and clean[40] < 3 * y[33] and clean[89] == y[89]
+    # A spike in the last week that spend came back from is a one-off like any other.
+    y[89] /= 20
+    y[86] *= 20
+    clean, count = cleaned(y)
+    assert count == 2 and clean[86] < 3 * y[79]
+
+
+def test_a_holiday_spell_is_set_aside_but_not_one_at_the_end_or_one_that_recurs():
+    y = weekly(120, noise=0.2, seed=9)
+    holiday = y.copy()
+    holiday[50:60] *= 0.3  # ten days off at a third of the spend
+    clean, count = cleaned(holiday)
+    assert 8 <= count <= 14
+    np.testing.assert_allclose(clean[50:60].sum(), y[50:60].sum(), rtol=0.2)
+    ends = y.copy()
+    ends[-10:] *= 0.3  # the last ten days: perhaps the start of a change, not a spell
+    assert np.all(cleaned(ends)[0][-10:] == ends[-10:])
+    batch = y.copy()
+    batch[5::30] += 8 * y.mean()  # a batch job every 30 days recurs: spend to forecast
+    assert np.all(cleaned(batch)[0][5::30] == batch[5::30])
+
+
+def test_level_weekday_takes_the_recent_level_and_every_week_s_profile():
+    t = np.arange(112)
+    level = np.where(t < 84, 100.0, 130.0)  # the last four weeks 30% up
+    y = level * QUIET_WEEKENDS[t % 7] * np.exp(np.random.default_rng(4).normal(0, 0.1, 112))
+    fit = fit_level_weekday(y, 0, 14)
+    np.testing.assert_allclose(fit.mean, 130 * QUIET_WEEKENDS[np.arange(112, 126) % 7], rtol=0.1)
+    assert fit.sums().sum() > fit.mean.sum()  # totals add expected days, above the medians
+    large = fit_level_weekday(100 * y, 0, 14)
+    np.testing.assert_allclose(large.mean, 100 * fit.mean, rtol=1e-9)
+    np.testing.assert_allclose(large.cov, 1e4 * fit.cov, rtol=1e-9)
 
 
 def test_growth_follows_compounding_spend_within_its_log_offset_bias():

@@ -15,6 +15,7 @@ METHODS: dict[str, str] = {
     "trend": "linear trend, least squares (no weekday terms)",
     "mean": "run-rate: the mean day of the last 28 days",
     "weekday-mean": "the mean of each weekday over the last 28 days",
+    "level-weekday": "the last 21 days' level times a weekday profile, on the log scale",
 }
 
 

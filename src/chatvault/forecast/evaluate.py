@@ -13,6 +13,7 @@ from chatvault.forecast.methods import (
     WEEK,
     Fit,
     fit_growth,
+    fit_level_weekday,
     fit_mean,
     fit_seasonal_naive,
     fit_trend,
@@ -29,6 +30,7 @@ FITTERS: dict[str, Callable[[np.ndarray, int, int], Fit]] = {
     "trend": fit_trend,
     "mean": fit_mean,
     "weekday-mean": fit_weekday_mean,
+    "level-weekday": fit_level_weekday,
 }
 MIN_TRAIN = 28  # an origin needs four weeks behind it
 FLOOR = 0.02  # no day's error sd below 2% of the recent mean day: rounding is not certainty

@@ -164,10 +164,14 @@ def forecast(
     calibrated = n >= CALIBRATE_DAYS and len(starts) >= MIN_ORIGINS
     if calibrated:
         # Scored against the series with its one-offs set aside (robust.cleaned): a spike
-        # that came once says nothing of the next month, and would decide the widths.
-        tried = scored.get(chosen) or trials(
-            y, weekday0, chosen, starts, BACKTEST_HORIZON_DAYS, cache, cleaned(y)[0]
-        )
+        # that came once says nothing of the next month, and would decide the widths. Spells
+        # stay: a week off happens again (holidays), and the next month's total may hold one.
+        actual = cleaned(y, spells=False)[0]
+        tried = [
+            Trial(t.origin, actual[t.origin : t.origin + len(t.actual)], t.fit, t.scale)
+            for t in scored.get(chosen)
+            or trials(y, weekday0, chosen, starts, BACKTEST_HORIZON_DAYS, cache)
+        ]
         daily_scale, total_scale = calibration(tried, lambda df: _quantile(level, df), level)
     mean = np.maximum(found.mean, 0.0)
     half = _quantile(level, found.df) * np.sqrt(np.diag(found.cov)) * daily_scale

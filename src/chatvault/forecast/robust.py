@@ -17,8 +17,13 @@ import numpy as np
 from chatvault.forecast.methods import WEEK
 
 SPIKE_SPREAD = 5.0  # a one-off is this many robust spreads away from its weekday's neighbours
-ALONE = 35  # days either side of a one-off without another: more often is a pattern
-RECENT = WEEK  # the last week is never set aside: it may be the start of a change
+NEAR_LAGS = (-21, -14, -7, 7, 14, 21)  # its neighbours: the same weekday, three weeks around
+ALONE = 35  # days either side of a one-off with at most one other: more often is a pattern
+ONE_OFF_DAYS = 14  # a longer episode is a level, not a one-off
+BACK = 2.0  # spend came back after one when the next week is within 2 sd of its neighbours
+SPELL_SPREAD = 4.0  # a spell's week is this many robust spreads of weekly ratios away
+SPELL_DAYS = 21  # a spell (days off, a holiday) lasts three weeks at most
+SPELL_LAGS = (-28, -21, -14, -7, 7, 14, 21, 28)  # a spell's days are replaced from these
 SHIFT_BEFORE = 28  # a shift needs four weeks before it to be told from noise
 SHIFT_AFTER = 14  # and two weeks after it to fit from
 SHIFT_LOOK = 182  # shifts are looked for in the last half year
@@ -46,30 +51,123 @@ def prepare(y: np.ndarray) -> Prepared:
     return Prepared(clean[start:], start, start > 0, one_offs, drift(clean, start))
 
 
-def cleaned(y: np.ndarray) -> tuple[np.ndarray, int]:
-    """The series with one-off spikes and dips replaced by the median of the same weekday in
-    the three weeks before and after, and how many days were replaced."""
+def cleaned(y: np.ndarray, spells: bool = True) -> tuple[np.ndarray, int]:
+    """The series with one-off episodes set aside, and how many days were.
+
+    A one-off day is far from the median of the same weekday in the three weeks before and
+    after, and is replaced by that median; with `spells`, a spell of days off (a holiday)
+    is replaced by the same weekday of the weeks around it (_spells).
+    """
     n = len(y)
     if n < 3 * WEEK:
         return y, 0
-    t = np.arange(n)
-    around = np.full((6, n), np.nan)
-    for row, lag in enumerate((-21, -14, -7, 7, 14, 21)):
-        inside = (t + lag >= 0) & (t + lag < n)
-        around[row, inside] = y[t[inside] + lag]
-    base = np.nanmedian(around, axis=0)
+    base = _neighbours(y, np.zeros(n, dtype=bool), NEAR_LAGS)
     gap = y - base
     spread = max(1.4826 * float(np.median(np.abs(gap))), float(np.mean(np.abs(gap))))
-    odd = np.abs(gap) > SPIKE_SPREAD * spread
-    odd[n - RECENT :] = False
-    # One-off means alone: a day with another odd day within ALONE days recurs (a batch job
-    # at each month's start, a weekly report), and is part of the spend to forecast.
-    days = np.flatnonzero(odd)
-    for day in days:
-        odd[day] = np.sum(np.abs(days - day) <= ALONE) == 1
-    if spread <= 0 or not odd.any():
+    if spread <= 0:
         return y, 0
-    return np.where(odd, base, y), int(odd.sum())
+    odd = _one_off(gap / spread)
+    out = np.where(odd, base, y)
+    if spells:
+        spell = _spells(out, base)
+        out = np.where(spell, _neighbours(out, spell, SPELL_LAGS), out)
+        odd |= spell
+    return (out, int(odd.sum())) if odd.any() else (y, 0)
+
+
+def _neighbours(y: np.ndarray, skip: np.ndarray, lags: tuple[int, ...]) -> np.ndarray:
+    """Each day's median of the same weekday at `lags` days away, days in `skip` left out
+    (the day itself where none is left)."""
+    t = np.arange(len(y))
+    around = np.full((len(lags), len(y)), np.nan)
+    for row, lag in enumerate(lags):
+        inside = (t + lag >= 0) & (t + lag < len(y))
+        around[row, inside] = np.where(skip[t[inside] + lag], np.nan, y[t[inside] + lag])
+    empty = np.isnan(around).all(axis=0)
+    around[0, empty] = y[empty]
+    return np.nanmedian(around, axis=0)
+
+
+def _episodes(days: np.ndarray, side: np.ndarray) -> list[np.ndarray]:
+    """Runs of `days` of one sign of `side` with gaps of at most two days."""
+    found: list[list[int]] = []
+    for day in days:
+        if found and day - found[-1][-1] <= 2 and side[day] == side[found[-1][-1]]:
+            found[-1].append(int(day))
+        else:
+            found.append([int(day)])
+    return [np.array(e) for e in found]
+
+
+def _recurs(first: int, others: np.ndarray) -> bool:
+    """An episode recurs when another of its sign starts a whole number of weeks (up to
+    five) or about a month away: a weekly report, a batch job at each month's start."""
+    gap = np.abs(others - first)
+    gap = gap[gap > 0]
+    return bool(np.any((gap % WEEK == 0) & (gap <= ALONE) | (gap >= 26) & (gap <= 35)))
+
+
+def _one_off(score: np.ndarray) -> np.ndarray:
+    """The odd days (`score`: a day's robust spreads from its neighbours) that are one-off
+    episodes: at most ONE_OFF_DAYS long, not recurring, not one of three or more within
+    ALONE days (a level moving), and spend came back after them: the mean score of the week
+    after (what there is of it) is within BACK spreads of its noise. A spike in the last
+    week that spend came back from is a one-off like any other; one on the last day, or
+    followed by days still off, may be the start of a change."""
+    side = np.sign(score)
+    episodes = _episodes(np.flatnonzero(np.abs(score) > SPIKE_SPREAD), side)
+    firsts = np.array([e[0] for e in episodes])
+    signs = np.array([side[e[0]] for e in episodes])
+    found = np.zeros(len(score), dtype=bool)
+    for at, episode in enumerate(episodes):
+        after = score[episode[-1] + 1 : episode[-1] + 1 + WEEK] * signs[at]
+        back = len(after) > 0 and after.mean() < BACK / np.sqrt(len(after))
+        same = firsts[signs == signs[at]]
+        crowded = np.sum(np.abs(same - episode[0]) <= ALONE) > 2
+        long = episode[-1] - episode[0] + 1 > ONE_OFF_DAYS
+        if back and not (crowded or long or _recurs(episode[0], same)):
+            found[episode] = True
+    return found
+
+
+def _spells(y: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Days of spells: a week or more whose run-rate is far from that of the same weekdays
+    around it, that spend came back from (two weeks before and after within SHIFT_SIZE of
+    each other), at most SPELL_DAYS long, not in the last week and not recurring.
+
+    Day by day a holiday week at a third of the spend is within the noise; its 7-day mean,
+    against the 7-day mean of its neighbours, is far outside it.
+    """
+    n = len(y)
+    spell = np.zeros(n, dtype=bool)
+    if n < 5 * WEEK:
+        return spell
+    week = np.ones(WEEK) / WEEK
+    run, around = np.convolve(y, week, mode="valid"), np.convolve(base, week, mode="valid")
+    both = (run > 0) & (around > 0)
+    if not both.any():
+        return spell
+    ratio = np.where(around > 0, -10.0, 0.0)  # a week without spend against one with: far
+    ratio[both] = np.log(run[both] / around[both])
+    middle = float(np.median(ratio[both]))
+    spread = 1.4826 * float(np.median(np.abs(ratio[both] - middle)))
+    if spread <= 0:
+        return spell
+    far = np.sign(ratio - middle) * (np.abs(ratio - middle) > SPELL_SPREAD * spread)
+    runs = []
+    for episode in _episodes(np.flatnonzero(far), far):
+        first, last = episode[0], episode[-1] + WEEK - 1  # the days its weeks cover
+        if last - first + 1 > SPELL_DAYS or first < 2 * WEEK or last + 2 * WEEK >= n:
+            continue
+        before, after = y[first - 2 * WEEK : first].mean(), y[last + 1 : last + 1 + 2 * WEEK].mean()
+        if before > 0 and after > 0 and abs(np.log(after / before)) <= np.log(1 + SHIFT_SIZE):
+            runs.append((first, last, far[episode[0]]))
+    firsts, signs = np.array([r[0] for r in runs]), np.array([r[2] for r in runs])
+    for first, last, sign in runs:
+        if not _recurs(first, firsts[signs == sign]):
+            days = np.arange(first, last + 1)
+            spell[days[np.sign(y[days] - base[days]) == sign]] = True
+    return spell
 
 
 def level_shift(y: np.ndarray) -> int:
