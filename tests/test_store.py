@@ -89,3 +89,17 @@ def test_record_many_keeps_the_larger_snapshot_of_a_request(store, order):
         ]
     )  # fmt: skip
     assert stored(store.settings.database_url)["r"]["output_tokens"] == 500
+
+
+def test_an_estimate_beyond_the_maximum_is_refused_as_ingest_refuses_it(db_url, tmp_path):
+    at_head(db_url)
+    config = tmp_path / "c.yaml"
+    config.write_text("pricing:\n  overrides:\n    - {model: big-model, input: 100, output: 100}\n")
+    store = chatvault.UsageStore(database=db_url, config=config)
+    with pytest.raises(InputError) as refused:
+        store.record(model="big-model", user_id="a", input_tokens=10**9)  # $100,000
+    assert str(refused.value) == (
+        "cost: estimated at $100,000.00 at big-model's price, more than $50,000, "
+        "the most one record may cost"
+    )
+    assert store.record(model="big-model", user_id="a", input_tokens=10**8) == Decimal(1_000_000)

@@ -3,6 +3,10 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+# The most one record may cost, reported or estimated: $50,000. A million records at it still
+# sum within a signed 64-bit integer of millionths of a cent (SQLite's cost column).
+MAX_CENTS = 5_000_000
+
 
 @dataclass(frozen=True)
 class Estimate:

@@ -27,8 +27,9 @@ from chatvault.db.writes import (
     upsert,
 )
 from chatvault.errors import InputError
-from chatvault.ingest.record import RecordError, UsageRecord
+from chatvault.ingest.record import RecordError, UsageRecord, beyond
 from chatvault.ingest.rows import pending_row, priced
+from chatvault.money import MAX_CENTS, usd_rounded
 from chatvault.pricing.prices import PriceBook
 from chatvault.session import Session
 
@@ -75,6 +76,11 @@ class UsageStore:
         except RecordError as exc:
             raise InputError(str(exc)) from None
         (row,) = zip(*priced(columns_of([pending_row(record)]), self.prices), strict=True)
+        if row[COST] is not None and from_micro_cents(row[COST]) > MAX_CENTS:
+            cost = usd_rounded(from_micro_cents(row[COST]))
+            raise InputError(
+                f"cost: estimated at {cost} at {record.model}'s price, {beyond(MAX_CENTS)}"
+            )
         return row
 
     def _store(self, rows: list[tuple]) -> UpsertCounts:

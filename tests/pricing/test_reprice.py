@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+import chatvault
 from chatvault.cli.app import app
 from chatvault.db.engine import connect
 from chatvault.db.models import usage_logs
@@ -166,3 +167,20 @@ def test_each_estimated_cost_records_the_price_data_that_priced_it(db, tmp_path)
     )
     assert run(db, config=config).exit_code == 0
     assert price_data(db)["cc:msg_a4:req_a4"] == "config override"
+
+
+def test_an_estimate_beyond_the_maximum_is_left_unpriced(sqlite_url, tmp_path):
+    """Ingest refuses a record it would estimate above $50,000; reprice never writes one."""
+    at_head(sqlite_url)
+    chatvault.UsageStore(database=sqlite_url).record(
+        model="big-model", user_id="a", input_tokens=10**9, request_id="big"
+    )
+    config = tmp_path / "c.yaml"
+    config.write_text("pricing:\n  overrides:\n    - {model: big-model, input: 100, output: 100}\n")
+    result = run(sqlite_url, config=config)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[1] == (
+        "warning: 1 row estimated at more than $50,000.00, the most one record may cost: "
+        "left unpriced"
+    )
+    assert costs(sqlite_url)["big"] == (None, None)

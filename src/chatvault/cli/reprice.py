@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import typer
 
 from chatvault.cli.common import Where, info, open_session, with_database
 from chatvault.cli.filters import Filters, with_filters
-from chatvault.money import usd
+from chatvault.money import MAX_CENTS, usd, usd_rounded
 
 
 @with_filters(model_short="-m")
@@ -39,6 +40,12 @@ def reprice(
         f"({'' if change.startswith('-') else '+'}{change})"
         + overridden(summary.by_override, session.settings.config_file)
     )
+    if summary.beyond_maximum:
+        info(
+            f"warning: {summary.beyond_maximum:,} row{'' if summary.beyond_maximum == 1 else 's'} "
+            f"estimated at more than "
+            f"{usd_rounded(Decimal(MAX_CENTS))}, the most one record may cost: left unpriced"
+        )
 
 
 def overridden(rows: int, config_file: Path | None) -> str:

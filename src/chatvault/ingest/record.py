@@ -18,6 +18,7 @@ from typing import Any
 
 from chatvault.db.models import COUNT_COLUMNS as COUNTS
 from chatvault.db.models import TEXT_LENGTHS
+from chatvault.money import MAX_CENTS
 
 STATUSES = ("success", "error")
 # Older than this, or later than a day from now, a timestamp is a mistake (a unit error, a
@@ -29,7 +30,6 @@ SLACK = timedelta(days=1)
 # request_count is a 32-bit column on PostgreSQL and MariaDB.
 MAX_TOKENS = 10**12  # in each token column
 MAX_REQUESTS = 10**9
-MAX_CENTS = 5_000_000  # $50,000, reported or estimated
 # JSON deeper than this is refused (orjson's limit; ingest/jsontext.py).
 DEPTH = 1024
 TOO_DEEP = f"nested deeper than {DEPTH:,} levels"

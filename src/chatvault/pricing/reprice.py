@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from chatvault.db.queries import rows_to_price, set_costs
+from chatvault.money import MAX_CENTS
 from chatvault.pricing.prices import PRICED_BY, PriceBook, cost_cents, usage_of
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class RepriceSummary:
     newly_priced: int = 0
     unpriced: int = 0  # still without a price
     by_override: int = 0  # priced with the config's overrides
+    beyond_maximum: int = 0  # estimated above MAX_CENTS, which no record may cost: unpriced
     before_cents: Decimal = Decimal(0)  # the examined rows' total, before and after
     after_cents: Decimal = Decimal(0)
 
@@ -59,6 +61,9 @@ def _changes(batch, book: PriceBook, summary: RepriceSummary) -> list[dict]:
         summary.examined += 1
         rates = book.rates(row["provider"], row["model"], row["created_at"])
         new = None if rates is None else cost_cents(usage_of(row), rates)
+        if new is not None and new > MAX_CENTS:
+            summary.beyond_maximum += 1
+            new = None  # unknown, as ingest would have refused it: never a cost it cannot be
         source = None if new is None else "estimated"
         data = None if new is None else rates.price_data
         old = row["cost_cents"]
