@@ -315,3 +315,12 @@ def test_a_cost_with_an_exponent_beyond_decimal_is_refused(db, tmp_path):
     result = ingest(db, str(path))
     assert result.exit_code == 2
     assert f"error: {path}:3: cost_cents: more than $50,000" in result.stderr
+
+
+def test_a_decimal_is_shown_as_written_not_as_its_repr():
+    from decimal import Decimal
+
+    from chatvault.ingest.record import RecordError, count
+
+    with pytest.raises(RecordError, match=r"must be a whole number, got 1\.5$"):
+        count(Decimal("1.5"), "input_tokens")

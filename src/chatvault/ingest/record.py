@@ -176,7 +176,7 @@ def shown(value: Any) -> str:
     (which may be nested a thousand levels deep)."""
     if isinstance(value, list | dict):
         return "a JSON array" if isinstance(value, list) else "a JSON object"
-    text = repr(value)
+    text = str(value) if isinstance(value, Decimal) else repr(value)  # 1.5, not Decimal('1.5')
     return text if len(text) <= 40 else f"{text[:37]}..."
 
 
