@@ -14,6 +14,7 @@ import uvicorn
 
 from chatvault.db.migrate import migrate
 from chatvault.serve.main import Options, build
+from tests.conftest import DIALECTS
 
 READ = "read-token-0123456789abcdef"
 SEND = "send-token-0123456789abcdef"
@@ -67,3 +68,13 @@ def server(sqlite_url, tokens) -> Iterator[Running]:
 def server_on(tokens) -> Callable[..., object]:
     """A server on a database of the test's choosing (db_url: all three dialects)."""
     return serving
+
+
+@pytest.fixture(params=DIALECTS)
+def server_each(request, tokens) -> Iterator[Running]:
+    """A server on SQLite, PostgreSQL and MariaDB in turn (marked as tests/conftest.py
+    marks them)."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    migrate(url)
+    with serving(url) as running:
+        yield running

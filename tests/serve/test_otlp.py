@@ -128,7 +128,8 @@ def test_the_sdk_log_exporter_sends_claude_code_events(server):
     assert row["created_at"].timestamp() == pytest.approx(NOW_NS / 1e9, abs=1e-3)
 
 
-def test_a_retry_adds_nothing_in_either_encoding(server):
+def test_a_retry_adds_nothing_in_either_encoding(server_each):
+    server = server_each
     batch = proto_logs([claude_code_event(1), claude_code_event(2, input_tokens="7")])
     body = batch.SerializeToString()
     first = post(server, "/v1/logs", body, PROTOBUF)
