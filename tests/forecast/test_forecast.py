@@ -101,10 +101,18 @@ def test_auto_picks_a_weekly_method_on_a_weekly_series_and_says_why(noise):
     assert all(best <= float(v) for v in scores.values())
 
 
-def test_auto_on_a_short_history_uses_the_weekday_regression_and_says_so():
-    fc = predict(seasonal(30, 1.0), START, 30)
-    assert fc.method == "trend-weekday"
-    assert fc.reason == "only 30 days of history (< 42 needed to backtest): trend-weekday"
+def test_auto_on_a_short_history_averages_a_level_and_growth_and_says_so():
+    y = seasonal(30, 1.0)
+    fc = predict(y, START, 30)
+    assert fc.method == "level-weekday+growth"
+    assert fc.reason == (
+        "only 30 days of history (< 42 needed to backtest): mean of level-weekday and growth"
+    )
+    level, growth = (predict(y, START, 30, method=m) for m in ("level-weekday", "growth"))
+    np.testing.assert_allclose(fc.mean, (level.mean + growth.mean) / 2)
+    # The mean's covariance is the mean of theirs; its total adds the expected days.
+    np.testing.assert_allclose(fc.fit.cov, (level.fit.cov + growth.fit.cov) / 2)
+    assert fc.total()[0] == pytest.approx((level.total()[0] + growth.total()[0]) / 2)
 
 
 @pytest.mark.parametrize("method", ["auto", "holt-winters", "mean"])

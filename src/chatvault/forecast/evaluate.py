@@ -75,6 +75,23 @@ def fit(method: str, y: np.ndarray, weekday0: int, horizon: int, ready: Prepared
     return Fit(found.mean, cov, found.df, found.expected)
 
 
+def combine(fits: list[Fit]) -> Fit:
+    """The mean forecast of `fits`. Its error is the mean of their errors, whose covariance
+    needs theirs with each other, which nothing estimates: the mean of their covariances is
+    the most it can be (correlation 1, equal spreads) and calibration then scales it."""
+    if len(fits) == 1:
+        return fits[0]
+    expected = None
+    if any(f.expected is not None for f in fits):
+        expected = np.mean([f.sums() for f in fits], axis=0)
+    return Fit(
+        np.mean([f.mean for f in fits], axis=0),
+        np.mean([f.cov for f in fits], axis=0),
+        min(f.df for f in fits),
+        expected,
+    )
+
+
 def trials(
     y: np.ndarray,
     weekday0: int,

@@ -16,7 +16,16 @@ from chatvault.forecast import (
     first_days,
     horizon_warning,
 )
-from chatvault.forecast.evaluate import FITTERS, Trial, calibration, fit, mase, origins, trials
+from chatvault.forecast.evaluate import (
+    FITTERS,
+    Trial,
+    calibration,
+    combine,
+    fit,
+    mase,
+    origins,
+    trials,
+)
 from chatvault.forecast.methods import Fit
 from chatvault.forecast.quantiles import t_quantile
 from chatvault.forecast.robust import SHIFT_AFTER, cleaned, prepare
@@ -26,9 +35,12 @@ AUTO_DAYS = 42  # auto backtests from six weeks: four to fit, two weekly origins
 CALIBRATE_DAYS = 60  # intervals are widened by the series' own backtest errors from here
 TRUST_DAYS = 28  # a shorter history gets a warning whatever the method
 AUTO_ORIGINS = 8  # auto and calibration score the last eight weekly origins
-SHORT_METHOD = "trend-weekday"  # auto's pick between MIN_DAYS and AUTO_DAYS
+# auto between MIN_DAYS and AUTO_DAYS, too few weeks to backtest or to trust a slope: the
+# mean of a level that holds and growth that goes on
+SHORT_METHODS = ["level-weekday", "growth"]
 MIN_ORIGINS = 2  # auto and calibration need two origins since a level shift
 SHIFT_METHOD = "weekday-mean"  # auto's pick when a shift leaves fewer: a level, no trend
+TIE = 1.1  # auto averages the two best methods when their MASEs are within 10%
 
 
 @dataclass(frozen=True)
@@ -104,8 +116,9 @@ def _warnings(y: np.ndarray, horizon: int) -> list[str]:
 
 def choose(
     y: np.ndarray, weekday0: int, starts: list[int], cache: dict | None = None
-) -> tuple[str, str, dict[str, list[Trial]]]:
-    """auto's method and reason from the trials at `starts`, and those trials."""
+) -> tuple[list[str], str, dict[str, list[Trial]]]:
+    """auto's method (two, whose mean is the forecast, when the backtest cannot tell them
+    apart) and reason from the trials at `starts`, and those trials."""
     actual = cleaned(y)[0]
     scored = {
         m: trials(y, weekday0, m, starts, BACKTEST_HORIZON_DAYS, cache, actual) for m in FITTERS
@@ -113,11 +126,17 @@ def choose(
     score = {m: mase(t) for m, t in scored.items()}
     if all(np.isnan(s) for s in score.values()):
         reason = "the history has no week-on-week change to scale errors by: trend-weekday"
-        return "trend-weekday", reason, scored
+        return ["trend-weekday"], reason, scored
     ranked = sorted(FITTERS, key=lambda m: np.inf if np.isnan(score[m]) else score[m])
     others = ", ".join(f"{m} {score[m]:.2f}" for m in ranked[1:])
-    reason = f"lowest backtest MASE ({score[ranked[0]]:.2f}; {others}) over {len(starts)} origins"
-    return ranked[0], reason, scored
+    best = f"({score[ranked[0]]:.2f}; {others}) over {len(starts)} origins"
+    # Eight origins rank methods this close by chance about as often as not: the mean of
+    # the two is safer than either (forecast combination).
+    if score[ranked[1]] <= TIE * score[ranked[0]]:
+        within = f"{TIE - 1:.0%}"
+        reason = f"mean of the two lowest backtest MASEs, within {within} of each other {best}"
+        return ranked[:2], reason, scored
+    return ranked[:1], f"lowest backtest MASE {best}", scored
 
 
 def predict(
@@ -145,21 +164,24 @@ def forecast(
         starts = [o for o in starts if o >= ready.start + SHIFT_AFTER]
     scored: dict[str, list[Trial]] = {}
     if n < MIN_DAYS:
-        chosen = "mean"
+        chosen = ["mean"]
         reason = f"only {n} days of history (< {MIN_DAYS}): mean run-rate"
         if method not in ("auto", "mean"):
             reason += f" instead of {method}"
     elif method != "auto":
-        chosen, reason = method, "chosen with --method"
+        chosen, reason = [method], "chosen with --method"
     elif n < AUTO_DAYS:
-        chosen = SHORT_METHOD
-        reason = f"only {n} days of history (< {AUTO_DAYS} needed to backtest): {SHORT_METHOD}"
+        chosen = SHORT_METHODS
+        reason = (
+            f"only {n} days of history (< {AUTO_DAYS} needed to backtest): "
+            f"mean of {' and '.join(chosen)}"
+        )
     elif len(starts) < MIN_ORIGINS:
-        chosen = SHIFT_METHOD
-        reason = f"too few backtest origins since the level shift ({len(starts)}): {chosen}"
+        chosen = [SHIFT_METHOD]
+        reason = f"too few backtest origins since the level shift ({len(starts)}): {chosen[0]}"
     else:
         chosen, reason, scored = choose(y, weekday0, starts, cache)
-    found = fit(chosen, y, weekday0, horizon, ready)
+    found = combine([fit(m, y, weekday0, horizon, ready) for m in chosen])
     daily_scale = total_scale = 1.0
     calibrated = n >= CALIBRATE_DAYS and len(starts) >= MIN_ORIGINS
     if calibrated:
@@ -167,16 +189,24 @@ def forecast(
         # that came once says nothing of the next month, and would decide the widths. Spells
         # stay: a week off happens again (holidays), and the next month's total may hold one.
         actual = cleaned(y, spells=False)[0]
+        each = [
+            scored.get(m) or trials(y, weekday0, m, starts, BACKTEST_HORIZON_DAYS, cache)
+            for m in chosen
+        ]
         tried = [
-            Trial(t.origin, actual[t.origin : t.origin + len(t.actual)], t.fit, t.scale)
-            for t in scored.get(chosen)
-            or trials(y, weekday0, chosen, starts, BACKTEST_HORIZON_DAYS, cache)
+            Trial(
+                t[0].origin,
+                actual[t[0].origin : t[0].origin + len(t[0].actual)],
+                combine([one.fit for one in t]),
+                t[0].scale,
+            )
+            for t in zip(*each, strict=True)
         ]
         daily_scale, total_scale = calibration(tried, lambda df: _quantile(level, df), level)
     mean = np.maximum(found.mean, 0.0)
     half = _quantile(level, found.df) * np.sqrt(np.diag(found.cov)) * daily_scale
     return Forecast(
-        method=chosen,
+        method="+".join(chosen),
         reason=reason,
         level=level,
         history_days=n,
