@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from chatvault.errors import InputError
 from chatvault.ingest import claude_code, llm_logs
 from chatvault.ingest.files import CountingReader, Input
+from chatvault.ingest.formats import DETECTABLE, detect
 from chatvault.ingest.options import Checked, ParseOptions
 from chatvault.ingest.record import RecordError, UsageRecord
-from chatvault.ingest.run import DETECTABLE, detect
 from tests.head import at_head
 from tests.ingest.helpers import FIXTURES, ingest, rows
 

@@ -100,9 +100,8 @@ def ingest(
         raise typer.BadParameter("--rejects goes with --skip-invalid", param_hint="--rejects")
     with open_session(ctx, where) as session:
         inputs = find_inputs(paths or [], source.value)
-        console = stderr()
         total = None if any(i.size is None for i in inputs) else sum(i.size or 0 for i in inputs)
-        with _progress(console, quiet, total) as advance, _open(rejects) as rejected:
+        with _progress(quiet, total) as advance, _open(rejects) as rejected:
             importer = build_importer(
                 session,
                 source.value,
@@ -117,7 +116,7 @@ def ingest(
             )
             summary = importer.run(inputs)
     for line in summary.failed:
-        console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+        stderr().print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
     if summary.unpriced:
         models = ", ".join(f"{m} ({n})" for m, n in summary.unpriced.most_common(10))
         more = "" if len(summary.unpriced) <= 10 else f" and {len(summary.unpriced) - 10} more"
@@ -150,11 +149,13 @@ def _describe(summary, dry_run: bool) -> str:
 
 
 class _progress:
-    """A progress bar on stderr sized by bytes; nothing when not a terminal, or when quiet."""
+    """A progress bar on stderr sized by bytes; nothing when not a terminal, or when quiet
+    (then Rich is not even imported: a rerun over unchanged files is mostly start-up)."""
 
-    def __init__(self, console, quiet: bool, total: int | None):
+    def __init__(self, quiet: bool, total: int | None):
         self._bar = None
-        if not quiet and console.is_terminal:
+        console = None if quiet else stderr()
+        if console is not None and console.is_terminal:
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,

@@ -33,7 +33,6 @@ from sqlalchemy.exc import IntegrityError
 from chatvault.db.models import (
     DEFAULTS,
     TOTAL_COLUMNS,
-    ingest_checkpoints,
     token_total,
     usage_logs,
 )
@@ -48,6 +47,7 @@ ROW_COLUMNS = (
     *_PRICING,
 )
 REQUEST_ID, CREATED_AT, COST = map(ROW_COLUMNS.index, ("request_id", "created_at", "cost_cents"))
+PENDING_COLUMNS = ROW_COLUMNS[:COST]  # a row before pricing (ingest/rows.py)
 _TOTAL = tuple(map(ROW_COLUMNS.index, TOTAL_COLUMNS))
 
 
@@ -320,32 +320,37 @@ _CHECKPOINT = (
 
 def load_checkpoints(conn: Connection, machine: str) -> dict[str, tuple]:
     """A machine's checkpoints by path: (device, inode, size, mtime_ns, offset, lines, head
-    fingerprint, tail fingerprint, source)."""
-    c = ingest_checkpoints.c
-    found = conn.execute(
-        select(c.path, *(c[name] for name in _CHECKPOINT)).where(c.machine == machine)
-    )
+    fingerprint, tail fingerprint, source). One plain statement: a rerun loads thousands."""
+    found = conn.exec_driver_sql(_load_sql(conn.dialect.paramstyle, _quoter(conn)), (machine,))
     kept = {}
-    for path, file_id, *rest in found:
+    for path, file_id, *rest in found.fetchall():
         device, _, inode = file_id.partition(":")
         kept[path] = (int(device), int(inode), *rest)
     return kept
 
 
-def save_checkpoints(conn: Connection, machine: str, marks: list[tuple[str, dict]]) -> None:
+def _quoter(conn: Connection) -> Callable[[str], str]:
+    return conn.dialect.identifier_preparer.quote
+
+
+@functools.cache
+def _load_sql(paramstyle: str, quote: Callable[[str], str]) -> str:
+    names = ", ".join(map(quote, ("path", *_CHECKPOINT)))
+    mark = "?" if paramstyle == "qmark" else "%s"
+    return f"SELECT {names} FROM ingest_checkpoints WHERE machine = {mark}"
+
+
+def save_checkpoints(conn: Connection, machine: str, marks: list[tuple[str, tuple]]) -> None:
     """Record where files' imports stopped, in the caller's transaction (the one that wrote
-    their rows): (path, checkpoint) pairs, a checkpoint holding device, inode, size,
-    mtime_ns, offset, lines, head, tail and source. Two statements for all of them."""
+    their rows): (path, checkpoint) pairs, a checkpoint being (device, inode, size,
+    mtime_ns, offset, lines, head, tail, source). Two statements for all of them."""
     now: Any = datetime.now(UTC)
     now = utc_text(now) if conn.dialect.name == "sqlite" else now.replace(tzinfo=None)
     rows = []
-    for path, mark in marks:
+    for path, (device, inode, *values) in marks:
         path_key = hashlib.sha256(path.encode(errors="surrogateescape")).hexdigest()[:32]
-        file_id = f"{mark['device']}:{mark['inode']}"
-        values = (mark["size"], mark["mtime_ns"], mark["offset"], mark["lines"])
-        texts = (mark["head"], mark["tail"], mark["source"])
-        rows.append((machine, path_key, path, file_id, *values, *texts, now))
-    marks_sql = _checkpoint_sql(conn.dialect.paramstyle, conn.dialect.identifier_preparer.quote)
+        rows.append((machine, path_key, path, f"{device}:{inode}", *values, now))
+    marks_sql = _checkpoint_sql(conn.dialect.paramstyle, _quoter(conn))
     conn.exec_driver_sql(marks_sql[0], [row[:2] for row in rows])
     conn.exec_driver_sql(marks_sql[1], rows)
 

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from chatvault.db.types import utc_text
-from chatvault.db.writes import DEFAULTS
+from chatvault.db.writes import DEFAULTS, PENDING_COLUMNS
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.record import (
     COUNTS,
@@ -28,7 +28,6 @@ from chatvault.ingest.record import (
     SLACK,
     STATUSES,
 )
-from chatvault.ingest.rows import PENDING_COLUMNS
 
 TEXT_LIMITS = dict(LIMITS)
 REQUIRED = frozenset(("request_id", "created_at", "user_id", "model"))

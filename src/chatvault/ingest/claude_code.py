@@ -10,9 +10,10 @@ Anthropic's `input_tokens` already excludes cached input, which is chatvault's c
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterator
 from itertools import islice
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import orjson
@@ -59,28 +60,26 @@ def records(
     """A chunk of lines at a time: the lines that may carry usage (most of a log is user
     turns and tool results, skipped unread) checked a column at a time (claude_code_batch),
     or one by one when anything in the chunk needs a closer look."""
-    project = _project(source.path)
+    project = _project(source)
     lines = stream.lines()
     while chunk := list(islice(lines, CHUNK)):
         numbers = [n for n, line in enumerate(chunk, start=first) if USAGE in line]
         chosen = [chunk[n - first] for n in numbers]
         columns = checked_columns(chosen, project, options) if chosen else None
-        if columns is not None and _all_json(chunk, chosen):
+        others = [line for line in chunk if USAGE not in line] if len(chosen) < len(chunk) else []
+        if columns is not None and _all_json(others):
             yield Checked(columns, numbers[0], chosen, numbers)
         else:
             yield from _one_by_one(chunk, first, project, options)
         first += len(chunk)
 
 
-def _all_json(chunk: list[bytes], chosen: list[bytes]) -> bool:
+def _all_json(others: list[bytes]) -> bool:
     """Whether the lines without usage are JSON (or blank) too: one that is not refuses its
-    file like any line, and the per-line way names it."""
-    if len(chosen) == len(chunk):
-        return True
+    file like any line, and the per-line way names it. Parsed in a loop at C speed, each
+    result dropped at once."""
     try:
-        for line in chunk:
-            if USAGE not in line and line.strip():
-                orjson.loads(line)
+        deque(map(orjson.loads, filter(bytes.strip, others)), maxlen=0)
     except orjson.JSONDecodeError:
         return False
     return True
@@ -140,11 +139,13 @@ def _record(entry: Any, project: str | None, options: ParseOptions) -> UsageReco
     ).check(options.now)
 
 
-def _project(path: Path | None) -> str | None:
+def _project(source: Input) -> str | None:
     """The project directory's name: the folder right under `projects/` (or the file's folder)."""
+    path = source.path
     if path is None:
         return None
-    parts = path.resolve().parts
+    # A walk's key is the path resolved already: no second resolve (syscalls) per file.
+    parts = PurePath(source.key).parts if source.key else path.resolve().parts
     if "projects" in parts[:-1]:
         index = len(parts) - 1 - parts[::-1].index("projects")
         if index + 1 < len(parts) - 1:

@@ -17,11 +17,10 @@ from typing import Any
 import orjson
 
 from chatvault.db.models import TEXT_LENGTHS
-from chatvault.db.writes import DEFAULTS
+from chatvault.db.writes import DEFAULTS, PENDING_COLUMNS
 from chatvault.ingest.chatvault_batch import utc_times
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.record import MAX_TOKENS
-from chatvault.ingest.rows import PENDING_COLUMNS
 
 USAGE = b'"usage":{'
 SYNTHETIC = "<synthetic>"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,15 +26,18 @@ class Input:
     """One file to import. `path` is None for stdin."""
 
     name: str
-    path: Path | None
+    # A Path, or the text of one: a walk gives text, made a Path only for a file read.
+    location: Path | str | None
     size: int | None  # bytes on disk (compressed size for gzip), for the progress bar
     source: str | None = None  # the format, when where it was found says (an agent's folder)
+    # What a directory walk learnt on the way, so an unchanged file costs nothing more: its
+    # stat and its checkpoint key (absolute, symlinks resolved; see checkpoints.key).
+    stat: os.stat_result | None = None
+    key: str | None = None
 
-    def is_sqlite(self) -> bool:
-        if self.path is None:
-            return False
-        with self.path.open("rb") as raw:
-            return raw.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    @cached_property
+    def path(self) -> Path | None:
+        return None if self.location is None else Path(self.location)
 
     def open(self, start: int = 0, end: int | None = None) -> CountingReader:
         """The file's bytes, decompressed if it is gzip; `.consumed` counts bytes read. With
@@ -56,10 +61,9 @@ class CountingReader(io.RawIOBase):
         self.path = path
         self.consumed = 0
         self.line_count = 0
-        counted = _Counted(raw, self)
         magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         self.gzipped = magic == GZIP_MAGIC
-        self._stream: BinaryIO = gzip.GzipFile(fileobj=counted) if self.gzipped else counted
+        self._stream = gzip.GzipFile(fileobj=_Counted(raw, self)) if self.gzipped else None
         self.buffered = io.BufferedReader(self, buffer_size=1 << 20)
 
     def readable(self) -> bool:
@@ -67,6 +71,10 @@ class CountingReader(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
         try:
+            if self._stream is None:  # plain bytes, read straight into the buffer: no copies
+                count = self._raw.readinto(buffer)
+                self.consumed += count
+                return count
             data = self._stream.read(len(buffer))
         except (OSError, EOFError, zlib.error) as exc:  # gzip's errors are these three
             what = "a damaged or cut-short gzip file" if self.gzipped else "cannot be read"
@@ -148,14 +156,52 @@ def collect(paths: list[str]) -> list[Input]:
             continue
         path = Path(argument).expanduser()
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.name.removesuffix(".gz").endswith(DATA_SUFFIXES)
-            )
-            inputs.extend(Input(str(p), p, p.stat().st_size) for p in found)
+            inputs.extend(walk(path))
         elif path.is_file():
             inputs.append(Input(str(path), path, path.stat().st_size))
         else:
             raise InputError(f"no such file or directory: {argument}")
     return inputs
+
+
+def walk(
+    folder: Path, pattern: Callable[[str], bool] | None = None, source: str | None = None
+) -> list[Input]:
+    """The data files under a folder (those whose name `pattern` accepts, if given, read as
+    `source`), in the
+    order of their paths' parts, as `sorted(folder.rglob("*"))` gives them: symlinked folders
+    are not entered, unreadable ones are passed over. Each comes with the stat and the
+    checkpoint key the walk got on the way (os.scandir: no second stat, no path resolved
+    but a symlink's), which is what a rerun over unchanged files costs."""
+    found: list[Input] = []
+    _walk(str(folder), str(folder.resolve()), pattern or _is_data, source, found)
+    return found
+
+
+def _walk(
+    shown: str, real: str, pattern: Callable[[str], bool], source: str | None, found: list[Input]
+) -> None:
+    try:
+        with os.scandir(shown) as scan:
+            entries = sorted(scan, key=_name)
+    except PermissionError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _walk(entry.path, os.path.join(real, entry.name), pattern, source, found)
+            elif pattern(entry.name) and entry.is_file():
+                stat = entry.stat()
+                link = entry.is_symlink()
+                where = os.path.realpath(entry.path) if link else os.path.join(real, entry.name)
+                found.append(Input(entry.path, entry.path, stat.st_size, source, stat, where))
+        except FileNotFoundError:  # gone since the folder was listed
+            continue
+
+
+def _name(entry: os.DirEntry) -> str:
+    return entry.name
+
+
+def _is_data(name: str) -> bool:
+    return name.removesuffix(".gz").endswith(DATA_SUFFIXES)

@@ -35,7 +35,7 @@ class Group:
         self.done = 0  # raw bytes of the files done
         self._pending: dict[str, tuple] = {}  # pooled rows by request_id
         self._counts: Any = None  # the summary the pooled rows' outcomes are counted in
-        self._marks: list[tuple[str, dict]] = []  # checkpoints to write before the commit
+        self._marks: list[tuple[str, tuple]] = []  # checkpoints to write before the commit
 
     def join(self) -> Any:
         if self.transaction is None:
@@ -66,7 +66,7 @@ class Group:
         if len(pending) >= POOL:
             self.flush()
 
-    def mark(self, path_key: str, checkpoint: dict) -> None:
+    def mark(self, path_key: str, checkpoint: tuple) -> None:
         self._marks.append((path_key, checkpoint))
 
     def flush(self) -> None:

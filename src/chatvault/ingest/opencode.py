@@ -7,8 +7,8 @@ and `cost` in US dollars. OpenCode already takes cached tokens out of `input` (i
 them for the providers that count them inside), which is chatvault's convention; `reasoning`
 is shown apart by OpenCode and, as ccusage does, not added to the output. A `cost` is kept as
 reported (read as an exact decimal), except a cost of 0 on a message with tokens: a
-subscription or a model OpenCode has no price for, which chatvault prices. Versions since
-February 2026 keep messages in an SQLite database (`opencode.db`), not read here.
+subscription or a model OpenCode has no price for, which chatvault prices. OpenCode 1.2 and
+later keep messages in an SQLite database instead (`opencode.db`: opencode_db.py).
 """
 
 from __future__ import annotations
@@ -29,11 +29,18 @@ NAME = "opencode"
 PATTERN = "*.json"
 
 
+def data_dir() -> Path:
+    """OpenCode's data directory: $OPENCODE_DATA_DIR, else opencode in $XDG_DATA_HOME (as
+    OpenCode itself finds it on every system), else ~/.local/share/opencode."""
+    if os.environ.get("OPENCODE_DATA_DIR"):
+        return Path(os.environ["OPENCODE_DATA_DIR"])
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "opencode"
+
+
 def log_folders() -> list[Path]:
-    """Where OpenCode keeps its messages: $OPENCODE_DATA_DIR, else ~/.local/share/opencode."""
-    home = os.environ.get("OPENCODE_DATA_DIR")
-    root = Path(home) if home else Path.home() / ".local" / "share" / "opencode"
-    return [root / "storage" / "message"]
+    """Where OpenCode 1.1 and earlier keep their messages, a file each."""
+    return [data_dir() / "storage" / "message"]
 
 
 def looks_like(head: bytes) -> bool:
@@ -48,7 +55,7 @@ def records(stream: CountingReader, options: ParseOptions) -> Iterator[Item]:
         message = document(data, exact=True)
         if not isinstance(message, dict):
             raise RecordError("record", "must be a JSON object")
-        record = _record(message, options)
+        record = message_record(message, options)
     except RecordError as exc:
         yield Item(1, raw, error=exc)
         return
@@ -56,7 +63,9 @@ def records(stream: CountingReader, options: ParseOptions) -> Iterator[Item]:
         yield Item(1, raw, record=record)
 
 
-def _record(message: dict, options: ParseOptions) -> UsageRecord | None:
+def message_record(message: dict, options: ParseOptions) -> UsageRecord | None:
+    """One message as a record: None for a user's, or an answer still coming. Its file and
+    its row in opencode.db (opencode_db.py) give the same record, under the same id."""
     tokens = message.get("tokens")
     if message.get("role") != "assistant" or tokens is None:
         return None  # a user's message, or an answer still coming

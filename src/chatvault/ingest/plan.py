@@ -6,11 +6,14 @@ import getpass
 import os
 import socket
 from collections.abc import Callable, Iterable
+from fnmatch import fnmatchcase
+from functools import partial
+from operator import attrgetter
 from typing import TextIO
 
 from chatvault.errors import InputError
 from chatvault.ingest import claude_code, codex, gemini, opencode, qwen
-from chatvault.ingest.files import DATA_SUFFIXES, Input, collect
+from chatvault.ingest.files import DATA_SUFFIXES, Input, collect, walk
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.run import Importer
 from chatvault.period import zone_named
@@ -61,10 +64,12 @@ def _agent_files(agent) -> list[Input]:
     folders = [folder for folder in agent.log_folders() if folder.is_dir()]
     if agent is claude_code:  # as before: every data file there, its format told by content
         return collect([str(folder) for folder in folders])
-    found = sorted(
-        path for folder in folders for path in (folder.rglob(agent.PATTERN)) if path.is_file()
-    )
-    return [Input(str(p), p, p.stat().st_size, agent.NAME) for p in found]
+    found = [
+        found
+        for folder in folders
+        for found in walk(folder, partial(fnmatchcase, pat=agent.PATTERN), agent.NAME)
+    ]
+    return sorted(found, key=attrgetter("path"))  # the folders' files in one order
 
 
 def _either(places: Iterable[str]) -> str:

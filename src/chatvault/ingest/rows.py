@@ -16,11 +16,10 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from chatvault.db.types import to_micro_cents, utc_text
-from chatvault.db.writes import COST, ROW_COLUMNS
+from chatvault.db.writes import COST, PENDING_COLUMNS, ROW_COLUMNS
 from chatvault.ingest.record import COUNTS, UsageRecord
 from chatvault.pricing.prices import PRICED_BY, PriceBook, TokenUsage, Usages
 
-PENDING_COLUMNS = ROW_COLUMNS[:COST]
 _at = ROW_COLUMNS.index
 REQUEST_ID, CREATED_AT, MODEL, PROVIDER = map(
     _at, ("request_id", "created_at", "model", "provider")
