@@ -70,8 +70,9 @@ def cleaned(y: np.ndarray, spells: bool = True) -> tuple[np.ndarray, int]:
     out = np.where(odd, base, y)
     if spells:
         spell = _spells(out, base)
-        out = np.where(spell, _neighbours(out, spell, SPELL_LAGS), out)
-        odd |= spell
+        if spell.any():
+            out = np.where(spell, _neighbours(out, spell, SPELL_LAGS), out)
+            odd |= spell
     return (out, int(odd.sum())) if odd.any() else (y, 0)
 
 
@@ -85,7 +86,11 @@ def _neighbours(y: np.ndarray, skip: np.ndarray, lags: tuple[int, ...]) -> np.nd
         around[row, inside] = np.where(skip[t[inside] + lag], np.nan, y[t[inside] + lag])
     empty = np.isnan(around).all(axis=0)
     around[0, empty] = y[empty]
-    return np.nanmedian(around, axis=0)
+    # The median of each column's values (np.nanmedian, without its masked arrays: ten
+    # times faster on these small columns, and cleaned runs once per backtest origin).
+    count = (~np.isnan(around)).sum(axis=0)
+    ordered = np.sort(around, axis=0)  # NaN last
+    return (ordered[(count - 1) // 2, t] + ordered[count // 2, t]) / 2
 
 
 def _episodes(days: np.ndarray, side: np.ndarray) -> list[np.ndarray]:
