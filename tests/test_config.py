@@ -84,7 +84,7 @@ def test_database_precedence_and_relative_sqlite_paths(tmp_path, monkeypatch):
         (
             "timezon: UTC\n",
             r"unknown key 'timezon' \(expected one of: "
-            r"budgets, cost_calculation, database, pricing, sync, timezone\)",
+            r"budgets, cost_calculation, database, pricing, serve, sync, timezone\)",
         ),
         (
             "cost_calculation:\n  budget_alerts:\n    alert_thresholds: [50, 'x']\n",

@@ -27,6 +27,7 @@ from chatvault.yaml_file import read_yaml
 if typing.TYPE_CHECKING:
     # Imported when a config file is read: a command without one need not build them.
     from chatvault.budgets.config import Budget
+    from chatvault.serve.config import ServeConfig
     from chatvault.sync.config import SyncConfig
 
 
@@ -112,12 +113,19 @@ class Config:
     pricing: Pricing = field(default_factory=Pricing)
     budgets: tuple[Budget, ...] = ()
     sync: SyncConfig = field(default_factory=lambda: _sync_config())
+    serve: ServeConfig = field(default_factory=lambda: _serve_config())
 
 
 def _sync_config() -> SyncConfig:
     from chatvault.sync.config import SyncConfig
 
     return SyncConfig()
+
+
+def _serve_config() -> ServeConfig:
+    from chatvault.serve.config import ServeConfig
+
+    return ServeConfig()
 
 
 @dataclass(frozen=True)
@@ -235,13 +243,13 @@ def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'the top level'}: expected a mapping, got {_show(data)}")
     from chatvault.budgets import config as budget_config
+    from chatvault.serve.config import ServeConfig
     from chatvault.sync.config import SyncConfig
 
     aliases = budget_config.KEY_ALIASES.get(cls, {})
     data = {aliases.get(key, key): value for key, value in data.items()}
-    hints = typing.get_type_hints(
-        cls, localns={"Budget": budget_config.Budget, "SyncConfig": SyncConfig}
-    )
+    local = {"Budget": budget_config.Budget, "SyncConfig": SyncConfig, "ServeConfig": ServeConfig}
+    hints = typing.get_type_hints(cls, localns=local)
     known = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in known:
@@ -310,9 +318,11 @@ def _check(config: Config) -> None:
     _check_tiers(cost.tiered_pricing.tiers)
     _check_overrides(config.pricing.overrides)
     check_budgets(config.budgets)
+    from chatvault.serve.config import check_serve
     from chatvault.sync.config import check_sync
 
     check_sync(config.sync)
+    check_serve(config.serve)
 
 
 def _check_tiers(tiers: tuple[Tier, ...]) -> None:

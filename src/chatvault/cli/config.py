@@ -73,6 +73,8 @@ def effective_config(settings: Settings) -> dict[str, Any]:
         budget["notify"] = [_masked_channel(c) for c in budget["notify"]]
     for provider in data["sync"].values():  # an admin key never leaves the process
         provider["admin_key"] = None if provider["admin_key"] is None else "***"
+    for token in data["serve"]["tokens"]:  # nor does a serve token
+        token["token"] = "***"
     return data
 
 

@@ -16,9 +16,24 @@ from chatvault.errors import InputError
 def serve(
     ctx: typer.Context,
     host: Annotated[
-        str, typer.Option("--host", help="Interface to bind; 0.0.0.0 for every one.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8787,
+        str | None,
+        typer.Option(
+            "--host",
+            show_default=False,
+            help="Interface to bind; 0.0.0.0 for every one [default: serve.host, else "
+            "127.0.0.1].",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            min=0,
+            max=65535,
+            show_default=False,
+            help="TCP port [default: serve.port, else 8787].",
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
     token_file: Annotated[
         Path | None,
@@ -27,7 +42,7 @@ def serve(
             metavar="FILE",
             dir_okay=False,
             help="Bearer tokens, one '<read|send|read,send> <token>' a line "
-            "[also: $CHATVAULT_SERVE_READ_TOKENS, $CHATVAULT_SERVE_SEND_TOKENS].",
+            "[also: serve.tokens, $CHATVAULT_SERVE_READ_TOKENS, $CHATVAULT_SERVE_SEND_TOKENS].",
         ),
     ] = None,
     max_body: Annotated[
@@ -62,6 +77,8 @@ def serve(
     if (certfile is None) != (keyfile is None):
         raise InputError("--ssl-certfile and --ssl-keyfile go together: give both")
     current = settings(ctx, where)
+    host = host or current.config.serve.host or "127.0.0.1"
+    port = port if port is not None else current.config.serve.port or 8787
     options = Options(
         database=current.database_url,
         config=None if current.config_file is None else str(current.config_file),

@@ -1,6 +1,7 @@
 """Bearer tokens with scopes: `read` (the API, the dashboard, /metrics) and `send` (the OTLP
-receiver). Tokens come from the environment or a token file, never from the command line
-(where `ps` shows them); they are compared in constant time and never logged."""
+receiver). Tokens come from the environment, a token file or the config's `serve.tokens`,
+never from the command line (where `ps` shows them); they are compared in constant time and
+never logged."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatvault.errors import ConfigError
+from chatvault.serve.config import SCOPES, SHORTEST, ServeToken
 
-READ, SEND = "read", "send"
-SCOPES = (READ, SEND)
+READ, SEND = SCOPES
 ENV = {READ: "CHATVAULT_SERVE_READ_TOKENS", SEND: "CHATVAULT_SERVE_SEND_TOKENS"}
-SHORTEST = 16  # characters: a token shorter than this is guessable
 
 
 def _digest(token: str) -> bytes:
@@ -44,12 +44,19 @@ class Tokens:
         return found
 
 
-def load_tokens(token_file: Path | None = None, environ: dict[str, str] | None = None) -> Tokens:
+def load_tokens(
+    token_file: Path | None = None,
+    environ: dict[str, str] | None = None,
+    configured: tuple[ServeToken, ...] = (),
+) -> Tokens:
     """Tokens from $CHATVAULT_SERVE_READ_TOKENS and $CHATVAULT_SERVE_SEND_TOKENS (comma
-    separated) and from `token_file`: lines of `<scope> <token>`, where scope is read, send or
-    read,send; # starts a comment."""
+    separated), from `token_file`: lines of `<scope> <token>`, where scope is read, send or
+    read,send; # starts a comment; and from the config (checked when it was read)."""
     env = os.environ if environ is None else environ
     found: dict[str, list[str]] = {scope: [] for scope in SCOPES}
+    for entry in configured:
+        for scope in entry.scopes:
+            found[scope].append(entry.token.strip())
     for scope, name in ENV.items():
         found[scope] += [t.strip() for t in env.get(name, "").split(",") if t.strip()]
     if token_file is not None:

@@ -35,13 +35,15 @@ def build(options: Options) -> Starlette:
     from chatvault.serve.received import Received
 
     settings = load_settings(options.database, Path(options.config) if options.config else None)
-    tokens = load_tokens(Path(options.token_file) if options.token_file else None)
+    token_file = Path(options.token_file) if options.token_file else None
+    tokens = load_tokens(token_file, configured=settings.config.serve.tokens)
     if options.no_auth and options.host not in LOOPBACK:
         raise ConfigError(f"--no-auth serves only on the loopback interface, not {options.host}")
     if tokens.empty and not options.no_auth:
         raise ConfigError(
-            f"no tokens: set {ENV['read']} and {ENV['send']}, or give --token-file "
-            "(docs/serve.md); --no-auth serves without them on 127.0.0.1 only"
+            f"no tokens: set {ENV['read']} and {ENV['send']}, serve.tokens in the config, "
+            "or give --token-file (docs/serve.md); --no-auth serves without them on "
+            "127.0.0.1 only"
         )
     server = Server(settings, tokens, Received(), options.max_body, options.no_auth)
     return create_app(server)

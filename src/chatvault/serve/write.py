@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import DBAPIError
-
+from chatvault.db.engine import query_failure
 from chatvault.db.writes import (
     REQUEST_ID,
     UpsertCounts,
@@ -99,7 +98,9 @@ class Writer:
         try:
             try:
                 counts = _upsert(session, columns)
-            except DBAPIError:  # a deadlock on MariaDB, another writer's id met: once more
+            except Exception as exc:  # a deadlock on MariaDB, another writer's id met: once more
+                if query_failure(exc) is None:
+                    raise
                 counts = _upsert(session, columns)
         except BaseException as exc:
             for batch in batches:
