@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -14,11 +16,13 @@ import uvicorn
 
 from chatvault.db.migrate import migrate
 from chatvault.serve.main import Options, build
+from chatvault.store import UsageStore
 from tests.conftest import DIALECTS
 
 READ = "read-token-0123456789abcdef"
 SEND = "send-token-0123456789abcdef"
 BOTH = "both-token-0123456789abcdef"
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @dataclass
@@ -78,3 +82,25 @@ def server_each(request, tokens) -> Iterator[Running]:
     migrate(url)
     with serving(url) as running:
         yield running
+
+
+@pytest.fixture
+def usage(server):
+    return seeded(server)
+
+
+@pytest.fixture
+def usage_each(server_each):
+    """`usage` on SQLite, PostgreSQL and MariaDB in turn."""
+    return seeded(server_each)
+
+
+def seeded(server):
+    store = UsageStore(server.database)
+    store.record(model="gpt-4o", user_id="alice", request_id="r1", input_tokens=1000,
+                 output_tokens=100, created_at=NOW - timedelta(hours=1))  # fmt: skip
+    store.record(model="claude-sonnet-4-5", user_id="=bob", request_id="r2", input_tokens=10,
+                 cost_cents=Decimal("1.234567"), created_at=NOW - timedelta(hours=2))  # fmt: skip
+    store.record(model="no-such-model", user_id="carol", request_id="r3",
+                 created_at=NOW - timedelta(hours=3))  # fmt: skip
+    return server

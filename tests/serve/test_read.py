@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from typer.testing import CliRunner
@@ -15,10 +13,7 @@ from typer.testing import CliRunner
 from chatvault.cli.app import app
 from chatvault.db.migrate import migrate
 from chatvault.db.shapes import HEAD
-from chatvault.store import UsageStore
 from tests.serve.conftest import BOTH, READ, SEND, serving
-
-NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def cli_json(url: str, *args: str) -> dict:
@@ -31,28 +26,6 @@ def cli_error(url: str, *args: str) -> str:
     result = CliRunner().invoke(app, ["--database", url, *args])
     assert result.exit_code == 2, result.output
     return result.stderr.strip().removeprefix("error: ")
-
-
-@pytest.fixture
-def usage(server):
-    return seeded(server)
-
-
-@pytest.fixture
-def usage_each(server_each):
-    """`usage` on SQLite, PostgreSQL and MariaDB in turn."""
-    return seeded(server_each)
-
-
-def seeded(server):
-    store = UsageStore(server.database)
-    store.record(model="gpt-4o", user_id="alice", request_id="r1", input_tokens=1000,
-                 output_tokens=100, created_at=NOW - timedelta(hours=1))  # fmt: skip
-    store.record(model="claude-sonnet-4-5", user_id="=bob", request_id="r2", input_tokens=10,
-                 cost_cents=Decimal("1.234567"), created_at=NOW - timedelta(hours=2))  # fmt: skip
-    store.record(model="no-such-model", user_id="carol", request_id="r3",
-                 created_at=NOW - timedelta(hours=3))  # fmt: skip
-    return server
 
 
 def test_usage_is_the_clis_document(usage_each):

@@ -89,8 +89,11 @@ def decode(data: bytes, kind: str, message: Any) -> Any:
         else:
             import json
 
-            json_format.ParseDict(_hex_ids(json.loads(data)), request, ignore_unknown_fields=True)
-    except (DecodeError, ValueError, json_format.ParseError, RecursionError) as exc:
+            document = json.loads(data)
+            if not isinstance(document, dict):
+                raise ValueError("the body is not a JSON object")
+            json_format.ParseDict(_hex_ids(document), request, ignore_unknown_fields=True)
+    except (DecodeError, ValueError, TypeError, json_format.ParseError, RecursionError) as exc:
         what = "protobuf" if kind == PROTOBUF else "OTLP JSON"
         first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise InputError(f"not a valid {what} export request: {first}") from None
