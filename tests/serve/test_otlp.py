@@ -167,6 +167,32 @@ def test_a_bad_item_is_refused_and_the_rest_kept(server):
     assert in_json.json()["partialSuccess"]["rejectedLogRecords"] == "3"
 
 
+def test_api_error_events_are_error_rows(server):
+    failed = claude_code_event(1, **{"event.name": "api_error", "error": "Overloaded",
+                                     "status_code": "529", "attempt": "11"})  # fmt: skip
+    for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens",
+                "cost_usd"):  # fmt: skip
+        del failed[key]
+    body = proto_logs([claude_code_event(1), failed]).SerializeToString()
+    assert post(server, "/v1/logs", body, PROTOBUF).status_code == 200
+    assert post(server, "/v1/logs", body, PROTOBUF).status_code == 200  # a retry
+    by_status = {row["status"]: row for row in rows(server.database).values()}
+    assert sorted(by_status) == ["error", "success"]
+    error = by_status["error"]
+    assert json.loads(error["error_details"]) == {
+        "error": "Overloaded",
+        "status_code": "529",
+        "attempt": "11",
+    }
+    assert (error["model"], error["user_id"], error["session_id"]) == (
+        "claude-sonnet-4-5", "dev@example.com", "session-1")  # fmt: skip
+    assert error["input_tokens"] == error["output_tokens"] == 0
+    assert error["processing_time_seconds"] == pytest.approx(1.5)
+    assert error["request_id"] != by_status["success"]["request_id"]
+    # No tokens: priced from the price list at $0 (a known price of nothing), not unknown.
+    assert (error["cost_cents"], error["cost_source"]) == (0, "estimated")
+
+
 def test_claude_code_metrics_do_not_count_twice(server):
     post(server, "/v1/logs", proto_logs([claude_code_event(1)]).SerializeToString(), PROTOBUF)
     before = rows(server.database)

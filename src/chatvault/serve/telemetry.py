@@ -23,6 +23,7 @@ from chatvault.ingest.record import RecordError, count, derived_id, money, text,
 
 CLAUDE_CODE = "claude-code"
 API_REQUEST = ("api_request", "claude_code.api_request")
+API_ERROR = ("api_error", "claude_code.api_error")  # a request Claude Code gave up on
 CLAUDE_CODE_METRICS = ("claude_code.token.usage", "claude_code.cost.usage")
 UNKNOWN_USER = "unknown"
 # Whom a request is for, most specific first: Claude Code's user attributes (its monitoring
@@ -82,8 +83,9 @@ def _label(attrs: Mapping[str, Any], keys: tuple[str, ...], limit: int) -> str |
 
 
 def log_items(request: Any) -> Iterator[tuple[str, Item]]:
-    """(source, item) for every log record that is usage: Claude Code's api_request events.
-    Other records (prompts, tool results, anyone's application logs) are not usage."""
+    """(source, item) for every log record that is usage: Claude Code's api_request events,
+    and its api_error events as error rows. Other records (prompts, tool results, anyone's
+    application logs) are not usage."""
     for resource_logs in request.resource_logs:
         resource = attributes(resource_logs.resource.attributes)
         for scope_logs in resource_logs.scope_logs:
@@ -91,10 +93,13 @@ def log_items(request: Any) -> Iterator[tuple[str, Item]]:
                 attrs = {**resource, **attributes(record.attributes)}
                 body = value(record.body) if record.HasField("body") else None
                 name = getattr(record, "event_name", "") or attrs.get("event.name") or body
-                if name not in API_REQUEST:
+                if name not in API_REQUEST and name not in API_ERROR:
                     continue
                 try:
-                    yield CLAUDE_CODE, Item(_api_request(record, attrs))
+                    fields = _api_request(record, attrs)
+                    if name in API_ERROR:
+                        fields = _api_error(fields, attrs)
+                    yield CLAUDE_CODE, Item(fields)
                 except RecordError as exc:
                     yield CLAUDE_CODE, Item(error=f"log record {_where(attrs)}: {exc}")
 
@@ -159,6 +164,22 @@ def _api_request(record: Any, attrs: Mapping[str, Any]) -> dict[str, Any]:
     )
     fields["request_id"] = derived_id("otel-cc", *identity)
     return fields
+
+
+def _api_error(fields: dict[str, Any], attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """An api_error event as an error row: Claude Code sends it once for a request it gave
+    up on (after its retries), with `error`, `status_code` and `attempt` and no tokens (its
+    monitoring docs, docs/serve.md). Its id is apart from the api_request events' (the event
+    name is part of it)."""
+    import json
+
+    details = {key: attrs[key] for key in ("error", "status_code", "attempt") if key in attrs}
+    return {
+        **fields,
+        "request_id": derived_id("otel-cc", API_ERROR[1], fields["request_id"]),
+        "status": "error",
+        "error_details": json.dumps(details, ensure_ascii=False, default=str) if details else None,
+    }
 
 
 def _seconds(raw: Any, key: str) -> float:
