@@ -162,17 +162,25 @@ def bring_up_to_date(conn: Connection, zone: str, note: Callable[[str], None]) -
     if kept and not stale:
         return
     conn.rollback()
-    with locking_first(conn), conn.begin():
-        release = _lock(conn)
-        try:
+    # MariaDB's lock belongs to the connection, not the transaction: it is taken before the
+    # transaction and let go after its commit, so the next refresh sees what this one wrote.
+    release = _lock(conn) if conn.dialect.name in ("mysql", "mariadb") else None
+    try:
+        if release is not None:
+            conn.commit()  # the lock stays held; the transaction below starts afresh
+        with locking_first(conn), conn.begin():
+            if release is None:
+                _lock(conn)
             if not conn.execute(
                 select(rollup_zones.c.zone).where(rollup_zones.c.zone == zone)
             ).first():
                 note(f"building the daily rollups for {zone} (once per time zone)")
                 _build(conn, zone)
             _refresh(conn)
-        finally:
+    finally:
+        if release is not None:
             release()
+            conn.commit()
 
 
 @functools.cache
@@ -331,7 +339,8 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
 
 
 def _lock(conn: Connection) -> Callable[[], None]:
-    """Serialise refreshes (SQLite: the caller's BEGIN IMMEDIATE already does)."""
+    """Serialise refreshes (SQLite: the caller's BEGIN IMMEDIATE already does); the function
+    that lets go. PostgreSQL's lock ends with the transaction; MariaDB's when let go."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
         # Conflicts with itself only: readers and writers of usage_logs go on.
