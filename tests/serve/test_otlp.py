@@ -270,3 +270,22 @@ def test_bodies_are_capped_and_checked(sqlite_url, tokens):
     assert garbage.status_code == not_json.status_code == not_gzip.status_code == 400
     assert garbage.json()["error"].startswith("not a valid protobuf export request")
     assert other.status_code == 415
+
+
+def test_batches_sent_at_once_are_each_stored_once(server):
+    """Sixteen requests at once, two of each batch: written by one thread at a time, in
+    groups (serve/write.py), every event stored once and counted once in /metrics."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [
+        proto_logs([claude_code_event(100 * n + i) for i in range(20)]).SerializeToString()
+        for n in range(8)
+    ]
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda body: post(server, "/v1/logs", body, PROTOBUF),
+                                batches * 2))  # fmt: skip
+    assert [a.status_code for a in answers] == [200] * 16
+    assert len(rows(server.database)) == 160
+    metrics = scrape(server)
+    assert 'chatvault_received_rows_total{source="claude-code"} 160.0' in metrics
+    assert 'chatvault_received_duplicates_total{source="claude-code"} 160.0' in metrics

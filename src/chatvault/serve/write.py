@@ -74,6 +74,8 @@ class Writer:
         """Store rows (dedupe: a request id already stored is replaced only by a row with
         more tokens); how many were written. The thread that gets the turn writes every
         batch queued by then, its own among them."""
+        if not rows:
+            return 0
         batch = Batch(rows)
         with self._queue_lock:
             self._queue.append(batch)
