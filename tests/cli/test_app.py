@@ -16,16 +16,47 @@ from chatvault.cli.app import app, command_named
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["usage", "--since", "7d"], "usage"),
-        (["--database", "sqlite:///x.db", "db", "status"], "db"),
-        (["--config", "c.yaml", "--database=sqlite:///x.db", "export", "-o", "-"], "export"),
-        (["--help"], None),
-        (["nonsense"], None),
-        ([], None),
+        (["usage", "--since", "7d"], ("usage", "--since")),
+        (["--database", "sqlite:///x.db", "db", "status"], ("db", "status")),
+        (
+            ["--config", "c.yaml", "--database=sqlite:///x.db", "export", "-o", "-"],
+            ("export", "-o"),
+        ),
+        (["costs", "dashboard", "--html", "r.html"], ("costs", "dashboard")),
+        (["costs"], ("costs", None)),
+        (["--help"], (None, None)),
+        (["nonsense"], (None, None)),
+        ([], (None, None)),
     ],
 )
 def test_the_command_a_line_names(args, named):
     assert command_named(args) == named
+
+
+@pytest.mark.parametrize(
+    ("argv", "loaded", "not_loaded"),
+    [
+        (["costs", "dashboard", "--help"], "chatvault.cli.dashboard", "chatvault.cli.budget"),
+        (["costs", "budget", "check", "--help"], "chatvault.cli.budget", "chatvault.cli.dashboard"),
+    ],
+)
+def test_a_groups_named_command_imports_none_of_its_others(argv, loaded, not_loaded):
+    script = (
+        "import sys; from chatvault.cli.app import main\n"
+        f"sys.argv = ['chatvault', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('chatvault.cli.')), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert f"Usage: chatvault {' '.join(argv[:-1])}" in done.stdout
+    modules = done.stderr.strip().splitlines()[-1]
+    assert f"'{loaded}'" in modules and f"'{not_loaded}'" not in modules
+
+
+def test_the_costs_group_still_lists_all_its_commands():
+    result = CliRunner().invoke(app, ["costs", "--help"])
+    assert result.exit_code == 0
+    assert all(name in result.stdout for name in ("budget", "dashboard", "predict"))
 
 
 def test_a_named_command_imports_no_other_command_module():

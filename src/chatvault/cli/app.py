@@ -60,31 +60,38 @@ def root(
     ctx.obj = RootOptions(database, config)
 
 
-def make_app(names: list[str]) -> typer.Typer:
-    """The root with these commands."""
+def make_app(names: list[str], subcommand: str | None = None) -> typer.Typer:
+    """The root with these commands; a group among them that lists its commands (COMMANDS)
+    with just `subcommand`, when it is one of them."""
     root_app = new_app("LLM API usage and cost analytics.")
     root_app.callback()(root)
     for name in names:
         module_name, function = COMMANDS[name]
         module = import_module(f"chatvault.cli.{module_name}")
-        if function is None:
-            root_app.add_typer(module.app, name=name)
-        else:
+        if function is not None:
             root_app.command()(getattr(module, function))
+        elif subcommand in getattr(module, "COMMANDS", ()):
+            root_app.add_typer(module.make_group([subcommand]), name=name)
+        else:
+            root_app.add_typer(module.app, name=name)
     return root_app
 
 
-def command_named(args: list[str]) -> str | None:
-    """The command a command line names, if it names a known one before anything else."""
+def command_named(args: list[str]) -> tuple[str | None, str | None]:
+    """The command a command line names, if it names a known one before anything else, and
+    the word after it (a group's command, if it is one)."""
     skip = False
-    for arg in args:
+    for i, arg in enumerate(args):
         if skip:
             skip = False
         elif arg in _VALUED:
             skip = True
         elif not arg.startswith("-"):
-            return arg if arg in COMMANDS else None
-    return None
+            if arg not in COMMANDS:
+                return None, None
+            after = args[i + 1] if i + 1 < len(args) else None
+            return arg, after
+    return None, None
 
 
 def __getattr__(name: str) -> Any:
@@ -95,8 +102,8 @@ def __getattr__(name: str) -> Any:
 
 def command_line(args: list[str]) -> typer.Typer:
     """The root for this command line: the command it names, or all of them."""
-    named = command_named(args)
-    return make_app([named] if named else list(COMMANDS))
+    named, subcommand = command_named(args)
+    return make_app([named] if named else list(COMMANDS), subcommand)
 
 
 def main() -> None:

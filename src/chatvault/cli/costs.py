@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatvault.cli.budget import app as budget_app
 from chatvault.cli.common import Where, info, new_app, open_session, with_database
-from chatvault.cli.dashboard import dashboard
 from chatvault.cli.filters import Filters, with_filters
 from chatvault.cli.output import FormatOpt, Result, TableOrJson, emit, table
 from chatvault.errors import InputError
@@ -29,13 +27,38 @@ if TYPE_CHECKING:
     from chatvault.forecast.stored import Prediction
     from chatvault.session import Session
 
-app = new_app("Cost forecasts, budgets and the dashboard.")
-app.add_typer(budget_app, name="budget")
-app.command("dashboard")(dashboard)
+# The group's commands, in --help's order, as the root lists its own (cli/app.py): the module
+# in chatvault.cli and the function, or None for a group whose module's `app` it is. A command
+# line that names one gets a group holding just that one.
+COMMANDS: dict[str, tuple[str, str | None]] = {
+    "budget": ("budget", None),
+    "dashboard": ("dashboard", "dashboard"),
+    "predict": ("costs", "predict"),
+}
 CHART_DAYS = 60  # columns of the chart: the forecast, and as much history as fits
 
 
-@app.command("predict")
+def make_group(names: list[str]) -> typer.Typer:
+    """The group with these of its commands."""
+    from importlib import import_module
+
+    group = new_app("Cost forecasts, budgets and the dashboard.")
+    for name in names:
+        module_name, function = COMMANDS[name]
+        module = import_module(f"chatvault.cli.{module_name}")
+        if function is None:
+            group.add_typer(module.app, name=name)
+        else:
+            group.command(name)(getattr(module, function))
+    return group
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return make_group(list(COMMANDS))
+    raise AttributeError(name)
+
+
 @with_filters(span=False)
 @with_database
 def predict(
