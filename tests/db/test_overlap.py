@@ -33,6 +33,7 @@ def test_an_imported_log_deletes_its_sessions_telemetry_and_no_other(db_url):
             row("otel-cc:a2", session_id="s-a"),
             row("otel-cc:b1", session_id="s-b"),  # its log never imported: it counts
             row("otel-x:a3", session_id="s-a"),  # another source's id: not this rule's
+            row("otel-cc:a4", session_id="s-a", status="error"),  # given up on: not in the log
         ],
     )
     with connect(db_url) as conn, conn.begin():
@@ -41,7 +42,7 @@ def test_an_imported_log_deletes_its_sessions_telemetry_and_no_other(db_url):
     with connect(db_url) as conn, conn.begin():
         assert overlap.note_logged(conn, AGENT, ["s-a", None]) == 2
 
-    assert ids(db_url) == {"otel-cc:b1", "otel-x:a3", "cc:m1:r1", "cc:m2:r2"}
+    assert ids(db_url) == {"otel-cc:b1", "otel-x:a3", "otel-cc:a4", "cc:m1:r1", "cc:m2:r2"}
     with connect(db_url) as conn:
         assert overlap.unlogged(conn, AGENT, ["s-a", "s-b", "s-c", None]) == {"s-b", "s-c"}
         left = select(telemetry_sessions.c.session_id)

@@ -8,7 +8,8 @@ for sessions not noted there and notes those it stored in `telemetry_sessions`
 (`unlogged`, `note_telemetry`), and `settle` deletes the telemetry rows of every session in
 both tables. An import settles in its own transaction, so a receiver that raced it is
 settled by the next import. The log is the better record: one row per message with its own
-id, written whether or not telemetry was on.
+id, written whether or not telemetry was on. Error rows (requests the agent gave up on) stay:
+the log has no row of them.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def settle(conn: Connection, agent: str) -> int:
         rows = delete(usage_logs).where(
             usage_logs.c.request_id.startswith(TELEMETRY_IDS[agent], autoescape=True),
             usage_logs.c.session_id.in_(chunk),
+            usage_logs.c.status != "error",  # a request given up on: its log has no row of it
         )
         deleted += conn.execute(rows).rowcount
         conn.execute(delete(telemetry_sessions).where(t.agent == agent, t.session_id.in_(chunk)))
