@@ -12,7 +12,8 @@ import numpy as np
 
 WEEK = 7
 MEAN_WINDOW = 28  # the run-rate is the mean day of the last four weeks
-LEVEL_DAYS = 21  # level-weekday's level is the mean of the last three weeks
+LEVEL_DAYS = 21  # level-weekday's level is the median of the last three weeks
+MEDIAN_VARIANCE = np.pi / 2  # a median of n normal values varies as pi/2 times their mean
 LOG_OFFSET = 0.1  # growth fits log(y + c), c a tenth of a low day (the lower quartile of days
 # with spend): zero days stay finite, in any unit, and c is small beside the days that matter
 
@@ -152,12 +153,14 @@ def fit_level_weekday(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
     """The recent level times a weekday profile, on the log scale.
 
     weekday-mean learns each weekday from four of its days; this learns the weekday profile
-    from every week of the window (each day's log against its centred 7-day mean, so a
-    moving level does not blur it) and the level from the last LEVEL_DAYS days alone, so
-    that neither a long-gone level nor four noisy Mondays decide the forecast. On the log
-    scale a spike or a batch day moves the level by its log, not its size. The forecast is
-    the median day; totals add the expected days (_from_log). The log-scale errors are the
-    new day's, the level's (1/LEVEL_DAYS) and the weekday's (1 over its weeks) variances.
+    from every week of the window (the median of each weekday's log against its centred
+    7-day mean, so a moving level does not blur it) and the level from the last LEVEL_DAYS
+    days alone (the median of their logs less the profile), so that neither a long-gone
+    level nor four noisy Mondays decide the forecast, and a spike, a batch day or a day
+    without use cannot move either. The forecast is the median day, what absolute errors
+    are least against; totals add the expected days (_from_log). The log-scale errors are
+    the new day's, the level's (1/LEVEL_DAYS) and the weekday's (1 over its weeks)
+    variances, the latter two times MEDIAN_VARIANCE.
     """
     n, offset = len(y), _log_offset(y)
     if offset <= 0 or n < 2 * WEEK:
@@ -168,16 +171,17 @@ def fit_level_weekday(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
     inner = day[3 : n - 3]
     deviation = logs[3 : n - 3] - middle
     weeks = np.array([(inner == d).sum() for d in range(WEEK)])
-    profile = np.array([deviation[inner == d].mean() for d in range(WEEK)])
+    profile = np.array([np.median(deviation[inner == d]) for d in range(WEEK)])
     profile -= profile.mean()
     recent = min(LEVEL_DAYS, n)
-    level = float(np.mean((logs - profile[day])[-recent:]))
+    level = float(np.median((logs - profile[day])[-recent:]))
     resid = deviation - profile[inner]
     df = max(len(resid) - WEEK, 1)
     # Deviations from a 7-day mean that holds the day itself are smaller by (6/7) in variance.
     s2 = float(resid @ resid) / df * WEEK / (WEEK - 1)
     ahead = (weekday0 + n + np.arange(horizon)) % WEEK
     same = ahead[:, None] == ahead[None, :]
-    cov_log = s2 * (np.eye(horizon) + 1.0 / recent + np.where(same, 1.0 / weeks[ahead], 0.0))
+    shared = MEDIAN_VARIANCE * (1.0 / recent + np.where(same, 1.0 / weeks[ahead], 0.0))
+    cov_log = s2 * (np.eye(horizon) + shared)
     median, expected = _from_log(np.exp(level + profile[ahead]), resid, inner, ahead)
     return Fit(median - offset, cov_log * np.outer(expected, expected), df, expected - offset)
