@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from chatvault.ingest.run import rare_collections
+from chatvault.ingest.tuning import rare_collections
 from tests.head import at_head
 from tests.ingest.helpers import FIXTURES, ingest
 

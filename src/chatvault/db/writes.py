@@ -63,6 +63,19 @@ def replaces(row: Sequence[Any], kept_total: int) -> bool:
     return row_total(row) > kept_total
 
 
+def largest_snapshots(columns: Sequence[Sequence[Any]]) -> list[int]:
+    """The positions of the rows to keep, of rows given as columns (or pending rows'), each
+    request once: its largest snapshot, the first of equals (`replaces`' rule, a column at a
+    time: only ids and totals go through Python)."""
+    totals = list(map(sum, zip(*(columns[i] for i in _TOTAL), strict=True)))
+    kept: dict[str, int] = {}
+    for index, (request, total) in enumerate(zip(columns[REQUEST_ID], totals, strict=True)):
+        before = kept.get(request)
+        if before is None or total > totals[before]:
+            kept[request] = index
+    return sorted(kept.values())
+
+
 @dataclass
 class UpsertCounts:
     inserted: int = 0

@@ -9,12 +9,10 @@ Each batch is looked up with one query (db/writes.upsert).
 
 from __future__ import annotations
 
-import gc
 import json
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from operator import itemgetter
@@ -28,6 +26,7 @@ from chatvault.db.writes import (
     ROW_COLUMNS,
     UpsertCounts,
     columns_of,
+    largest_snapshots,
     load_checkpoints,
     replaces,
     row_total,
@@ -35,48 +34,24 @@ from chatvault.db.writes import (
     upsert,
 )
 from chatvault.errors import InputError
-from chatvault.ingest.checkpoints import Checkpoint, key, open_reading, unchanged
+from chatvault.ingest.ahead import AHEAD_FILES, Read, ahead_possible, read_ahead
+from chatvault.ingest.checkpoints import Checkpoint, Reading, key, open_reading, unchanged
 from chatvault.ingest.files import Input
 from chatvault.ingest.group import Group
 from chatvault.ingest.options import Checked, Item, ParseOptions
 from chatvault.ingest.record import MAX_CENTS, RecordError, beyond
+from chatvault.ingest.summary import Summary
+from chatvault.ingest.tuning import larger_cache, rare_collections
 from chatvault.money import usd_rounded
 from chatvault.session import Session
 
 BATCH = 2000
 SMALL = 4 << 20  # bytes: a file up to this size is read whole before any of it is written
 GROUP_ROWS = 50_000  # small files share a transaction until it has about this many rows
-IMPORT_CACHE_KIB = 64 << 10  # SQLite's page cache while importing (engine.py's is 16 MiB)
 MOST = MAX_CENTS * 10**6  # the most a record may cost, in millionths of a cent
 MODEL, PROVIDER, MACHINE, REQUESTS, PRICE_DATA = map(
     ROW_COLUMNS.index, ("model", "provider", "machine", "request_count", "price_data")
 )
-
-
-@dataclass
-class Summary:
-    files: int = 0
-    failed: list[str] = field(default_factory=list)  # one line per file that was not imported
-    read: int = 0
-    inserted: int = 0
-    replaced: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    unchanged: int = 0  # files skipped unread: as they were when last imported
-    unpriced: Counter[str] = field(default_factory=Counter)  # model -> requests without a price
-    overridden: int = 0  # rows written priced by the config's overrides: money it changed
-    seconds: float = 0.0
-
-    def add(self, other: Summary, kept: bool) -> None:
-        """Count another file in; what a file that was rolled back did is not counted."""
-        self.read += other.read
-        if kept:
-            self.inserted += other.inserted
-            self.replaced += other.replaced
-            self.duplicates += other.duplicates
-            self.rejected += other.rejected
-            self.unpriced.update(other.unpriced)
-            self.overridden += other.overridden
 
 
 class FileRejected(Exception):
@@ -85,6 +60,8 @@ class FileRejected(Exception):
 
 @dataclass
 class Importer:
+    """Imports files into the session's database (see the module's docstring)."""
+
     session: Session  # its prices (the config's overrides) price what the source did not
     options: ParseOptions
     source: str = "auto"
@@ -111,16 +88,22 @@ class Importer:
             with conn.begin():
                 stored = load_checkpoints(conn, self.machine)
             kept = self._checkpoints = {path: Checkpoint(*row) for path, row in stored.items()}
+            inputs = list(inputs)
+            changed = [self.full or not unchanged(i, kept.get(i.key)) for i in inputs]
+            small = [i for i, read in zip(inputs, changed, strict=True) if read and _small(i)]
             group = Group(conn, self.dry_run, self.machine, self._write)
             try:
-                for source_input in inputs:
-                    summary.files += 1
-                    if not self.full and unchanged(source_input, kept.get(source_input.key)):
-                        summary.unchanged += 1  # as the walk found it: not even opened
-                        group.done += source_input.size or 0
-                    else:
-                        self._file(group, source_input, summary)
-                    self.progress(group.done)
+                with self._reads(small) as reads:
+                    for source_input, read in zip(inputs, changed, strict=True):
+                        summary.files += 1
+                        if not read:
+                            summary.unchanged += 1  # as the walk found it: not even opened
+                            group.done += source_input.size or 0
+                        elif _small(source_input):
+                            self._join(group, next(reads), summary)
+                        else:
+                            self._large(group, source_input, summary)
+                        self.progress(group.done)
             except BaseException:
                 group.end(commit=False)
                 raise
@@ -132,55 +115,101 @@ class Importer:
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _file(self, group: Group, source_input: Input, summary: Summary) -> None:
-        """Import one file, from its checkpoint on. A small one is read, checked and priced
-        whole before any of it joins the group's transaction, so a bad record leaves nothing
-        of it; a large one streams in a transaction of its own. Its checkpoint moves with
-        its rows, in the same transaction."""
-        this_file = Summary()
+    def _reads(self, small: list[Input]) -> AbstractContextManager[Iterator[Read]]:
+        """The small files read, in order: by a second process that reads ahead while this
+        one writes, when there are many and a second core (rejected records are written
+        here, in order: not with --rejects); else one by one as they are needed."""
+        if len(small) >= AHEAD_FILES and self.rejects is None and ahead_possible():
+            return read_ahead(self._read, small)
+        return nullcontext(map(self._read, small))
+
+    def _open(self, source_input: Input) -> tuple[str, Reading | None] | str:
+        """The file opened from its checkpoint on (None: unchanged), and its checkpoint's
+        key; or why it cannot be."""
         forced = source_input.source if self.source == "auto" else self.source
         try:
             path_key = source_input.key or (key(source_input.path) if source_input.path else "")
             kept = self._checkpoints.get(path_key)
             from chatvault.ingest import formats  # the parsers, once a file is read
 
-            reading = open_reading(source_input, forced, kept, self.full, formats.detect)
+            return path_key, open_reading(source_input, forced, kept, self.full, formats.detect)
         except InputError as exc:  # an unknown format
-            summary.failed.append(str(exc))
-            return
+            return str(exc)
         except OSError as exc:
-            summary.failed.append(f"{source_input.name}: cannot be read ({exc.strerror})")
+            return f"{source_input.name}: cannot be read ({exc.strerror})"
+
+    def _read(self, source_input: Input) -> Read:
+        """A small file read, checked and priced whole, before any of it is written: a bad
+        record leaves nothing of it. Touches no database (it may run in another process)."""
+        from chatvault.ingest import formats
+
+        this_file = Summary()
+        opened = self._open(source_input)
+        if isinstance(opened, str):
+            return Read(this_file, failed=opened)
+        path_key, reading = opened
+        if reading is None:
+            return Read(this_file, unchanged=True, consumed=source_input.size or 0)
+        self._local = reading.source in formats.LOCAL
+        with reading.stream as stream:
+            try:
+                items = formats.items(source_input, reading, self.options)
+                batches = list(self._batches(source_input.name, items, this_file))
+                mark = reading.done()
+            except (FileRejected, InputError) as exc:  # a bad record, an unknown format
+                return Read(this_file, failed=str(exc), consumed=stream.consumed)
+        return Read(this_file, batches, path_key, mark, consumed=stream.consumed)
+
+    def _join(self, group: Group, read: Read, summary: Summary) -> None:
+        """A small file's rows join the group's transaction, its checkpoint with them."""
+        if read.unchanged:
+            summary.unchanged += 1
+        elif read.failed is not None:
+            summary.failed.append(read.failed)
+        else:
+            for columns in read.batches:
+                group.add(columns, summary)
+            if read.mark is not None:
+                group.join()
+                group.mark(read.path_key, read.mark)
+            if group.rows >= GROUP_ROWS:
+                group.end(commit=True)
+        summary.add(read.summary, kept=read.failed is None)
+        group.done += read.consumed
+
+    def _large(self, group: Group, source_input: Input, summary: Summary) -> None:
+        """A large file streams in batches, in a transaction of its own: memory stays flat.
+        Its checkpoint moves with its rows, in the same transaction."""
+        from chatvault.ingest import formats
+
+        this_file = Summary()
+        opened = self._open(source_input)
+        if isinstance(opened, str):
+            summary.failed.append(opened)
             return
+        path_key, reading = opened
         if reading is None:
             summary.unchanged += 1
             group.done += source_input.size or 0
             return
         self._local = reading.source in formats.LOCAL
         with reading.stream as stream:
-            small = source_input.size is not None and source_input.size <= SMALL
             try:
                 items = formats.items(source_input, reading, self.options)
-                if small:
-                    batches = list(self._batches(source_input.name, items, this_file))
-                    for columns in batches:
-                        group.add(columns, summary)
-                else:
-                    group.alone()
-                    for columns in self._batches(source_input.name, items, this_file):
-                        group.add(columns, this_file)
-                        self.progress(group.done + stream.consumed)
+                group.alone()
+                for columns in self._batches(source_input.name, items, this_file):
+                    group.add(columns, this_file)
+                    self.progress(group.done + stream.consumed)
                 mark = reading.done()
                 if mark is not None:
                     group.join()
                     group.mark(path_key, mark)
             except (FileRejected, InputError) as exc:  # a bad record, an unknown format
-                if not small:
-                    group.end(commit=False)
+                group.end(commit=False)
                 summary.failed.append(str(exc))
                 summary.add(this_file, kept=False)
             else:
-                if not small or group.rows >= GROUP_ROWS:
-                    group.end(commit=True)
+                group.end(commit=True)
                 summary.add(this_file, kept=True)
             group.done += stream.consumed
 
@@ -208,28 +237,28 @@ class Importer:
                 summary.read += count
                 if batch:
                     yield flush()
+                columns, lines = item.columns, item.lines
                 numbers = item.numbers or range(item.first, item.first + count)
-                if _unique(item.columns[REQUEST_ID]):  # the usual chunk: stored as it is
-                    where = lambda i, n=numbers, lines=item.lines: (n[i], lines[i])  # noqa: E731
-                    yield self._ready(item.columns, summary, name, where)
-                    continue
-                rows = zip(*item.columns, strict=True)
-                places = zip(numbers, item.lines, strict=True)
-            elif item.error is None:
-                summary.read += 1
-                rows, places = (pending_row(item.record),), ((item.line, item.raw),)
-            else:
-                summary.read += 1
+                if not _unique(columns[REQUEST_ID]):  # a request written more than once
+                    keep = largest_snapshots(columns)
+                    summary.duplicates += count - len(keep)  # the smaller snapshots
+                    columns = _rows(columns, keep)
+                    numbers, lines = [numbers[i] for i in keep], [lines[i] for i in keep]
+                where = lambda i, n=numbers, lines=lines: (n[i], lines[i])  # noqa: E731
+                yield self._ready(columns, summary, name, where)
+                continue
+            summary.read += 1
+            if item.error is not None:
                 self._refuse(f"{name}:{item.line}", item.raw, item.error, summary)
                 continue
-            for row, place in zip(rows, places, strict=True):
-                kept = batch.get(row[REQUEST_ID])
-                if kept is not None:
-                    summary.duplicates += 1  # the smaller of two snapshots of one request
-                    if not replaces(row, row_total(kept)):
-                        continue
-                batch[row[REQUEST_ID]] = row
-                origins[row[REQUEST_ID]] = place
+            row = pending_row(item.record)
+            kept = batch.get(row[REQUEST_ID])
+            if kept is not None:
+                summary.duplicates += 1  # the smaller of two snapshots of one request
+                if not replaces(row, row_total(kept)):
+                    continue
+            batch[row[REQUEST_ID]] = row
+            origins[row[REQUEST_ID]] = (item.line, item.raw)
             if len(batch) >= BATCH:
                 yield flush()
         if batch:
@@ -325,40 +354,9 @@ def _rows(columns: Sequence[Sequence[Any]], indexes: list[int]) -> list[Sequence
     return [pick(column) if len(indexes) > 1 else (column[indexes[0]],) for column in columns]
 
 
-@contextmanager
-def rare_collections() -> Iterator[None]:
-    """An import makes millions of short-lived objects without cycles, which reference
-    counting frees. With Python's default thresholds the cycle collector walks the heap
-    every 700 of them for nothing: 13% of a million-record import. While importing, it
-    runs every 50,000, and leaves out what existed before the import."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
-@contextmanager
-def larger_cache(conn: Any) -> Iterator[None]:
-    """SQLite's page cache at IMPORT_CACHE_KIB while importing: the four indexes of a large
-    import are walked at random, and a cache they fit better in reads and writes fewer pages
-    (about 7% of the CPU time of a 300,000-row import; the memory is a fixed cap)."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    cursor = conn.connection.cursor()  # the driver's: a PRAGMA is no transaction to begin
-    try:
-        (before,) = cursor.execute("PRAGMA cache_size").fetchone()
-        cursor.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-        try:
-            yield
-        finally:
-            cursor.execute(f"PRAGMA cache_size = {before}")
-    finally:
-        cursor.close()
+def _small(source_input: Input) -> bool:
+    """Whether a file is read whole before any of it is written (else it streams)."""
+    return source_input.size is not None and source_input.size <= SMALL
 
 
 def _unique(ids: Sequence[str]) -> bool:
