@@ -8,10 +8,17 @@ marks for the same hours; written together they pay once. On PostgreSQL the tran
 takes its turn with imports and other servers' writers (db/writes.take_turn), so two
 instances writing the same hours never deadlock, and the look-up of stored ids sees what
 the others committed: a retry sent to two instances is stored once.
+
+The daily rollups the rows changed are brought up to date after the rows commit, in a
+transaction of their own (as an import does, ingest/run.py), and only when no batch is
+waiting: a refresh rebuilds the whole day written to (db/rollups.py), so it costs as much
+as the day has rows, and a burst pays for one at its end rather than one per group. A
+report that comes meanwhile brings them up to date itself, as after any write.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,10 +37,13 @@ from chatvault.db.writes import (
 )
 from chatvault.ingest.record import RecordError, UsageRecord
 from chatvault.ingest.rows import pending_row, priced
+from chatvault.redact import redact
 
 if TYPE_CHECKING:
     from chatvault.pricing.prices import PriceBook
     from chatvault.session import Session
+
+log = logging.getLogger("chatvault.serve")
 
 
 @dataclass
@@ -52,9 +62,9 @@ class Writer:
     """The process's writer of received usage."""
 
     prices: PriceBook
-    _turn: threading.Lock = field(default_factory=threading.Lock)  # who writes now
-    _queue: list[Batch] = field(default_factory=list)
-    _queue_lock: threading.Lock = field(default_factory=threading.Lock)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _queue: list[Batch] = field(default_factory=list)  # batches no writer has taken yet
+    _busy: bool = False  # a thread is writing (or refreshing): the others queue
 
     def rows(self, items: Iterable[dict[str, Any]]) -> tuple[list[tuple], list[str]]:
         """Usage fields as priced rows, checked as every import checks them; (rows, why
@@ -72,23 +82,56 @@ class Writer:
 
     def write(self, session: Session, rows: list[tuple]) -> int:
         """Store rows (dedupe: a request id already stored is replaced only by a row with
-        more tokens); how many were written. The thread that gets the turn writes every
-        batch queued by then, its own among them."""
+        more tokens); how many were written. The thread whose turn it is writes every batch
+        queued by then, its own among them; the others' answers go as soon as it commits."""
         if not rows:
             return 0
         batch = Batch(rows)
-        with self._queue_lock:
+        with self._changed:
             self._queue.append(batch)
-        with self._turn:
-            if not batch.done:
-                with self._queue_lock:
-                    taken, self._queue = self._queue, []
-                self._commit(session, taken)
+            while self._busy and not batch.done:
+                self._changed.wait()
+            leader = not batch.done
+            if leader:
+                self._busy = True
+                taken, self._queue = self._queue, []
+        if leader:
+            try:
+                wrote = self._commit(session, taken)
+            finally:
+                with self._changed:
+                    for each in taken:
+                        each.done = True
+                    self._changed.notify_all()
+            try:
+                if wrote:
+                    self._refresh_when_idle(session)
+            finally:
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
         if batch.failure is not None:
             raise batch.failure
         return batch.stored
 
-    def _commit(self, session: Session, batches: list[Batch]) -> None:
+    def _refresh_when_idle(self, session: Session) -> None:
+        from chatvault.db.rollups import refresh
+
+        with self._changed:
+            if self._queue:
+                return  # the burst goes on: its last writer refreshes
+        try:
+            with session.writing() as conn:
+                take_turn(conn)
+                refresh(conn)
+        except Exception as exc:  # the rows are stored: the next report refreshes instead
+            known = query_failure(exc)
+            if known is None:
+                raise
+            log.warning("daily rollups not refreshed: %s", redact(str(known)))
+
+    def _commit(self, session: Session, batches: list[Batch]) -> bool:
+        """Write the batches in one transaction; whether any row was written."""
         kept: dict[str, tuple[tuple, int]] = {}  # request id -> (row, its batch)
         for number, batch in enumerate(batches):
             for row in batch.rows:
@@ -106,24 +149,15 @@ class Writer:
                 counts = _upsert(session, columns)
         except BaseException as exc:
             for batch in batches:
-                batch.failure, batch.done = exc, True
-            return
+                batch.failure = exc
+            return False
         written = range(len(owners)) if counts.written is None else counts.written
         for index in written:
             batches[owners[index]].stored += 1
-        for batch in batches:
-            batch.done = True
+        return bool(counts.inserted or counts.replaced)
 
 
 def _upsert(session: Session, columns: list) -> UpsertCounts:
-    """The rows and the daily rollups they change, in one transaction: reports then find
-    the rollups exact instead of each rebuilding the day being written to (as an import
-    does, ingest/run.py)."""
-    from chatvault.db.rollups import refresh
-
     with session.writing() as conn:
         take_turn(conn)
-        counts = upsert(conn, columns)
-        if counts.inserted or counts.replaced:
-            refresh(conn)
-        return counts
+        return upsert(conn, columns)
