@@ -110,8 +110,11 @@ def test_auto_on_a_short_history_averages_a_level_and_growth_and_says_so():
     )
     level, growth = (predict(y, START, 30, method=m) for m in ("level-weekday", "growth"))
     np.testing.assert_allclose(fc.mean, (level.mean + growth.mean) / 2)
-    # The mean's covariance is the mean of theirs; its total adds the expected days.
-    np.testing.assert_allclose(fc.fit.cov, (level.fit.cov + growth.fit.cov) / 2)
+    # The mean's covariance is a mixture's: the mean of theirs, plus their expected days'
+    # spread about the mean; its total adds the expected days.
+    apart = (level.fit.sums() - growth.fit.sums()) / 2
+    mixture = (level.fit.cov + growth.fit.cov) / 2 + np.outer(apart, apart)
+    np.testing.assert_allclose(fc.fit.cov, mixture)
     assert fc.total()[0] == pytest.approx((level.total()[0] + growth.total()[0]) / 2)
 
 

@@ -76,17 +76,22 @@ def fit(method: str, y: np.ndarray, weekday0: int, horizon: int, ready: Prepared
 
 
 def combine(fits: list[Fit]) -> Fit:
-    """The mean forecast of `fits`. Its error is the mean of their errors, whose covariance
-    needs theirs with each other, which nothing estimates: the mean of their covariances is
-    the most it can be (correlation 1, equal spreads) and calibration then scales it."""
+    """The mean forecast of `fits`, its covariance that of a mixture of them (calibration
+    then scales it, on the mean's own backtest)."""
     if len(fits) == 1:
         return fits[0]
     expected = None
     if any(f.expected is not None for f in fits):
         expected = np.mean([f.sums() for f in fits], axis=0)
+    # As a mixture of the fits, equally likely (law of total variance): the mean of their
+    # covariances plus that of their expected days about the mean, so that methods that part
+    # ways over the horizon (a level that holds, growth that goes on) widen its totals.
+    sums = np.array([f.sums() for f in fits])
+    apart = sums - sums.mean(axis=0)
+    cov = np.mean([f.cov for f in fits], axis=0) + apart.T @ apart / len(fits)
     return Fit(
         np.mean([f.mean for f in fits], axis=0),
-        np.mean([f.cov for f in fits], axis=0),
+        cov,
         min(f.df for f in fits),
         expected,
     )
