@@ -9,9 +9,7 @@ one by one would give. An error in the reader ends the import like one in the im
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import queue
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -55,6 +53,8 @@ def ahead_possible() -> bool:
 @contextmanager
 def read_ahead(read: Callable[[Input], Read], inputs: list[Input]) -> Iterator[Iterator[Read]]:
     """`read` of each input, in order, computed by a forked process ahead of the caller."""
+    import multiprocessing  # only when reading ahead: a rerun over unchanged files does not
+
     context = multiprocessing.get_context("fork")
     results = context.Queue(maxsize=AHEAD)
     reader = context.Process(target=_reader, args=(read, inputs, results), daemon=True)
@@ -77,6 +77,8 @@ def _reader(read: Callable[[Input], Read], inputs: list[Input], results: Any) ->
 
 
 def _received(results: Any, reader: Any, count: int) -> Iterator[Read]:
+    import queue
+
     for _ in range(count):
         while True:
             try:

@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 
 from chatvault.db.models import TEXT_LENGTHS
-from chatvault.ingest.claude_code_batch import USAGE, checked_columns
 from chatvault.ingest.files import CountingReader, Input
 from chatvault.ingest.jsontext import loads
 from chatvault.ingest.options import Checked, Item, ParseOptions
@@ -60,6 +59,8 @@ def records(
     """A chunk of lines at a time: the lines that may carry usage (most of a log is user
     turns and tool results, skipped unread) checked a column at a time (claude_code_batch),
     or one by one when anything in the chunk needs a closer look."""
+    from chatvault.ingest.claude_code_batch import USAGE, checked_columns  # once a log is read
+
     project = _project(source)
     lines = stream.lines()
     while chunk := list(islice(lines, CHUNK)):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import sys
@@ -63,7 +62,11 @@ class CountingReader(io.RawIOBase):
         self.line_count = 0
         magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         self.gzipped = magic == GZIP_MAGIC
-        self._stream = gzip.GzipFile(fileobj=_Counted(raw, self)) if self.gzipped else None
+        self._stream = None
+        if self.gzipped:
+            import gzip  # only for gzip files: a rerun opens none
+
+            self._stream = gzip.GzipFile(fileobj=_Counted(raw, self))
         self.buffered = io.BufferedReader(self, buffer_size=1 << 20)
 
     def readable(self) -> bool:

@@ -18,7 +18,6 @@ from functools import cached_property
 from operator import itemgetter
 from typing import Any, TextIO
 
-from chatvault.db.rollups import refresh
 from chatvault.db.types import from_micro_cents
 from chatvault.db.writes import (
     COST,
@@ -71,7 +70,7 @@ class Importer:
     progress: Callable[[int], None] = lambda _: None  # told the raw bytes read so far
     machine: str = ""  # the machine local sources' rows come from; checkpoints are its own
     full: bool = False  # read every file from its start, whatever its checkpoint says
-    _checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
+    _checkpoints: dict[str, tuple] = field(default_factory=dict)  # Checkpoint's values
     _local: bool = False  # the file being imported is a local source's: rows get the machine
 
     @cached_property
@@ -86,8 +85,7 @@ class Importer:
         started = time.perf_counter()
         with rare_collections(), self.session.writer() as conn, larger_cache(conn):
             with conn.begin():
-                stored = load_checkpoints(conn, self.machine)
-            kept = self._checkpoints = {path: Checkpoint(*row) for path, row in stored.items()}
+                kept = self._checkpoints = load_checkpoints(conn, self.machine)
             inputs = list(inputs)
             changed = [self.full or not unchanged(i, kept.get(i.key)) for i in inputs]
             small = [i for i, read in zip(inputs, changed, strict=True) if read and _small(i)]
@@ -109,6 +107,8 @@ class Importer:
                 raise
             group.end(commit=True)
             if not self.dry_run and summary.inserted + summary.replaced:
+                from chatvault.db.rollups import refresh  # only when something was written
+
                 with conn.begin():  # so the next report finds its daily rollups exact
                     take_turn(conn)
                     refresh(conn, self.session.zone.key)
@@ -129,7 +129,8 @@ class Importer:
         forced = source_input.source if self.source == "auto" else self.source
         try:
             path_key = source_input.key or (key(source_input.path) if source_input.path else "")
-            kept = self._checkpoints.get(path_key)
+            stored = self._checkpoints.get(path_key)
+            kept = None if stored is None else Checkpoint(*stored)
             from chatvault.ingest import formats  # the parsers, once a file is read
 
             return path_key, open_reading(source_input, forced, kept, self.full, formats.detect)
