@@ -1,11 +1,12 @@
-"""What a forecast learns from: one-off spikes set aside, and the days since a level shift.
+"""What a forecast learns from: one-offs and spells set aside, and the days since a shift.
 
-Both steps depend only on the series' shape, never on its unit: a series in cents gives the
+Every step depends only on the series' shape, never on its unit: a series in cents gives the
 same days as the same series in dollars. A spike is a day far above or below the same weekday
-of the three weeks around it; a level shift is a step in the weekly run-rate (a model switch,
-a feature turned off) that a step explains much better than a straight line does, and the
-methods then fit only the days after it, so that a step that is over is not extrapolated as
-a trend.
+of the three weeks around it; a spell (a holiday) is a week or more whose run-rate is far
+from that of the same weekdays around it; a level shift is a step in the weekly run-rate (a
+model switch, a feature turned off) that a step explains much better than a straight line
+does, and the methods then fit only the days after it, so that a step that is over is not
+extrapolated as a trend.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Prepared:
     values: np.ndarray  # the days from `start`, one-offs replaced by their neighbours
     start: int  # index of the first day fitted in the original series
     shifted: bool  # a level shift was found at `start`
-    one_offs: int  # days set aside as one-off spikes or dips
+    one_offs: int  # days set aside as one-off spikes, dips or spells
     drift: float = 0.0  # variance per day of the log weekly run-rate's random walk (drift())
 
 
@@ -137,8 +138,9 @@ def _one_off(score: np.ndarray) -> np.ndarray:
 
 def _spells(y: np.ndarray, base: np.ndarray) -> np.ndarray:
     """Days of spells: a week or more whose run-rate is far from that of the same weekdays
-    around it, that spend came back from (two weeks before and after within SHIFT_SIZE of
-    each other), at most SPELL_DAYS long, not in the last week and not recurring.
+    around it, that spend came back from (the two weeks before and the two after, all in
+    the history, within SHIFT_SIZE of each other), at most SPELL_DAYS long and not
+    recurring: one still going on may be a level shift.
 
     Day by day a holiday week at a third of the spend is within the noise; its 7-day mean,
     against the 7-day mean of its neighbours, is far outside it.
