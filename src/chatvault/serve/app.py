@@ -4,7 +4,8 @@ request on the process's shared engine."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,13 @@ class Server:
         from chatvault.serve.write import Writer
 
         return Writer(PriceBook(self.settings.config.pricing.overrides))
+
+    @contextmanager
+    def reading(self, tz: str | None = None) -> Iterator[Session]:
+        """A session for a report, once the rollups are exact for what this process wrote
+        (serve/write.py)."""
+        with self.writer.reading(), self.session(tz) as session:
+            yield session
 
     def session(self, tz: str | None = None) -> Session:
         from chatvault.db.engine import get_engine
@@ -125,7 +133,7 @@ def read_route(server: Server, endpoint: Endpoint) -> Handler:
     def answer(request: Request) -> Response:
         q = query(request.query_params, *endpoint.params)
         wants_csv = endpoint.csv and q.choice("format", "json") == "csv"
-        with server.session(q.text("tz")) as session:
+        with server.reading(q.text("tz")) as session:
             result = endpoint.build(session, q)
         if wants_csv:
             from chatvault.cli.output import csv_lines
@@ -177,7 +185,7 @@ def create_app(server: Server) -> Starlette:
         from chatvault.serve.read import DAYS_FILTERS, Param
 
         q = query(request.query_params, *DAYS_FILTERS, Param("period", "string", ""))
-        with server.session(q.text("tz")) as session:
+        with server.reading(q.text("tz")) as session:
             board = dashboard_data(session, q)
         return HTMLResponse(render(board), headers=NO_STORE)
 

@@ -34,7 +34,7 @@ class Usage:
         from chatvault.cli.filters import Filters
         from chatvault.reports.usage import report
 
-        with self.server.session() as session:
+        with self.server.reading() as session:
             rows = Filters(since="this-month").rows(session)
             for label in DIMENSIONS:
                 spend = GaugeMetricFamily(

@@ -10,17 +10,20 @@ instances writing the same hours never deadlock, and the look-up of stored ids s
 the others committed: a retry sent to two instances is stored once.
 
 The daily rollups the rows changed are brought up to date after the rows commit, in a
-transaction of their own (as an import does, ingest/run.py), and only when no batch is
-waiting: a refresh rebuilds the whole day written to (db/rollups.py), so it costs as much
-as the day has rows, and a burst pays for one at its end rather than one per group. A
-report that comes meanwhile brings them up to date itself, as after any write.
+transaction of their own (as an import does, ingest/run.py), when no batch is waiting or a
+report waits for them (`reading`). A refresh rebuilds the whole day written to
+(db/rollups.py), so it costs as much as the day has rows: a burst nobody reads pays for one
+at its end rather than one per group, and a report finds the rollups exact instead of
+rebuilding the day itself, competing with the writer for the database's write lock
+(SQLite's busy handler sleeps, and a writer that retakes the lock at once starves it).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -65,6 +68,20 @@ class Writer:
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _queue: list[Batch] = field(default_factory=list)  # batches no writer has taken yet
     _busy: bool = False  # a thread is writing (or refreshing): the others queue
+    _stale: bool = False  # rows committed whose rollups are not refreshed yet
+    _readers: int = 0  # reports waiting for that refresh
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The block runs when the rollups are exact for every row this process committed:
+        a report arriving after a write waits for its refresh, which the writer does at once
+        for it, rather than rebuilding the day itself."""
+        with self._changed:
+            self._readers += 1
+            while self._stale:
+                self._changed.wait()
+            self._readers -= 1
+        yield
 
     def rows(self, items: Iterable[dict[str, Any]]) -> tuple[list[tuple], list[str]]:
         """Usage fields as priced rows, checked as every import checks them; (rows, why
@@ -100,12 +117,12 @@ class Writer:
                 wrote = self._commit(session, taken)
             finally:
                 with self._changed:
+                    self._stale = self._stale or wrote
                     for each in taken:
                         each.done = True
                     self._changed.notify_all()
             try:
-                if wrote:
-                    self._refresh_when_idle(session)
+                self._refresh_if_read(session)
             finally:
                 with self._changed:
                     self._busy = False
@@ -114,12 +131,12 @@ class Writer:
             raise batch.failure
         return batch.stored
 
-    def _refresh_when_idle(self, session: Session) -> None:
+    def _refresh_if_read(self, session: Session) -> None:
         from chatvault.db.rollups import refresh
 
         with self._changed:
-            if self._queue:
-                return  # the burst goes on: its last writer refreshes
+            if not self._stale or (self._queue and not self._readers):
+                return  # a burst nobody waits to read: its last writer refreshes
         try:
             with session.writing() as conn:
                 take_turn(conn)
@@ -129,6 +146,10 @@ class Writer:
             if known is None:
                 raise
             log.warning("daily rollups not refreshed: %s", redact(str(known)))
+        finally:
+            with self._changed:
+                self._stale = False
+                self._changed.notify_all()
 
     def _commit(self, session: Session, batches: list[Batch]) -> bool:
         """Write the batches in one transaction; whether any row was written."""
