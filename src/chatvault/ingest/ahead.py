@@ -69,11 +69,29 @@ def read_ahead(read: Callable[[Input], Read], inputs: list[Input]) -> Iterator[I
 
 
 def _reader(read: Callable[[Input], Read], inputs: list[Input], results: Any) -> None:
+    importer = os.getppid()
     try:
         for source_input in inputs:
-            results.put(read(source_input))
-    except BaseException as exc:  # told to the importer, which raises it
-        results.put(_Crash(f"{type(exc).__name__}: {exc}"))
+            _put(results, read(source_input), importer)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # told to the importer, which raises it (Ctrl-C too)
+        _put(results, _Crash(f"{type(exc).__name__}: {exc}"), importer)
+
+
+def _put(results: Any, item: Read | _Crash, importer: int) -> None:
+    """Wait for room in the queue, as long as the importer lives: a killed import (kill -9,
+    the OOM killer) leaves no reader behind, waiting forever."""
+    import queue
+
+    while True:
+        try:
+            results.put(item, timeout=1)
+            return
+        except queue.Full:
+            if os.getppid() != importer:
+                results.cancel_join_thread()  # nobody will read what is queued
+                sys.exit(1)
 
 
 def _received(results: Any, reader: Any, count: int) -> Iterator[Read]:
