@@ -78,15 +78,17 @@ def test_no_agent_logs_says_where_it_looked_and_how_to_point_elsewhere(db, tmp_p
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     for variable in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME", "OPENCODE_DATA_DIR"):
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME")  # OpenCode's default: ~/.local/share/opencode
     result = ingest(db)
     assert (result.exit_code, result.stdout) == (2, "")
     home = tmp_path / "home"
+    opencode = home / ".local" / "share" / "opencode"
     assert result.stderr == (
         f"error: no agent logs in {home / '.claude' / 'projects'}, "
         f"{home / '.config' / 'claude' / 'projects'}, {home / '.codex' / 'sessions'}, "
-        f"{home / '.gemini' / 'tmp'}, {home / '.local' / 'share' / 'opencode' / 'storage'}"
-        f"{'/message'} or {home / '.qwen' / 'projects'}; set CLAUDE_CONFIG_DIR, CODEX_HOME, "
-        "GEMINI_CLI_HOME or OPENCODE_DATA_DIR "
+        f"{home / '.gemini' / 'tmp'}, {opencode / 'storage' / 'message'}, "
+        f"{opencode / 'opencode.db'} or {home / '.qwen' / 'projects'}; "
+        "set CLAUDE_CONFIG_DIR, CODEX_HOME, GEMINI_CLI_HOME or OPENCODE_DATA_DIR "
         "to where an agent keeps them, or name the files or directories to import: "
         "chatvault ingest PATH...\n"
     )
@@ -137,3 +139,12 @@ def test_a_provider_whose_synced_buckets_count_is_not_imported_again(db, tmp_pat
     )
     config.write_text("sync:\n  anthropic: {counts: provider}\n")  # not this file's provider
     assert ingest(db, str(USAGE), "--config", str(config)).exit_code == 0
+
+
+def test_the_source_option_offers_every_format_the_import_reads():
+    """The option's choices are written out (the command line loads no parser to list them):
+    they must stay the formats ingest/formats.py reads."""
+    from chatvault.cli.ingest import Source
+    from chatvault.ingest.formats import SOURCES
+
+    assert sorted(s.value for s in Source) == sorted(["auto", *SOURCES])

@@ -19,6 +19,7 @@ class Source(StrEnum):
     codex = "codex"
     gemini = "gemini"
     opencode = "opencode"
+    opencode_db = "opencode-db"
     qwen = "qwen"
     openai_usage = "openai-usage"
     anthropic_usage = "anthropic-usage"

@@ -61,7 +61,7 @@ def plan(path: Path, stat: os.stat_result, kept: Checkpoint | None, full: bool) 
     """What to read of a file, given its checkpoint."""
     if kept is None or full:
         return Plan()
-    if kept.unchanged(stat):
+    if kept.unchanged(stat) and not _has_wal(path, kept.source):
         return Plan(skip=True)
     same_file = (kept.device, kept.inode) == (stat.st_dev, stat.st_ino)
     if (
@@ -72,6 +72,20 @@ def plan(path: Path, stat: os.stat_result, kept: Checkpoint | None, full: bool) 
     ):
         return Plan(start=kept.offset, first_line=kept.lines + 1, source=kept.source)
     return Plan()
+
+
+# SQLite databases an agent writes to in WAL mode: what it committed may still be in the
+# `-wal` file beside the database, whose own size and time have not moved.
+SQLITE_SOURCES = {"llm", "opencode-db"}
+
+
+def _has_wal(path: Path | str, source: str) -> bool:
+    if source not in SQLITE_SOURCES:
+        return False
+    try:
+        return os.stat(f"{path}-wal").st_size > 0
+    except OSError:
+        return False
 
 
 # The sources whose files only ever grow by whole lines, each line read on its own: agents'
@@ -150,7 +164,9 @@ def unchanged(source_input: Input, kept: tuple | None) -> bool:
     walk took: skipped without a second stat, the checkpoint left a tuple (ten thousand
     unchanged files are what a rerun costs)."""
     walked = source_input.stat
-    return kept is not None and walked is not None and kept[:4] == _identity(walked)
+    if kept is None or walked is None or kept[:4] != _identity(walked):
+        return False
+    return not _has_wal(source_input.location, kept[8])  # kept[8]: the source
 
 
 def open_reading(

@@ -18,6 +18,7 @@ from chatvault.ingest import (
     llm_logs,
     openai_usage,
     opencode,
+    opencode_db,
     qwen,
 )
 from chatvault.ingest.checkpoints import Reading
@@ -29,16 +30,19 @@ DETECTABLE = (
     *(gemini, codex, opencode, qwen, claude_code),  # they name a "sessionId" too
     *(openai_usage, anthropic_usage, litellm, chatvault_format),
 )
-SOURCES = (llm_logs.NAME, *(module.NAME for module in DETECTABLE))
+SOURCES = (llm_logs.NAME, opencode_db.NAME, *(module.NAME for module in DETECTABLE))
 # Sources read on the machine that made the requests (agents' logs): their rows carry it.
-LOCAL = {claude_code.NAME, codex.NAME, gemini.NAME, opencode.NAME, qwen.NAME, llm_logs.NAME}
+LOCAL = {
+    *(claude_code.NAME, codex.NAME, gemini.NAME, opencode.NAME, opencode_db.NAME, qwen.NAME),
+    llm_logs.NAME,
+}
 
 
 def detect(source_input: Input, stream: CountingReader) -> str:
     """The source a file comes from, told by its first bytes."""
     head = stream.head()
     if source_input.path is not None and not stream.gzipped and head.startswith(SQLITE_MAGIC):
-        return llm_logs.NAME
+        return opencode_db.NAME if opencode_db.is_opencode(source_input.path) else llm_logs.NAME
     if not head.strip():  # an empty file: nothing to import, whatever its format
         return chatvault_format.NAME
     for module in DETECTABLE:
@@ -59,5 +63,7 @@ def items(source_input: Input, reading: Reading, options: ParseOptions) -> Itera
         return qwen.records(stream, options, reading.first_line)
     if name == llm_logs.NAME:
         return llm_logs.records(source_input, options)
+    if name == opencode_db.NAME:
+        return opencode_db.records(source_input, options)
     module = next(m for m in DETECTABLE if name == m.NAME)
     return module.records(stream, options)

@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
 from functools import partial
 from operator import attrgetter
+from pathlib import Path
 from typing import TextIO
 
 from chatvault.errors import InputError
-from chatvault.ingest import claude_code, codex, gemini, opencode, qwen
+from chatvault.ingest import claude_code, codex, gemini, opencode, opencode_db, qwen
 from chatvault.ingest.files import DATA_SUFFIXES, Input, collect, walk
 from chatvault.ingest.options import ParseOptions
 from chatvault.ingest.run import Importer
@@ -38,8 +39,8 @@ def find_inputs(paths: list[str], source: str) -> list[Input]:
     inputs = [found for agent in agents for found in _agent_files(agent)]
     if inputs:
         return inputs
-    folders = [str(folder) for agent in agents for folder in agent.log_folders()]
-    variables = [ENVIRONMENT[a.NAME] for a in agents if a.NAME in ENVIRONMENT]
+    folders = [str(place) for agent in agents for place in _places(agent)]
+    variables = dict.fromkeys(ENVIRONMENT[a.NAME] for a in agents if a.NAME in ENVIRONMENT)
     configured = [variable for variable in variables if os.environ.get(variable)]
     said = f" (from {', '.join(configured)})" if configured else ""
     raise InputError(
@@ -50,17 +51,27 @@ def find_inputs(paths: list[str], source: str) -> list[Input]:
 
 
 # The agents whose logs `ingest` reads without a path, from their default places.
-AGENTS = (claude_code, codex, gemini, opencode, qwen)
+AGENTS = (claude_code, codex, gemini, opencode, opencode_db, qwen)
 ENVIRONMENT = {  # where each agent is told its folder
     claude_code.NAME: "CLAUDE_CONFIG_DIR",
     codex.NAME: "CODEX_HOME",
     gemini.NAME: "GEMINI_CLI_HOME",
     opencode.NAME: "OPENCODE_DATA_DIR",
+    opencode_db.NAME: "OPENCODE_DATA_DIR",
 }
+
+
+def _places(agent) -> list[Path]:
+    """Where an agent keeps its logs: folders to walk, or for OpenCode's database the file."""
+    folders = agent.log_folders()
+    return [folder / agent.PATTERN for folder in folders] if agent is opencode_db else folders
 
 
 def _agent_files(agent) -> list[Input]:
     """An agent's log files in its default places, each read as that agent's."""
+    if agent is opencode_db:  # one file at the top of its folder: nothing to walk
+        files = [path for path in _places(agent) if path.is_file()]
+        return [Input(str(path), path, path.stat().st_size, agent.NAME) for path in files]
     folders = [folder for folder in agent.log_folders() if folder.is_dir()]
     if agent is claude_code:  # as before: every data file there, its format told by content
         return collect([str(folder) for folder in folders])
