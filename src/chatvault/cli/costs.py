@@ -273,7 +273,7 @@ def _show(p: Projection, zone: str) -> None:
     if fc.level_shift:
         print(f"level shift found: fitted from {fc.fit_start} on, the days since the shift")
     if fc.one_offs:
-        print(f"{fc.one_offs} one-off day(s) set aside as spikes or dips (not learnt from)")
+        print(f"{fc.one_offs} day(s) set aside as one-off spikes, dips or spells (not learnt from)")
     unpriced = found.unpriced_requests
     print(
         f"history: {found.first} to {found.last}, {len(found.cents)} complete days in {zone}, "

@@ -43,7 +43,7 @@ class Prediction:
     total_scale: float = 1.0  # and of the totals'
     fit_start: date | None = None  # the first day the method was fitted on
     level_shift: bool = False  # fit_start is the first day after a level shift
-    one_offs: int = 0  # days set aside as one-off spikes or dips
+    one_offs: int = 0  # days set aside as one-off spikes, dips or spells
 
     def total(self, days: int | None = None) -> tuple[float, float, float]:
         """(mean, lower, upper) of the sum of the first `days` forecast days (default all)."""
