@@ -20,8 +20,10 @@ from sqlalchemy import Connection, Table, and_, delete, insert, select
 
 from chatvault.db.models import logged_sessions, telemetry_sessions, usage_logs
 
-# The request-id prefix of each agent's telemetry rows (serve/telemetry.py makes them).
+# The request-id prefix of each agent's telemetry rows (serve/telemetry.py makes them), and of
+# the rows from its own logs (ingest/claude_code.py).
 TELEMETRY_IDS = {"claude-code": "otel-cc:"}
+LOG_IDS = {"claude-code": "cc:"}
 _CHUNK = 500  # sessions per statement: well under every driver's parameter limit
 
 

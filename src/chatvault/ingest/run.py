@@ -48,8 +48,9 @@ BATCH = 2000
 SMALL = 4 << 20  # bytes: a file up to this size is read whole before any of it is written
 GROUP_ROWS = 50_000  # small files share a transaction until it has about this many rows
 MOST = MAX_CENTS * 10**6  # the most a record may cost, in millionths of a cent
-MODEL, PROVIDER, MACHINE, REQUESTS, PRICE_DATA = map(
-    ROW_COLUMNS.index, ("model", "provider", "machine", "request_count", "price_data")
+MODEL, PROVIDER, MACHINE, REQUESTS, PRICE_DATA, SESSION = map(
+    ROW_COLUMNS.index,
+    ("model", "provider", "machine", "request_count", "price_data", "session_id"),
 )
 
 
@@ -301,6 +302,7 @@ class Importer:
             return
         counts = upsert(conn, columns)
         _count(counts, summary)
+        _logged(conn, columns)
         overridden = OVERRIDE in columns[PRICE_DATA]
         if None in columns[COST] or overridden:
             written = range(len(columns[COST])) if counts.written is None else counts.written
@@ -339,6 +341,18 @@ class Importer:
                 raw = raw.encode(errors="surrogateescape").decode(errors="replace")
             reason = {"where": where, "problem": str(error), "record": raw.rstrip("\r\n")}
             self.rejects.write(json.dumps(reason, ensure_ascii=False) + "\n")
+
+
+def _logged(conn, columns: Sequence[Sequence[Any]]) -> None:
+    """Claude Code sessions whose log this import read: their telemetry no longer counts
+    (db/overlap.py), in the same transaction as their rows."""
+    from chatvault.db.overlap import LOG_IDS, note_logged
+
+    for agent, prefix in LOG_IDS.items():
+        ids, sessions = columns[REQUEST_ID], columns[SESSION]
+        logged = {s for i, s in zip(ids, sessions, strict=True) if s and i.startswith(prefix)}
+        if logged:
+            note_logged(conn, agent, logged)
 
 
 def _count(counts: UpsertCounts, summary: Summary) -> None:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from chatvault.db.engine import query_failure
 from chatvault.db.writes import (
     REQUEST_ID,
+    ROW_COLUMNS,
     UpsertCounts,
     columns_of,
     replaces,
@@ -159,6 +160,7 @@ class Writer:
                 before = kept.get(row[REQUEST_ID])
                 if before is None or replaces(row, row_total(before[0])):
                     kept[row[REQUEST_ID]] = (row, number)
+        kept = _unlogged(session, kept)
         owners = [number for _, number in kept.values()]
         columns = columns_of([row for row, _ in kept.values()])
         try:
@@ -179,6 +181,45 @@ class Writer:
 
 
 def _upsert(session: Session, columns: list) -> UpsertCounts:
+    from chatvault.db.overlap import note_telemetry
+
     with session.writing() as conn:
         take_turn(conn)
-        return upsert(conn, columns)
+        counts = upsert(conn, columns)
+        sessions = [s for i, s in enumerate(columns[SESSION]) if _counted_telemetry(columns, i)]
+        if sessions:
+            note_telemetry(conn, AGENT, sessions)
+        return counts
+
+
+# Claude Code's telemetry of a session whose own log was imported counts no more: the log
+# counts those requests (db/overlap.py, docs/serve.md "Telemetry and session logs"). Its
+# error rows stay: the log has no row of a request given up on.
+AGENT = "claude-code"
+SESSION, STATUS = map(ROW_COLUMNS.index, ("session_id", "status"))
+
+
+def _counted_telemetry(columns: list, i: int) -> bool:
+    from chatvault.db.overlap import TELEMETRY_IDS
+
+    ids, status = columns[REQUEST_ID], columns[STATUS]
+    return (
+        bool(columns[SESSION][i])
+        and ids[i].startswith(TELEMETRY_IDS[AGENT])
+        and status[i] != "error"
+    )
+
+
+def _unlogged(session: Session, kept: dict[str, tuple[tuple, int]]) -> dict:
+    """The rows to store: telemetry of sessions whose log was imported left out, as a
+    duplicate is (acknowledged, not stored)."""
+    from chatvault.db.overlap import unlogged
+
+    columns = columns_of([row for row, _ in kept.values()])
+    mine = [i for i in range(len(columns[REQUEST_ID])) if _counted_telemetry(columns, i)]
+    sessions = {columns[SESSION][i] for i in mine}
+    if not sessions:
+        return kept
+    counted = unlogged(session.connection, AGENT, sessions)
+    ids = {columns[REQUEST_ID][i] for i in mine if columns[SESSION][i] not in counted}
+    return {key: value for key, value in kept.items() if key not in ids}
