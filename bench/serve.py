@@ -11,7 +11,7 @@ For each database (SQLite, and PostgreSQL when given a server): a fresh demo dat
 
 1. reads alone (a third of --seconds): 4 clients asking for reports at 50 requests/s in all
    (usage, grouped usage, logs, insights, budget, dashboard, predictions, the HTML
-   dashboard, /metrics in turn), after one request of each to warm the server up;
+   dashboard, /metrics in turn), after each of them twice per worker to warm it up;
 2. both (--seconds): 8 clients each sending OTLP/HTTP protobuf batches of 512 Claude Code
    `api_request` events (of today) as fast as the server answers, every 10th batch sent
    twice (an exporter's retry), while the 4 readers keep asking at 50 requests/s;
@@ -290,14 +290,15 @@ def report(label: str, results: dict, rate: float) -> None:
     sys.stdout.flush()
 
 
-def warm_up(server: Server) -> None:
-    """Each report once: a server's first answers import and compile what later ones reuse."""
+def warm_up(server: Server, workers: int) -> None:
+    """Each report twice per worker, a connection each (the kernel hands connections to the
+    workers in turn): a worker's first answers import and compile what later ones reuse."""
     import httpx
 
-    with httpx.Client(base_url=server.url, timeout=60,
-                      headers={"Authorization": f"Bearer {READ_TOKEN}"}) as http:  # fmt: skip
+    headers = {"Authorization": f"Bearer {READ_TOKEN}"}
+    for _ in range(2 * workers):
         for path in READS:
-            http.get(path).raise_for_status()
+            httpx.get(f"{server.url}{path}", headers=headers, timeout=60).raise_for_status()
 
 
 def bench(kind: str, database: str, args, env: dict[str, str], config: Path) -> bool:
@@ -307,7 +308,7 @@ def bench(kind: str, database: str, args, env: dict[str, str], config: Path) -> 
     server = Server(database, config, args.workers, env)
     phases = {}
     try:
-        warm_up(server)
+        warm_up(server, args.workers)
         short = max(5.0, args.seconds / 3)
         phases["reads alone"] = phase(server, args, short, read=True, send=False)
         report(f"{kind} reads alone", phases["reads alone"], args.rate)
