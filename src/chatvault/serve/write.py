@@ -186,9 +186,9 @@ def _upsert(session: Session, columns: list) -> UpsertCounts:
     with session.writing() as conn:
         take_turn(conn)
         counts = upsert(conn, columns)
-        sessions = [s for i, s in enumerate(columns[SESSION]) if _counted_telemetry(columns, i)]
+        sessions = _telemetry_sessions(zip(*columns, strict=True))
         if sessions:
-            note_telemetry(conn, AGENT, sessions)
+            note_telemetry(conn, AGENT, set(sessions.values()))
         return counts
 
 
@@ -199,15 +199,16 @@ AGENT = "claude-code"
 SESSION, STATUS = map(ROW_COLUMNS.index, ("session_id", "status"))
 
 
-def _counted_telemetry(columns: list, i: int) -> bool:
+def _telemetry_sessions(rows: Iterable[tuple]) -> dict[str, str]:
+    """The session of each row of Claude Code telemetry this rule is about, by request id."""
     from chatvault.db.overlap import TELEMETRY_IDS
 
-    ids, status = columns[REQUEST_ID], columns[STATUS]
-    return (
-        bool(columns[SESSION][i])
-        and ids[i].startswith(TELEMETRY_IDS[AGENT])
-        and status[i] != "error"
-    )
+    prefix = TELEMETRY_IDS[AGENT]
+    return {
+        row[REQUEST_ID]: row[SESSION]
+        for row in rows
+        if row[SESSION] and row[STATUS] != "error" and row[REQUEST_ID].startswith(prefix)
+    }
 
 
 def _unlogged(session: Session, kept: dict[str, tuple[tuple, int]]) -> dict:
@@ -215,11 +216,8 @@ def _unlogged(session: Session, kept: dict[str, tuple[tuple, int]]) -> dict:
     duplicate is (acknowledged, not stored)."""
     from chatvault.db.overlap import unlogged
 
-    columns = columns_of([row for row, _ in kept.values()])
-    mine = [i for i in range(len(columns[REQUEST_ID])) if _counted_telemetry(columns, i)]
-    sessions = {columns[SESSION][i] for i in mine}
-    if not sessions:
+    mine = _telemetry_sessions(row for row, _ in kept.values())
+    if not mine:
         return kept
-    counted = unlogged(session.connection, AGENT, sessions)
-    ids = {columns[REQUEST_ID][i] for i in mine if columns[SESSION][i] not in counted}
-    return {key: value for key, value in kept.items() if key not in ids}
+    counted = unlogged(session.connection, AGENT, set(mine.values()))
+    return {key: value for key, value in kept.items() if key not in mine or mine[key] in counted}
