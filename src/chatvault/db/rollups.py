@@ -390,21 +390,3 @@ def whole_days(start: datetime | None, end: datetime | None, zone: tzinfo):
     if last is not None and midnight(last, zone) < end:
         edges.append((midnight(last, zone), end))
     return (first, last), edges
-
-
-# The triggers migration 0007 puts on usage_logs: without them the rollups would drift.
-TRIGGERS = ("usage_logs_mark_insert", "usage_logs_mark_update", "usage_logs_mark_delete")
-_TRIGGER_NAMES = {
-    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'usage_logs'",
-    "postgresql": "SELECT tgname FROM pg_trigger "
-    "WHERE tgrelid = 'usage_logs'::regclass AND NOT tgisinternal",
-    "mysql": "SELECT trigger_name FROM information_schema.triggers "
-    "WHERE event_object_table = 'usage_logs' AND trigger_schema = DATABASE()",
-}
-
-
-def missing_triggers(conn: Connection) -> list[str]:
-    """The rollup triggers usage_logs lacks."""
-    dialect = "mysql" if conn.dialect.name == "mariadb" else conn.dialect.name
-    present = set(conn.execute(text(_TRIGGER_NAMES[dialect])).scalars())
-    return [name for name in TRIGGERS if name not in present]

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, text
+
 from chatvault.db import shapes
 from chatvault.db.engine import connect, mask_url
 from chatvault.db.guard import require_database
 from chatvault.db.migrate import DatabaseState, describe_mismatch, read_state, script_directory
-from chatvault.db.rollups import missing_triggers
 
 # The fix every finding points at depends on where the database stands as a whole.
 MIGRATE = "run: chatvault db migrate"
@@ -236,3 +237,21 @@ def _kind(column_type: Any) -> type:
         generic = column_type
     kinds = (Integer, Numeric, String, DateTime, Date, Boolean, LargeBinary)
     return next((kind for kind in kinds if isinstance(generic, kind)), type(generic))
+
+
+# The triggers migration 0007 puts on usage_logs: without them the rollups would drift.
+TRIGGERS = ("usage_logs_mark_insert", "usage_logs_mark_update", "usage_logs_mark_delete")
+_TRIGGER_NAMES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'usage_logs'",
+    "postgresql": "SELECT tgname FROM pg_trigger "
+    "WHERE tgrelid = 'usage_logs'::regclass AND NOT tgisinternal",
+    "mysql": "SELECT trigger_name FROM information_schema.triggers "
+    "WHERE event_object_table = 'usage_logs' AND trigger_schema = DATABASE()",
+}
+
+
+def missing_triggers(conn: Connection) -> list[str]:
+    """The rollup triggers usage_logs lacks."""
+    dialect = "mysql" if conn.dialect.name == "mariadb" else conn.dialect.name
+    present = set(conn.execute(text(_TRIGGER_NAMES[dialect])).scalars())
+    return [name for name in TRIGGERS if name not in present]
