@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chatvault.db.filters import UsageFilter
+from chatvault.db.rollups import COST, LEAN
 from chatvault.forecast import HISTORY_DAYS
 from chatvault.money import Estimate
 from chatvault.period import Span, local_date, midnight, parse_point
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 from chatvault.reports.dashboard_data import Dashboard, Gauge, Share
 
 CHART_MODELS = 4  # series of the daily chart; the rest is "other"
+DAY_MODEL = ("day", "model")  # the chart's groups, which the top models are summed from
 TOP = 5
 _EARLIER = timedelta(microseconds=1)
 
@@ -65,7 +67,8 @@ def build(session: Session, rows: UsageFilter, period: str) -> Dashboard:
     spend, earlier = totals.cost_cents or Decimal(0), previous.cost_cents or Decimal(0)
     month_end, forecast_note = _month_end(session, rows, first, last)
     until = min(session.today(), last + timedelta(days=1))  # the insights' week ends here
-    models = usage.report(session, this, ("model",), latency=False)
+    by_day, _ = usage.measure(session.reading(zone), this, DAY_MODEL, zone, measures=LEAN)
+    models = usage.build(usage.fold(by_day, DAY_MODEL, ("model",)), ("model",))
     users = usage.report(session, this, ("user",), limit=TOP, latency=False)
     days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
     return Dashboard(
@@ -92,7 +95,7 @@ def build(session: Session, rows: UsageFilter, period: str) -> Dashboard:
         forecast_note=forecast_note,
         budgets=_gauges(session, span.end - _EARLIER),
         days=days,
-        daily_by_model=_daily(session, this, days, [r.key[0] for r in models.rows]),
+        daily_by_model=_daily(by_day, days, [r.key[0] for r in models.rows]),
         top_models=[_share(row) for row in models.rows[:TOP]],
         top_users=[_share(row) for row in users.rows],
         insights=insights(session, rows, until=until),
@@ -116,20 +119,15 @@ def _month_end(
     return p.period_end, None
 
 
-def _daily(
-    session: Session, rows: UsageFilter, days: list[date], ranked: list
-) -> dict[str, list[Decimal]]:
+def _daily(by_day: dict, days: list[date], ranked: list) -> dict[str, list[Decimal]]:
     """Cents per day of the top models, then of all the others together."""
-    from chatvault.reports import usage
-
     shown = [str(m) for m in ranked[:CHART_MODELS]]
     series = {name: [Decimal(0)] * len(days) for name in [*shown, "other"]}
     at = {day: i for i, day in enumerate(days)}
-    for row in usage.report(session, rows, ("day", "model"), latency=False).rows:
-        day, model = row.key
+    for (day, model), measures in by_day.items():
         name = str(model) if str(model) in shown else "other"
-        if day in at and row.cost_cents:
-            series[name][at[day]] += row.cost_cents
+        if day in at and measures[COST]:
+            series[name][at[day]] += measures[COST]
     if not any(series["other"]):
         del series["other"]
     return series

@@ -21,7 +21,7 @@ from chatvault.reports.dashboard_data import Insight
 
 if TYPE_CHECKING:
     from chatvault.db.filters import UsageFilter
-    from chatvault.reports.usage import Report, Row
+    from chatvault.reports.usage import Row
     from chatvault.session import Session
 
 WEEK = 7
@@ -37,6 +37,7 @@ MIN_ERROR_REQUESTS = 20  # this week, so that 1 error in 3 requests is no jump
 MIN_CACHE_CHANGE = 0.10  # 10 percentage points
 MIN_CACHE_TOKENS = 100_000  # input + cache read tokens, in each week
 KINDS = ("anomaly", "error-rate", "unpriced", "cache", "mover")  # the more important first
+DAY_MODEL, MODEL = ("day", "model"), ("model",)
 
 # (severity rank, kind rank, -effect, text): the sort key, and the insight.
 Found = tuple[tuple[int, int, float, str], Insight]
@@ -47,20 +48,28 @@ def insights(
 ) -> list[Insight]:
     """The insights on the complete days before `until` (default: the session's today), most
     important first, `limit` at most."""
-    from chatvault.reports.usage import report
+    from chatvault.db.rollups import LEAN
+    from chatvault.reports.usage import build, fold, measure, report
 
     zone, today = session.zone, until or session.today()
 
-    def grouped(first: date, end: date, group_by: tuple[str, ...]) -> Report:
-        span = Span(midnight(first, zone), midnight(end, zone))
-        return report(session, replace(rows, span=span), group_by, latency=False)
+    def span(first: date, end: date) -> UsageFilter:
+        return replace(rows, span=Span(midnight(first, zone), midnight(end, zone)))
 
     weeks = _weeks(today)
     this_week = weeks[0][0]
-    daily = grouped(this_week - timedelta(days=BASELINE_DAYS), today, ("day", "model"))
-    found = anomalies(daily.rows, this_week)
-    models = [grouped(first, end, ("model",)) for first, end in weeks]
-    users = [grouped(first, end, ("user",)) for first, end in weeks]
+    # The days by model, from which each week's models are summed: one statement, not three.
+    first = this_week - timedelta(days=BASELINE_DAYS)
+    conn = session.reading(zone)
+    by_day, _ = measure(conn, span(first, today), DAY_MODEL, zone, measures=LEAN)
+    found = anomalies(build(by_day, DAY_MODEL).rows, this_week)
+    models = [
+        build(
+            fold({k: m for k, m in by_day.items() if start <= k[0] < end}, DAY_MODEL, MODEL), MODEL
+        )
+        for start, end in weeks
+    ]
+    users = [report(session, span(s, e), ("user",), latency=False) for s, e in weeks]
     now, before = (_by_key(r.rows) for r in models)
     found += movers(now, before, "")
     found += movers(*(_by_key(r.rows) for r in users), "user ")

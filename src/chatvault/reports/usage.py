@@ -270,6 +270,16 @@ def _total(all_measures: Iterable[list[Any]]) -> list[Any]:
     return [cost if i == COST else sum(column) for i, column in enumerate(columns)]
 
 
+def fold(groups: Groups, group_by: tuple[str, ...], keep: tuple[str, ...]) -> Groups:
+    """The groups summed over the dimensions not in `keep`: a report by model from the one by
+    day and model, without a statement of its own."""
+    at = [group_by.index(name) for name in keep]
+    parts: dict[tuple[Any, ...], list[list[Any]]] = {}
+    for key, measures in groups.items():
+        parts.setdefault(tuple(key[i] for i in at), []).append(measures)
+    return {key: _total(lists) for key, lists in parts.items()}
+
+
 def measure(
     conn: Connection,
     rows: UsageFilter,
