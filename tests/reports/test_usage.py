@@ -17,7 +17,7 @@ from chatvault.db.filters import UsageFilter
 from chatvault.db.rollups import MEASURES
 from chatvault.period import Span, midnight
 from chatvault.pricing.discounts import monthly_discount
-from chatvault.reports.usage import _BINS, build, make_row, measure, percentile, report
+from chatvault.reports.usage import _BINS, build, fold, make_row, measure, percentile, report
 from tests.db.test_aggregate import load, random_rows, reference
 from tests.sessions import session_for
 
@@ -140,3 +140,29 @@ def test_a_report_without_latency_differs_only_in_its_percentiles(sqlite_url):
             assert {r.p95_latency_ms for r in [*lean.rows, lean.totals]} == {None}
             for a, b in zip([*full.rows, full.totals], [*lean.rows, lean.totals], strict=True):
                 assert replace(a, p95_latency_ms=None) == b
+
+
+def test_fold_sums_groups_over_the_dimensions_left_out():
+    """Costs sum exactly and stay unknown only where every group's is; counts always sum."""
+    from datetime import date
+
+    from chatvault.db.aggregate import zeros
+    from chatvault.db.rollups import COST, LEAN
+
+    def measures(requests: int, cost: Decimal | None) -> list:
+        m = zeros(LEAN)
+        m[LEAN.index("requests")], m[COST] = requests, cost
+        return m
+
+    d1, d2 = date(2026, 11, 1), date(2026, 11, 2)
+    groups = {
+        (d1, "a"): measures(2, Decimal("1.000001")),
+        (d2, "a"): measures(3, None),
+        (d1, "b"): measures(5, None),
+        (d2, "b"): measures(1, None),
+    }
+    folded = fold(groups, ("day", "model"), ("model",))
+    assert {k: (m[LEAN.index("requests")], m[COST]) for k, m in folded.items()} == {
+        ("a",): (5, Decimal("1.000001")),
+        ("b",): (6, None),
+    }
