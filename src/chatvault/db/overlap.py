@@ -72,19 +72,12 @@ def settle(conn: Connection, agent: str) -> int:
 def _insert_missing(
     conn: Connection, table: Table, agent: str, sessions: Collection[str | None]
 ) -> None:
-    """Add (agent, session) rows not there yet; a concurrent writer adding the same is no
-    error."""
+    """Add (agent, session) rows not there yet: one already there, or added by a concurrent
+    writer, is no error."""
     for chunk in _chunks(sorted({s for s in sessions if s})):
-        present = set(
-            conn.execute(
-                select(table.c.session_id).where(
-                    table.c.agent == agent, table.c.session_id.in_(chunk)
-                )
-            ).scalars()
+        conn.execute(
+            _ignoring_duplicates(conn, table), [{"agent": agent, "session_id": s} for s in chunk]
         )
-        rows = [{"agent": agent, "session_id": s} for s in chunk if s not in present]
-        if rows:
-            conn.execute(_ignoring_duplicates(conn, table), rows)
 
 
 def _ignoring_duplicates(conn: Connection, table: Table):
