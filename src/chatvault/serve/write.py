@@ -186,7 +186,8 @@ def _upsert(session: Session, columns: list) -> UpsertCounts:
     with session.writing() as conn:
         take_turn(conn)
         counts = upsert(conn, columns)
-        sessions = _telemetry_sessions(zip(*columns, strict=True))
+        keys = (columns[REQUEST_ID], columns[SESSION], columns[STATUS])
+        sessions = _telemetry_sessions(zip(*keys, strict=True))
         if sessions:
             note_telemetry(conn, AGENT, set(sessions.values()))
         return counts
@@ -199,15 +200,16 @@ AGENT = "claude-code"
 SESSION, STATUS = map(ROW_COLUMNS.index, ("session_id", "status"))
 
 
-def _telemetry_sessions(rows: Iterable[tuple]) -> dict[str, str]:
-    """The session of each row of Claude Code telemetry this rule is about, by request id."""
+def _telemetry_sessions(keys: Iterable[tuple[str, str | None, str]]) -> dict[str, str]:
+    """The session of each row of Claude Code telemetry this rule is about, by request id,
+    from (request id, session, status) of each row."""
     from chatvault.db.overlap import TELEMETRY_IDS
 
     prefix = TELEMETRY_IDS[AGENT]
     return {
-        row[REQUEST_ID]: row[SESSION]
-        for row in rows
-        if row[SESSION] and row[STATUS] != "error" and row[REQUEST_ID].startswith(prefix)
+        request: session
+        for request, session, status in keys
+        if session and status != "error" and request.startswith(prefix)
     }
 
 
@@ -216,7 +218,7 @@ def _unlogged(session: Session, kept: dict[str, tuple[tuple, int]]) -> dict:
     duplicate is (acknowledged, not stored)."""
     from chatvault.db.overlap import unlogged
 
-    mine = _telemetry_sessions(row for row, _ in kept.values())
+    mine = _telemetry_sessions((r[REQUEST_ID], r[SESSION], r[STATUS]) for r, _ in kept.values())
     if not mine:
         return kept
     counted = unlogged(session.connection, AGENT, set(mine.values()))
