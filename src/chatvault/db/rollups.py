@@ -5,21 +5,21 @@ changed them. Before a report reads, `bring_up_to_date` recomputes the local day
 those hours, in every zone kept, from the raw rows: a day is rebuilt whole, never adjusted,
 so an insert, a backfill, an update or a delete all end in the same exact sums. A stale
 mark is cleared only if its version did not move meanwhile, so a write that lands during a
-refresh is picked up by the next one.
+refresh is picked up by the next one. A writer that only appends rows (the server's) adds
+them to the rollups in its own transaction instead, and clears its own marks
+(db/rollup_days.py): that costs the rows appended, where a refresh costs the days' rows.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Date,
-    String,
     Table,
     bindparam,
     case,
@@ -47,7 +47,7 @@ from chatvault.db.models import (
     rollup_zones,
     usage_logs,
 )
-from chatvault.period import bucket_of, local_date, midnight
+from chatvault.period import local_date, midnight
 
 # What a group measures: the counts, the cost (the only one that may be NULL), then the
 # latency histogram. A report that shows no percentile reads the LEAN prefix: the 48 bins are
@@ -82,13 +82,6 @@ def table_for(dimensions: set[str], grain: str | None, whole: tuple) -> Table:
         ):
             return rollup_table(name)
     raise AssertionError("unreachable: the finest rollup holds every dimension")
-
-
-def _source(name: str) -> str:
-    """The smallest day rollup built before `name` that holds its dimensions."""
-    earlier = list(ROLLUPS)[: list(ROLLUPS).index(name)]
-    held = set(ROLLUPS[name][1])
-    return [e for e in earlier if ROLLUPS[e][0] == "day" and held <= set(ROLLUPS[e][1])][-1]
 
 
 def raw_measures(source, names: tuple[str, ...] = MEASURES) -> list[ColumnElement]:
@@ -164,13 +157,13 @@ def bring_up_to_date(conn: Connection, zone: str, note: Callable[[str], None]) -
     conn.rollback()
     # MariaDB's lock belongs to the connection, not the transaction: it is taken before the
     # transaction and let go after its commit, so the next refresh sees what this one wrote.
-    release = _lock(conn) if conn.dialect.name in ("mysql", "mariadb") else None
+    release = lock(conn) if conn.dialect.name in ("mysql", "mariadb") else None
     try:
         if release is not None:
             conn.commit()  # the lock stays held; the transaction below starts afresh
         with locking_first(conn), conn.begin():
             if release is None:
-                _lock(conn)
+                lock(conn)
             if not conn.execute(
                 select(rollup_zones.c.zone).where(rollup_zones.c.zone == zone)
             ).first():
@@ -194,7 +187,7 @@ def refresh(conn: Connection, zone: str | None = None) -> None:
     """Bring every kept zone up to date, in the caller's transaction (imports call it), and
     build `zone`'s rollups if they are not kept yet: the first report after an import then
     reads them as they are instead of building them."""
-    release = _lock(conn)
+    release = lock(conn)
     try:
         built = None
         if (
@@ -217,18 +210,19 @@ def _refresh(conn: Connection, built: str | None = None) -> None:
     for zone in conn.execute(select(rollup_zones.c.zone)).scalars().all():
         if zone == built:
             continue
-        place = ZoneInfo(zone)
-        days: set[date] = set()
-        for hour, _ in marks:
-            days.add(local_date(hour, place))
-            days.add(local_date(hour + timedelta(hours=1) - timedelta(microseconds=1), place))
-        _rebuild(conn, zone, sorted(days))
+        _rebuild(conn, zone, sorted(hour_days([hour for hour, _ in marks], ZoneInfo(zone))))
     conn.execute(
         delete(rollup_stale).where(
             rollup_stale.c.hour == bindparam("h"), rollup_stale.c.version == bindparam("v")
         ),
         [{"h": hour, "v": version} for hour, version in marks],
     )
+
+
+def hour_days(hours: Iterable[datetime], place: ZoneInfo) -> set[date]:
+    """The local days the UTC hours touch."""
+    last = timedelta(hours=1) - timedelta(microseconds=1)
+    return {local_date(moment, place) for hour in hours for moment in (hour, hour + last)}
 
 
 def _build(conn: Connection, zone: str) -> None:
@@ -246,37 +240,14 @@ def _build(conn: Connection, zone: str) -> None:
 def _rebuild(conn: Connection, zone: str, days: list[date]) -> None:
     """Recompute whole local days (and their months): the finest rollup from raw rows, each
     other from a finer one."""
+    from chatvault.db.rollup_days import clear_days, day_insert, day_params, derive
+
     place = ZoneInfo(zone)
-    months = sorted({bucket_of(day, "month") for day in days})
-    for name, (grain, _) in ROLLUPS.items():
-        table = rollup_table(name)
-        if grain == "month":
-            conn.execute(delete(table).where(table.c.zone == zone, table.c.month.in_(months)))
-            continue
-        for first, last in _runs(days):
-            conn.execute(
-                delete(table).where(table.c.zone == zone, table.c.day >= first, table.c.day <= last)
-            )
-    inserts = {name: _insert(name) for name in ROLLUPS}
-    lean = _insert(FINEST, bins=False)
+    clear_days(conn, rollup_table(FINEST), zone, days)
     timed = _timed_days(conn, place, days)
     for day in days:
-        params = {
-            "zone": zone,
-            "day": day,
-            "week": bucket_of(day, "week"),
-            "month": bucket_of(day, "month"),
-            "start": midnight(day, place),
-            "end": midnight(day + timedelta(days=1), place),
-        }
-        for name, (grain, _) in ROLLUPS.items():
-            if grain == "day":
-                fast = name == FINEST and day not in timed
-                conn.execute(lean if fast else inserts[name], params)
-    for month in months:
-        for name, (grain, _) in ROLLUPS.items():
-            if grain == "month":
-                conn.execute(inserts[name], {"zone": zone, "month": month})
+        conn.execute(day_insert(FINEST, bins=day in timed), day_params(zone, day, place))
+    derive(conn, zone, days)
 
 
 def _timed_days(conn: Connection, place: ZoneInfo, days: list[date]) -> set[date]:
@@ -300,65 +271,7 @@ def _has_latency():
     return select(select(usage_logs.c.id).where(*window).exists())
 
 
-def _insert(name: str, bins: bool = True):
-    """INSERT ... SELECT of one zone's day (or month) of a rollup, from raw rows for the
-    finest, from a finer rollup for the others. Without `bins`, the finest's latency
-    histogram is written as zeros (for days no row of which has a latency)."""
-    grain, held = ROLLUPS[name]
-    labels = [bindparam("zone", type_=String()).label("zone")]
-    times = ["month"] if grain == "month" else ["day", "week", "month"]
-    labels += [bindparam(t, type_=Date()).label(t) for t in times]
-    if name == FINEST:
-        created = usage_logs.c.created_at
-        window = [created >= bindparam("start"), created < bindparam("end")]
-        source = _by_bin(window) if bins else raw_rows(window, bins=False)
-        if bins:
-            measures = _histogram(source.c)
-        else:
-            measures = raw_measures(source.c, LEAN)
-            measures += [literal(0).label(name) for name in LATENCY_BIN_COLUMNS]
-        where = []
-    else:
-        source = rollup_table(_source(name))
-        measures = summed_measures(source)
-        where = [source.c.zone == bindparam("zone"), source.c[grain] == bindparam(grain)]
-    dims = [source.c[d] for d in held]
-    query = select(*labels, *dims, *measures).where(*where).group_by(*dims)
-    if not dims:  # an aggregate without GROUP BY returns a row even for an empty day
-        query = query.having(func.count() > 0)
-    return insert(rollup_table(name)).from_select(["zone", *times, *held, *MEASURES], query)
-
-
-def _by_bin(window: list[ColumnElement]):
-    """A day's raw rows summed by the finest rollup's dimensions and latency bin: each row's
-    bin is found once, and the histogram's 48 sums run over these groups (a few per bin),
-    not over every row (48 comparisons a row were most of a busy day's rebuild)."""
-    raw = raw_rows(window)
-    keys = [raw.c[d] for d in ROLLUPS[FINEST][1]] + [raw.c.bin]
-    return select(*keys, *raw_measures(raw.c, LEAN)).group_by(*keys).subquery("b")
-
-
-def _histogram(c) -> list[ColumnElement]:
-    """Every measure summed over `_by_bin`'s groups; each bin counts its group's latencies."""
-    measures = [func.sum(c[name]).label(name) for name in LEAN]
-    return measures + [
-        func.sum(case((c.bin == k, c.latency_rows), else_=0)).label(name)
-        for k, name in enumerate(LATENCY_BIN_COLUMNS)
-    ]
-
-
-def _runs(days: list[date]) -> list[tuple[date, date]]:
-    """Sorted days as runs of consecutive days (first, last), for ranged deletes."""
-    runs: list[tuple[date, date]] = []
-    for day in days:
-        if runs and runs[-1][1] + timedelta(days=1) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
-
-
-def _lock(conn: Connection) -> Callable[[], None]:
+def lock(conn: Connection) -> Callable[[], None]:
     """Serialise refreshes (SQLite: the caller's BEGIN IMMEDIATE already does); the function
     that lets go. PostgreSQL's lock ends with the transaction; MariaDB's when let go."""
     dialect = conn.dialect.name

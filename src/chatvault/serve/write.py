@@ -9,13 +9,15 @@ takes its turn with imports and other servers' writers (db/writes.take_turn), so
 instances writing the same hours never deadlock, and the look-up of stored ids sees what
 the others committed: a retry sent to two instances is stored once.
 
-The daily rollups the rows changed are brought up to date after the rows commit, in a
-transaction of their own (as an import does, ingest/run.py), when no batch is waiting or a
-report waits for them (`reading`). A refresh rebuilds the whole day written to
-(db/rollups.py), so it costs as much as the day has rows: a burst nobody reads pays for one
-at its end rather than one per group, and a report finds the rollups exact instead of
-rebuilding the day itself, competing with the writer for the database's write lock
-(SQLite's busy handler sleeps, and a writer that retakes the lock at once starves it).
+New rows are added to the daily rollups in the same transaction (db/rollup_days.py): their
+groups summed with the day's, which costs the rows written, not the day, so reports read
+exact rollups at once. Anything else (a row replaced by a later snapshot, an hour another
+change marked, MariaDB) leaves stale marks, and the rollups are brought up to date after the
+rows commit, in a transaction of their own (as an import does, ingest/run.py), when no batch
+is waiting or a report waits for them (`reading`): a refresh rebuilds whole days, so a
+burst nobody reads pays for one at its end rather than one per group, and a report finds
+the rollups exact instead of rebuilding the days itself, competing with the writer for the
+database's write lock.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatvault.db.engine import query_failure
 from chatvault.db.writes import (
+    CREATED_AT,
     REQUEST_ID,
     ROW_COLUMNS,
     UpsertCounts,
@@ -115,10 +118,10 @@ class Writer:
                 taken, self._queue = self._queue, []
         if leader:
             try:
-                wrote = self._commit(session, taken)
+                stale = self._commit(session, taken)
             finally:
                 with self._changed:
-                    self._stale = self._stale or wrote
+                    self._stale = self._stale or stale
                     for each in taken:
                         each.done = True
                     self._changed.notify_all()
@@ -153,7 +156,8 @@ class Writer:
                 self._changed.notify_all()
 
     def _commit(self, session: Session, batches: list[Batch]) -> bool:
-        """Write the batches in one transaction; whether any row was written."""
+        """Write the batches in one transaction; whether rows were written that the daily
+        rollups do not count yet."""
         kept: dict[str, tuple[tuple, int]] = {}  # request id -> (row, its batch)
         for number, batch in enumerate(batches):
             for row in batch.rows:
@@ -165,11 +169,11 @@ class Writer:
         columns = columns_of([row for row, _ in kept.values()])
         try:
             try:
-                counts = _upsert(session, columns)
+                counts, exact = _upsert(session, columns)
             except Exception as exc:  # a deadlock on MariaDB, another writer's id met: once more
                 if query_failure(exc) is None:
                     raise
-                counts = _upsert(session, columns)
+                counts, exact = _upsert(session, columns)
         except BaseException as exc:
             for batch in batches:
                 batch.failure = exc
@@ -177,20 +181,28 @@ class Writer:
         written = range(len(owners)) if counts.written is None else counts.written
         for index in written:
             batches[owners[index]].stored += 1
-        return bool(counts.inserted or counts.replaced)
+        return not exact and bool(counts.inserted or counts.replaced)
 
 
-def _upsert(session: Session, columns: list) -> UpsertCounts:
+def _upsert(session: Session, columns: list) -> tuple[UpsertCounts, bool]:
+    """Store the rows in one transaction: how many of each kind, and whether the daily
+    rollups were kept exact in it (rows only appended: db/rollup_days.py)."""
     from chatvault.db.overlap import note_telemetry
+    from chatvault.db.rollup_days import add_appended, claim_hours
 
     with session.writing() as conn:
         take_turn(conn)
+        claim = claim_hours(conn, columns[CREATED_AT])
         counts = upsert(conn, columns)
         keys = (columns[REQUEST_ID], columns[SESSION], columns[STATUS])
         sessions = _telemetry_sessions(zip(*keys, strict=True))
         if sessions:
             note_telemetry(conn, AGENT, set(sessions.values()))
-        return counts
+        appended = None
+        if not counts.replaced:
+            ids = columns[REQUEST_ID]
+            appended = ids if counts.written is None else [ids[i] for i in counts.written]
+        return counts, add_appended(conn, claim, appended)
 
 
 # Claude Code's telemetry of a session whose own log was imported counts no more: the log
