@@ -1,6 +1,7 @@
 """A new test database at the head schema, fast: one database per dialect is migrated once
 per test session, and each test's database starts as a copy of it (SQLite: the online backup
-API; PostgreSQL: CREATE DATABASE ... TEMPLATE). MariaDB has no templates and migrates.
+API; PostgreSQL: CREATE DATABASE ... TEMPLATE; MariaDB, which has no templates: each table
+created LIKE the template's, its rows copied, and its triggers created again).
 
 The migrations themselves are tested from an empty database in tests/db (test_migrations,
 test_legacy, test_failures): this is for tests that only need a database to work in.
@@ -37,7 +38,7 @@ def at_head(url: str) -> None:
     elif dialect == "postgresql":
         _copy_postgresql(url)
     else:
-        migrate(url)
+        _copy_mysql(url)
 
 
 def _template_file() -> str:
@@ -69,8 +70,56 @@ def _copy_postgresql(url: str) -> None:
     admin.dispose()
 
 
+def _copy_mysql(url: str) -> None:
+    """Fill the (new, empty) database with the migrated template's tables, rows and triggers:
+    a tenth of the time the twelve revisions take (2.3 s a database)."""
+    from tests.conftest import ADMIN_URLS
+
+    target, admin_url = make_url(url), ADMIN_URLS["mysql"]
+    admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    if "mysql" not in _TEMPLATES:
+        name = f"cvhead_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+        migrate(target.set(database=name).render_as_string(hide_password=False))
+        _TEMPLATES["mysql"] = name
+        atexit.register(_drop_template, admin_url, name)
+    template, copy = _TEMPLATES["mysql"], target.database
+    with admin.connect() as conn:
+        tables = (
+            conn.execute(
+                text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                {"s": template},
+            )
+            .scalars()
+            .all()
+        )
+        for table in tables:
+            conn.execute(text(f"CREATE TABLE {copy}.{table} LIKE {template}.{table}"))
+            conn.execute(text(f"INSERT INTO {copy}.{table} SELECT * FROM {template}.{table}"))
+        triggers = (
+            conn.execute(
+                text(
+                    "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = :s"
+                ),
+                {"s": template},
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(text(f"USE {copy}"))  # the trigger's body names its tables unqualified
+        for trigger in triggers:
+            _, sql_mode, create, *_ = conn.execute(
+                text(f"SHOW CREATE TRIGGER {template}.{trigger}")
+            ).one()
+            conn.execute(text("SET SESSION sql_mode = :mode"), {"mode": sql_mode})
+            conn.exec_driver_sql(create)
+    admin.dispose()
+
+
 def _drop_template(admin_url, name: str) -> None:
     engine = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    force = " WITH (FORCE)" if engine.dialect.name == "postgresql" else ""
     with engine.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
     engine.dispose()
