@@ -120,6 +120,33 @@ def test_at_80_columns_names_stay_whole_and_marks_by_their_names(long_names, ter
         assert f"| user-with-a-long-name-{user}@example.com " in out
 
 
+@pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
+def test_names_are_shown_as_they_are_not_as_markup_or_emoji(sqlite_url, terminal):
+    at_head(sqlite_url)
+    names = ["[bold]x[/]", "team:fire:", "[/]"]  # the last one is a markup error to Rich
+    rows = [
+        {
+            "request_id": f"{name}-{k}",
+            "created_at": NOW - timedelta(hours=k),
+            "user_id": name,
+            "model": name,
+            "provider": "p",
+            "cost_cents": Decimal(100 + k),
+            "status": "success",
+        }
+        for k in range(3)
+        for name in names
+    ]
+    with get_engine(sqlite_url).begin() as conn:
+        conn.execute(insert(usage_logs), rows)
+    env = {"NO_COLOR": "1", "FORCE_COLOR": "1" if terminal else None}
+    result = runner.invoke(app, ["costs", "dashboard", "--database", sqlite_url], env=env)
+    assert result.exit_code == 0, result.stderr
+    for name in names:  # in the top models and the top users
+        assert result.stdout.count(f" {name} ") >= 2, name
+    assert "\N{FIRE}" not in result.stdout
+
+
 def test_last_month_has_no_forecast(url):
     result = runner.invoke(app, ["costs", "dashboard", "-p", "last-month", "--database", url])
     assert result.exit_code == 0, result.stderr

@@ -181,7 +181,7 @@ def stderr() -> Console:
     """Diagnostics go to stderr, so stdout carries data only."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 def info(message: str) -> None:

@@ -165,14 +165,15 @@ def _parts(board: Dashboard, console: Console) -> list[RenderableType]:
     from rich import box
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     plain = console.no_color or not console.is_terminal
     frame = box.ASCII if plain else box.ROUNDED
-    header = Panel(_headline(board), title=board.title, box=frame, title_align="left")
+    header = Panel(_headline(board), title=Text(board.title), box=frame, title_align="left")
     side_by_side = console.width >= 110
     room = console.width * 3 // 5 - 4 if side_by_side else console.width - 4
-    chart = Panel(_chart(board, plain, room), title="Daily cost by model", box=frame)
-    budgets = Panel(_budgets(board, plain), title="Budgets", box=frame)
+    chart = Panel(_chart(board, plain, room), title=Text("Daily cost by model"), box=frame)
+    budgets = Panel(_budgets(board, plain), title=Text("Budgets"), box=frame)
     middle: RenderableType
     if side_by_side:
         middle = Table.grid(expand=True, padding=(0, 1))
@@ -183,7 +184,7 @@ def _parts(board: Dashboard, console: Console) -> list[RenderableType]:
         middle = Table.grid(expand=True)
         middle.add_row(chart)
         middle.add_row(budgets)
-    insights = Panel(_insights(board), title=board.insights_title, box=frame)
+    insights = Panel(_insights(board), title=Text(board.insights_title), box=frame)
     return [header, middle, *_tops(board, frame, console, side_by_side), insights]
 
 
@@ -309,6 +310,7 @@ def _budgets(board: Dashboard, plain: bool):
 
 def _top(title: str, shares: list[Share], frame, expand: bool):
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, box=frame, expand=expand, title_justify="left")
     table.add_column("name", overflow="ellipsis", no_wrap=True, ratio=1)
@@ -316,7 +318,7 @@ def _top(title: str, shares: list[Share], frame, expand: bool):
     table.add_column("share", justify="right", no_wrap=True)
     for s in shares:
         share = "-" if s.share is None else f"{s.share:.0%}"
-        table.add_row(s.name, _usd(s.cost_cents), share)
+        table.add_row(Text(s.name), _usd(s.cost_cents), share)  # a name is not markup
     return table
 
 

@@ -149,14 +149,15 @@ def stdout_console(piped_width: int | None = None) -> Console:
     so), or without one as wide as each line needs: no wrapping at Rich's default 80."""
     from rich.console import Console
 
-    console = Console(highlight=False)
+    # No emoji codes: a project called "x:fire:" is shown as it is called.
+    console = Console(highlight=False, emoji=False)
     if console.is_terminal:
         return console
     columns = os.environ.get("COLUMNS", "")
     width = piped_width or 10_000
     if piped_width and columns.isdigit() and int(columns) > 0:
         width = min(width, int(columns))
-    return Console(highlight=False, no_color=True, width=width)
+    return Console(highlight=False, emoji=False, no_color=True, width=width)
 
 
 def draw(console: Console, *parts: RenderableType) -> None:
