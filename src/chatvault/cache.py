@@ -1,0 +1,69 @@
+"""Results kept as JSON in the user's cache directory, under a key that covers their inputs.
+
+An entry is an optimisation only: unreadable, unwritable or corrupt, the caller computes the
+result again. Entries no run has written for two weeks are removed when one is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+KEEP_SECONDS = 14 * 86400
+
+
+def folder(name: str) -> Path | None:
+    """The cache's sub-folder `name`, made if needed; None when it cannot be."""
+    from platformdirs import user_cache_path
+
+    from chatvault.paths import APP_NAME
+
+    try:
+        path = user_cache_path(APP_NAME) / name
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path
+
+
+def load(place: Path, key: str) -> Any:
+    """The JSON data stored under `key`, or None when there is none that can be read."""
+    try:
+        return json.loads((place / f"{key}.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def store(place: Path, key: str, data: Any) -> None:
+    """Keep `data` under `key`, whole or not at all, and remove entries left unused."""
+    import tempfile
+
+    text = json.dumps(data)
+    # A cache that cannot be written only costs the next run a recomputation.
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".part", dir=place)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, place / f"{key}.json")
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        return
+    _prune(place)
+
+
+def _prune(place: Path) -> None:
+    old = time.time() - KEEP_SECONDS
+    for entry in place.iterdir():
+        try:
+            if entry.stat().st_mtime < old:
+                entry.unlink()
+        except OSError:
+            pass
