@@ -80,7 +80,7 @@ def claim_hours(conn: Connection, created: Sequence[str]) -> Claim | None:
     dialect = conn.dialect.name
     if dialect not in ("sqlite", "postgresql"):
         return None
-    hours = frozenset(from_utc_text(moment[:13] + ":00:00") for moment in created)
+    hours = frozenset(from_utc_text(hour + ":00:00") for hour in {m[:13] for m in created})
     if not hours:
         return Claim(hours, hours)
     c = rollup_stale.c
