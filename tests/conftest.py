@@ -49,7 +49,15 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    for name in ("CHATVAULT_CONFIG", "CHATVAULT_DATABASE_URL", "CHATVAULT_DEBUG"):
+    # COLUMNS and LINES: a terminal's (or pytest-xdist's workers', which get COLUMNS=80) size
+    # would change every piped page's width.
+    for name in (
+        "CHATVAULT_CONFIG",
+        "CHATVAULT_DATABASE_URL",
+        "CHATVAULT_DEBUG",
+        "COLUMNS",
+        "LINES",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
