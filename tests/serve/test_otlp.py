@@ -38,10 +38,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.pool import NullPool
 
-from chatvault.db.models import usage_logs
+from chatvault.db.models import rollup_stale, rollup_table, usage_logs
 from tests.serve.conftest import SEND
 
 NOW_NS = time.time_ns() - 3_600 * 10**9
@@ -274,8 +274,12 @@ def test_bodies_are_capped_and_checked(sqlite_url, tokens):
 
 def test_batches_sent_at_once_are_each_stored_once(server):
     """Sixteen requests at once, two of each batch: written by one thread at a time, in
-    groups (serve/write.py), every event stored once and counted once in /metrics."""
+    groups (serve/write.py), every event stored once and counted once in /metrics, and
+    in the daily rollups by the time the answers go (no hour left stale)."""
     from concurrent.futures import ThreadPoolExecutor
+
+    with server.client() as http:  # the rollups of the server's zone, built
+        assert http.get("/v1/usage", params={"group_by": "day"}).json()["rows"] == []
 
     batches = [
         proto_logs([claude_code_event(100 * n + i) for i in range(20)]).SerializeToString()
@@ -286,6 +290,12 @@ def test_batches_sent_at_once_are_each_stored_once(server):
                                 batches * 2))  # fmt: skip
     assert [a.status_code for a in answers] == [200] * 16
     assert len(rows(server.database)) == 160
+    engine = create_engine(server.database, poolclass=NullPool)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(rollup_stale)).scalar() == 0
+        days = select(func.sum(rollup_table("rollup_days").c.requests))
+        assert conn.execute(days).scalar() == 160
+    engine.dispose()
     metrics = scrape(server)
     assert 'chatvault_received_rows_total{source="claude-code"} 160.0' in metrics
     assert 'chatvault_received_duplicates_total{source="claude-code"} 160.0' in metrics
