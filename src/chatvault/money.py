@@ -1,15 +1,14 @@
 """Money: an estimate with its interval, and showing exact US dollars from cents."""
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 # The most one record may cost, reported or estimated: $50,000. A million records at it still
 # sum within a signed 64-bit integer of millionths of a cent (SQLite's cost column).
 MAX_CENTS = 5_000_000
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(NamedTuple):
     """An amount in cents with its interval: a forecast, or exact when lower = upper."""
 
     cents: Decimal

@@ -8,8 +8,8 @@ midnight (America/Santiago), the day starts at 01:00. Days are 23, 24 or 25 hour
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatvault.errors import InputError
@@ -22,8 +22,7 @@ KEYWORDS = ("today", "yesterday", "this-week", "last-week", "this-month", "last-
 _RELATIVE = re.compile(r"(\d+)(h|d|w|mo)")
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """[start, end) as aware UTC datetimes; None is unbounded."""
 
     start: datetime | None = None

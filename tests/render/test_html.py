@@ -9,7 +9,6 @@ import shutil
 import struct
 import subprocess
 import zlib
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -84,8 +83,7 @@ def dashboard(days: int = 30) -> Dashboard:
 
 def empty() -> Dashboard:
     """Nothing at all: no days, models, budgets, tokens, forecast or measurements."""
-    return replace(
-        dashboard(0),
+    return dashboard(0)._replace(
         spend_cents=Decimal(0),
         previous_spend_cents=Decimal(0),
         change=None,
@@ -132,7 +130,7 @@ def test_sections_in_order() -> None:
 
 
 def test_a_period_that_is_over_has_spent_not_spent_so_far() -> None:
-    over = render(replace(dashboard(), complete=True, insights_until=date(2026, 12, 1)))
+    over = render(dashboard()._replace(complete=True, insights_until=date(2026, 12, 1)))
     assert "<span>Spend</span><b>$1,234.57</b>" in over and "so far" not in over
     assert "<h2>Insights, 2026-11-24 to 2026-11-30</h2>" in over
     running = render(dashboard())
@@ -151,9 +149,9 @@ def test_money_and_percent_formatting() -> None:
     assert '<div class="card alert"><span>Unpriced requests</span><b>17</b>' in page
     assert "WARNING" in page and "CRITICAL" in page and "(130.0%)" in page
     assert '<li class="warning"><strong>Warning:</strong>' in page
-    down = render(replace(dashboard(), change=-0.04))
+    down = render(dashboard()._replace(change=-0.04))
     assert "-4.0%" in down
-    assert ">+0.0%<" in render(replace(dashboard(), change=-0.0001))
+    assert ">+0.0%<" in render(dashboard()._replace(change=-0.0001))
 
 
 def test_bar_per_nonzero_cell_with_computed_heights() -> None:
@@ -178,11 +176,11 @@ def test_deterministic() -> None:
         empty(),
         dashboard(1),
         dashboard(120),
-        replace(dashboard(), daily_by_model={"other": [Decimal(0)] * 30}),
-        replace(dashboard(), daily_by_model={}, top_models=[]),
-        replace(dashboard(), daily_by_model={"a": [Decimal("0.0001")] * 30}),
-        replace(dashboard(), daily_by_model={"a": [Decimal("1e13")] * 30}),
-        replace(dashboard(), daily_by_model={"a": [Decimal(-500), Decimal(500)] * 15}),
+        dashboard()._replace(daily_by_model={"other": [Decimal(0)] * 30}),
+        dashboard()._replace(daily_by_model={}, top_models=[]),
+        dashboard()._replace(daily_by_model={"a": [Decimal("0.0001")] * 30}),
+        dashboard()._replace(daily_by_model={"a": [Decimal("1e13")] * 30}),
+        dashboard()._replace(daily_by_model={"a": [Decimal(-500), Decimal(500)] * 15}),
     ],
     ids=["empty", "one-day", "120-days", "all-zero", "no-models", "tiny", "huge", "credit"],
 )
@@ -202,7 +200,7 @@ def test_edge_case_text() -> None:
     assert "no spend on these days" in page
     assert "no spend on these days" not in render(dashboard())
     assert '<div class="card"><span>Unpriced requests</span><b>0</b>' in page
-    assert "$1,000,000,000.00" in render(replace(dashboard(), spend_cents=Decimal("1e11")))
+    assert "$1,000,000,000.00" in render(dashboard()._replace(spend_cents=Decimal("1e11")))
 
 
 def pixels(png: bytes) -> list[tuple[int, ...]]:

@@ -3,10 +3,10 @@ heading, and the resulting state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from chatvault.budgets.config import WEEKDAYS, Budget
@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 
 
-@dataclass(frozen=True)
-class Period:
+class Period(NamedTuple):
     """A budget's period: its local days [start, end) in the budget's zone."""
 
     kind: str
@@ -38,8 +37,7 @@ class Period:
         return self.end - timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     """A budget now: spend so far (exact), thresholds crossed, the end-of-period forecast."""
 
     budget: Budget

@@ -9,8 +9,8 @@ with a month's usage in time order (requests, or daily sums from SQL).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from chatvault.config import Tier
 from chatvault.db.types import to_cents
@@ -18,8 +18,7 @@ from chatvault.db.types import to_cents
 HUNDRED = Decimal(100)
 
 
-@dataclass(frozen=True)
-class DiscountedCost:
+class DiscountedCost(NamedTuple):
     """A month's cost before and after its volume discount, in cents."""
 
     list_cents: Decimal  # before the discount

@@ -3,15 +3,14 @@ HTML report are three renderings of one `Dashboard`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from chatvault.money import Estimate
 
 
-@dataclass(frozen=True)
-class Share:
+class Share(NamedTuple):
     """A model's or user's part of the period."""
 
     name: str
@@ -20,8 +19,7 @@ class Share:
     share: float | None  # of the period's cost (of requests when nothing is priced)
 
 
-@dataclass(frozen=True)
-class Gauge:
+class Gauge(NamedTuple):
     """A budget's status, for a gauge."""
 
     name: str
@@ -33,8 +31,7 @@ class Gauge:
     forecast: Estimate | None
 
 
-@dataclass(frozen=True)
-class Insight:
+class Insight(NamedTuple):
     """One thing worth a human's attention, in one line with its numbers."""
 
     kind: str  # "anomaly", "mover", "error-rate", "unpriced", "cache"
@@ -42,8 +39,7 @@ class Insight:
     text: str
 
 
-@dataclass(frozen=True)
-class Dashboard:
+class Dashboard(NamedTuple):
     """Everything the dashboard shows, for every renderer (terminal, SVG, HTML, JSON)."""
 
     title: str  # "chatvault: this month"
@@ -67,7 +63,7 @@ class Dashboard:
     daily_by_model: dict[str, list[Decimal]]  # cents per day, top models then "other"
     top_models: list[Share]
     top_users: list[Share]
-    insights: list[Insight] = field(default_factory=list)
+    insights: list[Insight]
     complete: bool = False  # the period shown is over (last month): its spend is final
     insights_until: date | None = None  # the insights' week ends before this day
 

@@ -7,9 +7,8 @@ import bisect
 import itertools
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from chatvault.config import Tier
@@ -39,8 +38,7 @@ _AT = {name: i for i, name in enumerate(MEASURES)}
 _BINS = slice(_AT[LATENCY_BIN_COLUMNS[0]], _AT[LATENCY_BIN_COLUMNS[-1]] + 1)
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One group of a report (or the totals): what the table, JSON and CSV show."""
 
     key: tuple[Any, ...]
@@ -92,8 +90,7 @@ SORTS: dict[str, Callable[[Row], Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     """One page of grouped rows, with the totals over every group."""
 
     group_by: tuple[str, ...]
@@ -203,7 +200,7 @@ def _report(group_by, shown, totals, discounts, count, order, limit, page) -> Re
     return Report(
         group_by,
         shown,
-        replace(totals, share=1.0 if count else None, discount_cents=discount),
+        totals._replace(share=1.0 if count else None, discount_cents=discount),
         count,
         page,
         max(1, math.ceil(count / limit)) if limit else 1,
