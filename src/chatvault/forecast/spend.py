@@ -8,10 +8,10 @@ report's zone, and only complete days are history: today is the first forecast d
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from chatvault.db.filters import UsageFilter
@@ -32,8 +32,7 @@ class TooLittleHistory(InputError):
     """Fewer than MIN_HISTORY days with usage: each command adds what it can widen."""
 
 
-@dataclass(frozen=True)
-class History:
+class History(NamedTuple):
     """The complete days a forecast is made from, oldest first."""
 
     first: date  # the first day with usage in the window asked for
@@ -49,8 +48,7 @@ class History:
         return sum(self.cents, Decimal(0))
 
 
-@dataclass(frozen=True)
-class Projection:
+class Projection(NamedTuple):
     """A forecast of the next days, its horizon total, and the total of the current period
     (the month, or a budget's period) at its end."""
 

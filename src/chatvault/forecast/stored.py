@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import time
-from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any, NamedTuple
 
+from chatvault import cache
 from chatvault.forecast import first_days
 
 FORMAT = 2
-KEEP_SECONDS = 14 * 86400  # entries older than this are removed when one is written
 
 
-@dataclass(frozen=True)
-class Prediction:
+class Prediction(NamedTuple):
     """A forecast's daily estimates, the estimate of each horizon's total, and its method."""
 
     method: str
@@ -52,9 +49,9 @@ class Prediction:
 
 def predicted(values: list[float], start: date, horizon: int, method: str, level: float):
     """The forecast of a dense daily series starting on `start`, from the cache if stored."""
-    folder = _folder()
+    folder = cache.folder("forecasts")
     key = _key(values, start, horizon, method, level)
-    found = _load(folder / f"{key}.json") if folder else None
+    found = _load(cache.load(folder, key)) if folder else None
     if found is not None:
         return found
     from chatvault.forecast.predict import predict
@@ -79,21 +76,8 @@ def predicted(values: list[float], start: date, horizon: int, method: str, level
         one_offs=fc.one_offs,
     )
     if folder:
-        _store(folder, key, made)
+        cache.store(folder, key, _stored(made))
     return made
-
-
-def _folder() -> Path | None:
-    from platformdirs import user_cache_path
-
-    from chatvault.paths import APP_NAME
-
-    try:
-        folder = user_cache_path(APP_NAME) / "forecasts"
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder
 
 
 def _key(values: list[float], start: date, horizon: int, method: str, level: float) -> str:
@@ -104,9 +88,9 @@ def _key(values: list[float], start: date, horizon: int, method: str, level: flo
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _load(path: Path) -> Prediction | None:
+def _load(data: Any) -> Prediction | None:
+    """A stored forecast, or None for none or one this code cannot read."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
         return Prediction(
             **{
                 **data,
@@ -116,34 +100,15 @@ def _load(path: Path) -> Prediction | None:
                 "lower": tuple(data["lower"]),
                 "upper": tuple(data["upper"]),
                 "totals": tuple(tuple(t) for t in data["totals"]),
-                "fit_start": date.fromisoformat(data["fit_start"]),
+                "fit_start": data["fit_start"] and date.fromisoformat(data["fit_start"]),
             }
         )
-    except (OSError, ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError):  # TypeError: nothing stored (None)
         return None
 
 
-def _store(folder: Path, key: str, made: Prediction) -> None:
-    import tempfile
-
-    data = asdict(made)
+def _stored(made: Prediction) -> dict:
+    data = made._asdict()
     data["dates"] = [day.isoformat() for day in made.dates]
     data["fit_start"] = made.fit_start.isoformat() if made.fit_start else None
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".part", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out)
-        os.replace(temporary, folder / f"{key}.json")
-        _prune(folder)
-    except OSError:
-        pass  # a cache that cannot be written only costs the next run a recomputation
-
-
-def _prune(folder: Path) -> None:
-    old = time.time() - KEEP_SECONDS
-    for entry in folder.iterdir():
-        try:
-            if entry.stat().st_mtime < old:
-                entry.unlink()
-        except OSError:
-            pass
+    return data
