@@ -3,7 +3,6 @@ heading, and the resulting state."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
@@ -131,7 +130,7 @@ def evaluate(session: Session, budget: Budget, at: datetime | None = None) -> St
     span = Span(midnight(period.start, zone), midnight(period.end, zone) if over else session.now)
     if budget.basis == "billed":
         return _billed(session, budget, period, span, over)
-    spent = usage.report(session, replace(rows, span=span), (), zone=zone, latency=False).totals
+    spent = usage.report(session, rows._replace(span=span), (), zone=zone, latency=False).totals
     projection: Projection | None = None
     reason = None
     if over:

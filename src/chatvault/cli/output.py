@@ -8,10 +8,9 @@ import json
 import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
@@ -48,8 +47,7 @@ RawOpt = Annotated[
 ]
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """What a command found, ready for every format it offers."""
 
     show: Callable[[], None]  # for people: a table, a chart, lines of text

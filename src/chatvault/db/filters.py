@@ -4,8 +4,7 @@ alike to `usage_logs` and to the rollup tables (they share the dimension column 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, bindparam, or_, true
 
@@ -22,11 +21,10 @@ TEXT_FILTERS = {
 }
 
 
-@dataclass(frozen=True)
-class UsageFilter:
+class UsageFilter(NamedTuple):
     """Rows created in the span whose dimensions match any of each filter's globs (* and ?)."""
 
-    span: Span = field(default_factory=Span)
+    span: Span = Span()
     models: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
     providers: tuple[str, ...] = ()

@@ -8,7 +8,6 @@ report's zone, and only complete days are history: today is the first forecast d
 from __future__ import annotations
 
 import calendar
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, NamedTuple
@@ -157,7 +156,7 @@ def _read(
     today = session.today(zone)
     first = min(today - timedelta(days=history_days), since)
     span = Span(midnight(first, zone), midnight(today, zone))
-    spend = _daily_spend(session, replace(rows, span=span), zone)
+    spend = _daily_spend(session, rows._replace(span=span), zone)
     window = today - timedelta(days=history_days)
     used = sorted(day for day in spend if day >= window)
     if len(used) < MIN_HISTORY:

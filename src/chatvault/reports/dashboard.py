@@ -4,7 +4,6 @@ top models and users, and the insights."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -60,9 +59,9 @@ def build(session: Session, rows: UsageFilter, period: str) -> Dashboard:
     zone = session.zone
     session.prepare([zone, *(zone_of(budget, session) for budget in session.config.budgets)])
     span, before = spans(period, zone, session.now)
-    this = replace(rows, span=span)
+    this = rows._replace(span=span)
     totals = usage.report(session, this, ()).totals
-    previous = usage.report(session, replace(rows, span=before), (), latency=False).totals
+    previous = usage.report(session, rows._replace(span=before), (), latency=False).totals
     first, last = local_date(span.start, zone), local_date(span.end - _EARLIER, zone)
     spend, earlier = totals.cost_cents or Decimal(0), previous.cost_cents or Decimal(0)
     month_end, forecast_note = _month_end(session, rows, first, last)

@@ -10,7 +10,6 @@ only statistics (z-scores, rates, percents) are floats.
 from __future__ import annotations
 
 import statistics
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -54,7 +53,7 @@ def insights(
     zone, today = session.zone, until or session.today()
 
     def span(first: date, end: date) -> UsageFilter:
-        return replace(rows, span=Span(midnight(first, zone), midnight(end, zone)))
+        return rows._replace(span=Span(midnight(first, zone), midnight(end, zone)))
 
     weeks = _weeks(today)
     this_week = weeks[0][0]
