@@ -8,38 +8,34 @@ the file.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import types
 import typing
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from chatvault import paths
 from chatvault.errors import ConfigError
 from chatvault.period import zone_named
+from chatvault.serve.config import ServeConfig
+from chatvault.sync.config import SyncConfig
 from chatvault.yaml_file import read_yaml
 
 if typing.TYPE_CHECKING:
     # Imported when a config file is read: a command without one need not build them.
     from chatvault.budgets.config import Budget
-    from chatvault.serve.config import ServeConfig
-    from chatvault.sync.config import SyncConfig
 
 
-@dataclass(frozen=True)
-class DatabaseConfig:
+class DatabaseConfig(NamedTuple):
     """The config's `database:` section."""
 
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class Tier:
+class Tier(NamedTuple):
     """One volume-discount tier: a percentage off up to a monthly token limit."""
 
     name: str
@@ -47,43 +43,38 @@ class Tier:
     discount_percentage: Decimal = Decimal(0)
 
 
-@dataclass(frozen=True)
-class TieredPricing:
+class TieredPricing(NamedTuple):
     """Volume discounts by monthly tokens (`cost_calculation.tiered_pricing`)."""
 
     enabled: bool = False
     tiers: tuple[Tier, ...] = ()
 
 
-@dataclass(frozen=True)
-class CostPrediction:
+class CostPrediction(NamedTuple):
     """`cost_calculation.cost_prediction`: forecasts in budgets."""
 
     enabled: bool = True
     prediction_window_days: int = 30
 
 
-@dataclass(frozen=True)
-class BudgetAlerts:
+class BudgetAlerts(NamedTuple):
     """`cost_calculation.budget_alerts`: whether budgets notify, and at which percents."""
 
     enabled: bool = True
     alert_thresholds: tuple[Decimal, ...] = tuple(Decimal(t) for t in (50, 80, 90, 95, 100))
 
 
-@dataclass(frozen=True)
-class CostCalculation:
+class CostCalculation(NamedTuple):
     """The config's `cost_calculation:` section."""
 
     enable_advanced_costs: bool = True
     currency: str = "USD"
-    tiered_pricing: TieredPricing = field(default_factory=TieredPricing)
-    cost_prediction: CostPrediction = field(default_factory=CostPrediction)
-    budget_alerts: BudgetAlerts = field(default_factory=BudgetAlerts)
+    tiered_pricing: TieredPricing = TieredPricing()
+    cost_prediction: CostPrediction = CostPrediction()
+    budget_alerts: BudgetAlerts = BudgetAlerts()
 
 
-@dataclass(frozen=True)
-class PriceOverride:
+class PriceOverride(NamedTuple):
     """A model's prices in USD per million tokens, winning over the price list."""
 
     model: str
@@ -96,40 +87,25 @@ class PriceOverride:
     effective_from: date | None = None
 
 
-@dataclass(frozen=True)
-class Pricing:
+class Pricing(NamedTuple):
     """The config's `pricing:` section."""
 
     overrides: tuple[PriceOverride, ...] = ()
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The whole config file, validated; every key has a default."""
 
-    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    database: DatabaseConfig = DatabaseConfig()
     timezone: str = "UTC"
-    cost_calculation: CostCalculation = field(default_factory=CostCalculation)
-    pricing: Pricing = field(default_factory=Pricing)
+    cost_calculation: CostCalculation = CostCalculation()
+    pricing: Pricing = Pricing()
     budgets: tuple[Budget, ...] = ()
-    sync: SyncConfig = field(default_factory=lambda: _sync_config())
-    serve: ServeConfig = field(default_factory=lambda: _serve_config())
+    sync: SyncConfig = SyncConfig()
+    serve: ServeConfig = ServeConfig()
 
 
-def _sync_config() -> SyncConfig:
-    from chatvault.sync.config import SyncConfig
-
-    return SyncConfig()
-
-
-def _serve_config() -> ServeConfig:
-    from chatvault.serve.config import ServeConfig
-
-    return ServeConfig()
-
-
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What a command runs with: the validated config, where it came from, the database URL."""
 
     config: Config
@@ -203,13 +179,12 @@ def _advanced_costs(config: Config) -> Config:
     if cost.enable_advanced_costs:
         return config
     off = {"enabled": False}
-    cost = dataclasses.replace(
-        cost,
-        tiered_pricing=dataclasses.replace(cost.tiered_pricing, **off),
-        cost_prediction=dataclasses.replace(cost.cost_prediction, **off),
-        budget_alerts=dataclasses.replace(cost.budget_alerts, **off),
+    cost = cost._replace(
+        tiered_pricing=cost.tiered_pricing._replace(**off),
+        cost_prediction=cost.cost_prediction._replace(**off),
+        budget_alerts=cost.budget_alerts._replace(**off),
     )
-    return dataclasses.replace(config, cost_calculation=cost)
+    return config._replace(cost_calculation=cost)
 
 
 # --- ${NAME} in a string value: the environment's, so secrets stay out of the file -------
@@ -243,14 +218,12 @@ def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'the top level'}: expected a mapping, got {_show(data)}")
     from chatvault.budgets import config as budget_config
-    from chatvault.serve.config import ServeConfig
-    from chatvault.sync.config import SyncConfig
 
     aliases = budget_config.KEY_ALIASES.get(cls, {})
     data = {aliases.get(key, key): value for key, value in data.items()}
     local = {"Budget": budget_config.Budget, "SyncConfig": SyncConfig, "ServeConfig": ServeConfig}
     hints = typing.get_type_hints(cls, localns=local)
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = set(cls._fields)
     for key in data:
         if key not in known:
             name, expected = _join(where, str(key)), ", ".join(sorted(known))
@@ -259,13 +232,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     try:
         return cls(**values)
     except TypeError:
-        missing = sorted(
-            f.name
-            for f in dataclasses.fields(cls)
-            if f.name not in values
-            and f.default is dataclasses.MISSING
-            and f.default_factory is dataclasses.MISSING
-        )
+        missing = sorted(set(cls._fields) - set(values) - set(cls._field_defaults))
         raise ConfigError(f"{where}: missing key {missing[0]!r}") from None
 
 
@@ -279,8 +246,8 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a list, got {_show(value)}")
         item = typing.get_args(hint)[0]
         return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)
+    if isinstance(hint, type) and issubclass(hint, tuple) and hasattr(hint, "_fields"):
+        return _build(hint, value, where)  # a section: a named tuple
     if hint is Decimal and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return Decimal(value)
     if hint is int and isinstance(value, int) and not isinstance(value, bool):

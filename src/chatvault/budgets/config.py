@@ -1,14 +1,14 @@
 """The `budgets:` section of the config: what each budget is, and the rules it must follow.
 
-Each budget's notification channels are the dataclasses of chatvault.notify, one per entry
+Each budget's notification channels are the named tuples of budgets.notify, one per entry
 of its `notify:` list (`- webhook: {url: ...}`, `- command: {run: [...]}`, `- email: {...}`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from chatvault.budgets.notify import Command, Email, Webhook
 from chatvault.errors import ConfigError
@@ -25,8 +25,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}")
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """The usage a budget counts (globs, as --model etc.); empty: everything."""
 
     models: tuple[str, ...] = ()
@@ -35,8 +34,7 @@ class Scope:
     projects: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Channel:
+class Channel(NamedTuple):
     """One entry of a budget's `notify:` list: exactly one of the three."""
 
     webhook: Webhook | None = None
@@ -48,8 +46,7 @@ class Channel:
         return next(c for c in (self.webhook, self.command, self.email) if c is not None)
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(NamedTuple):
     """One budget from the config: an amount per period, for a scope of the usage."""
 
     name: str
@@ -57,7 +54,7 @@ class Budget:
     period: str = "monthly"
     timezone: str | None = None  # default: the config's timezone
     week_start: str = "monday"
-    scope: Scope = field(default_factory=Scope)
+    scope: Scope = Scope()
     thresholds: tuple[Decimal, ...] | None = None  # percents; default: budget_alerts'
     forecast_alerts: bool = True
     notify: tuple[Channel, ...] = ()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -31,8 +30,7 @@ _COLORS = {"CRITICAL": "#e01e5a", "WARNING": "#ecb22e", "OK": "#2eb67d"}
 _SECURITIES = ("starttls", "tls", "none")
 
 
-@dataclass(frozen=True)
-class Alert:
+class Alert(NamedTuple):
     """One message: a budget's thresholds newly crossed in one run."""
 
     budget: str
@@ -43,24 +41,21 @@ class Alert:
     document: dict
 
 
-@dataclass(frozen=True)
-class Webhook:
+class Webhook(NamedTuple):
     """POST a Slack-compatible JSON message to a URL (a secret: only its host is ever shown)."""
 
     url: str
     timeout_seconds: float = 10.0
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """Run a program (no shell) with the alert's JSON document on its stdin."""
 
     run: tuple[str, ...]
     timeout_seconds: float = 30.0
 
 
-@dataclass(frozen=True)
-class Email:
+class Email(NamedTuple):
     """Send a plain-text e-mail through an SMTP server."""
 
     host: str

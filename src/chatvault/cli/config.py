@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -67,7 +66,7 @@ def effective_config(settings: Settings) -> dict[str, Any]:
     """The config a command runs with, database URL resolved and its password masked."""
     from chatvault.db.engine import mask_url
 
-    data = dataclasses.asdict(settings.config)
+    data = _plain(settings.config)
     data["database"]["url"] = mask_url(settings.database_url)
     for budget in data["budgets"]:
         budget["notify"] = [_masked_channel(c) for c in budget["notify"]]
@@ -76,6 +75,15 @@ def effective_config(settings: Settings) -> dict[str, Any]:
     for token in data["serve"]["tokens"]:  # nor does a serve token
         token["token"] = "***"
     return data
+
+
+def _plain(value: Any) -> Any:
+    """The config as dicts and lists, section by section: what YAML and JSON can write."""
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a section (a named tuple)
+        return {name: _plain(item) for name, item in value._asdict().items()}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _masked_channel(channel: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
 from typing import Any, TextIO
@@ -79,7 +79,7 @@ class Importer:
         """Providers whose totals count `chatvault sync`'s buckets (docs/sync.md): their
         traffic imported from any file would count twice."""
         sync = self.session.config.sync
-        return frozenset(f.name for f in fields(sync) if getattr(sync, f.name).counts == "provider")
+        return frozenset(name for name in sync._fields if getattr(sync, name).counts == "provider")
 
     def run(self, inputs: Iterable[Input]) -> Summary:
         summary = Summary()

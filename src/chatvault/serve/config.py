@@ -4,7 +4,7 @@ the config, so it imports nothing of the server's packages."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chatvault.errors import ConfigError
 
@@ -12,16 +12,14 @@ SCOPES = ("read", "send")
 SHORTEST = 16  # characters: a token shorter than this is guessable
 
 
-@dataclass(frozen=True)
-class ServeToken:
+class ServeToken(NamedTuple):
     """One `serve.tokens` entry: `token: ${GRAFANA_TOKEN}` and `scopes: [read]`."""
 
     token: str
     scopes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ServeConfig:
+class ServeConfig(NamedTuple):
     """The config's `serve:` section."""
 
     host: str | None = None  # default: 127.0.0.1

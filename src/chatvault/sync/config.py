@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from chatvault.errors import ConfigError
 
@@ -13,8 +13,7 @@ COUNTS = ("requests", "provider")
 WIDTHS = ("1h", "1d")
 
 
-@dataclass(frozen=True)
-class ProviderSync:
+class ProviderSync(NamedTuple):
     """The config's `sync.<provider>` block: the admin API's key, address and reading rules."""
 
     admin_key: str | None = None  # '${OPENAI_ADMIN_KEY}'; else the environment variable
@@ -29,12 +28,11 @@ class ProviderSync:
     counts: str = "requests"
 
 
-@dataclass(frozen=True)
-class SyncConfig:
+class SyncConfig(NamedTuple):
     """The config's `sync:` section, one block per provider."""
 
-    openai: ProviderSync = field(default_factory=ProviderSync)
-    anthropic: ProviderSync = field(default_factory=ProviderSync)
+    openai: ProviderSync = ProviderSync()
+    anthropic: ProviderSync = ProviderSync()
 
 
 def check_sync(sync: SyncConfig) -> None:
