@@ -9,9 +9,8 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -60,8 +59,7 @@ DatabaseOpt = Annotated[str | None, _database_option(None)]
 ConfigOpt = Annotated[Path | None, _config_option(None)]
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(NamedTuple):
     """The database and config a command's own --database and --config name."""
 
     database: str | None = None
@@ -104,8 +102,7 @@ with_database = option_group(
 )
 
 
-@dataclass
-class RootOptions:
+class RootOptions(NamedTuple):
     """Global options given before the command name (`chatvault --database X db status`)."""
 
     database: str | None = None
