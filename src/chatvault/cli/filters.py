@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
@@ -89,8 +88,7 @@ _DIMENSIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Filters:
+class Filters(NamedTuple):
     """What the filter options said, before a session gives them a zone and a "now"."""
 
     since: str | None = None
@@ -104,19 +102,22 @@ class Filters:
     billable: bool = False
     tz: str | None = None
 
-    def __post_init__(self) -> None:
-        """A --status no row can have is refused, as an unknown --group-by is: a typo should
-        not read as "no errors"."""
-        if not self.status:
-            return
+    @classmethod
+    def checked(cls, **given: Any) -> Filters:
+        """The filters given, once each is known to make sense: a --status no row can have is
+        refused, as an unknown --group-by is (a typo should not read as "no errors")."""
+        made = cls(**given)
+        if not made.status:
+            return made
         from chatvault.ingest.record import STATUSES
 
-        for glob in self.status:
+        for glob in made.status:
             pattern = re.compile("".join(_GLOB.get(ch, re.escape(ch)) for ch in glob))
             if not any(pattern.fullmatch(status) for status in STATUSES):
                 raise InputError(
                     f"--status {glob!r}: give {' or '.join(STATUSES)} (* and ? globs match them)"
                 )
+        return made
 
     def rows(self, session: Session) -> UsageFilter:
         """The rows these filters select, dates read in the session's zone."""
@@ -145,4 +146,4 @@ def with_filters(
     if model_short is not None:
         model = _many("--model", "GLOB", "these models", model_short)
         options["model"] = (Annotated[list[str] | None, model], None)
-    return option_group("filters", Filters, options)
+    return option_group("filters", Filters.checked, options)

@@ -120,7 +120,7 @@ class Query:
                 given[name] = self.boolean(name)
             else:
                 given[name] = self.text(name)
-        return Filters(**given)
+        return Filters.checked(**given)
 
     @staticmethod
     def _within(option: str, value: float, param: Param) -> None:
