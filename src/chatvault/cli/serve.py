@@ -20,8 +20,7 @@ def serve(
         typer.Option(
             "--host",
             show_default=False,
-            help="Interface to bind; 0.0.0.0 for every one [default: serve.host, else "
-            "127.0.0.1].",
+            help="Interface to bind; 0.0.0.0 for every one [default: serve.host, else 127.0.0.1].",
         ),
     ] = None,
     port: Annotated[
