@@ -36,3 +36,14 @@ def test_a_cache_that_cannot_be_written_is_no_error(tmp_path, monkeypatch):
     cache.store(gone, "k", 1)  # its folder removed since: nothing written, nothing raised
     assert not gone.exists()
     assert list(tmp_path.iterdir()) == [tmp_path / "a-file"]
+
+
+def test_the_folders_are_the_users_alone(tmp_path):
+    place = cache.folder("things")
+    assert oct(place.stat().st_mode & 0o777) == oct(place.parent.stat().st_mode & 0o777) == "0o700"
+    cache.store(place, "k", {"password": "x"})
+    assert oct((place / "k.json").stat().st_mode & 0o777) == "0o600"
+    place.chmod(0o755)  # as an older chatvault made it: closed again
+    assert cache.folder("things") == place and oct(place.stat().st_mode & 0o777) == "0o700"
+    place.chmod(0o777)  # anyone may write entries in it: not used
+    assert cache.folder("things") is None

@@ -101,6 +101,19 @@ def test_values_json_cannot_give_back_are_returned_but_not_kept(tmp_path):
     assert cache_entries(tmp_path) == []
 
 
+def test_aliases_and_huge_numbers_are_returned_but_not_kept(tmp_path):
+    """Six levels of ten aliases stand for a million items: parsed, not written out."""
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for k in range(1, 7):
+        levels.append(f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 10) + "]")
+    path = tmp_path / "config.yaml"
+    path.write_text("\n".join(levels) + "\n")
+    assert read_yaml(path)["a6"][9][9][9][9][9][9][9] == "x"
+    path.write_text("big: 0x" + "f" * 4000 + "\n")  # more digits than Python turns into text
+    assert read_yaml(path)["big"] == 16**4000 - 1
+    assert cache_entries(tmp_path) == []
+
+
 def test_an_unwritable_cache_changes_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
     (tmp_path / "a-file").write_text("")

@@ -2,6 +2,10 @@
 
 An entry is an optimisation only: unreadable, unwritable or corrupt, the caller computes the
 result again. Entries no run has written for two weeks are removed when one is written.
+
+A parsed config may hold what its file holds, secrets included, and is used as the file would
+be: the folders are the user's alone (0700, entries 0600), and a folder that someone else owns
+or may write to is not used at all.
 """
 
 from __future__ import annotations
@@ -23,11 +27,29 @@ def folder(name: str) -> Path | None:
     from chatvault.paths import APP_NAME
 
     try:
-        path = user_cache_path(APP_NAME) / name
-        path.mkdir(parents=True, exist_ok=True)
+        top = user_cache_path(APP_NAME)
+        top.parent.mkdir(parents=True, exist_ok=True)
+        path = top / name
+        for each in (top, path):
+            each.mkdir(mode=0o700, exist_ok=True)
+            if not _private(each):
+                return None
     except OSError:
         return None
     return path
+
+
+def _private(path: Path) -> bool:
+    """The folder is the user's and no one else may write to it; then, no one else may look
+    in it either (a folder an older chatvault made 0755 is made 0700)."""
+    if not hasattr(os, "getuid"):  # Windows: a user's cache folder is the user's
+        return True
+    found = path.stat()
+    if found.st_uid != os.getuid() or found.st_mode & 0o022:
+        return False
+    if found.st_mode & 0o077:
+        path.chmod(0o700)
+    return True
 
 
 def load(place: Path, key: str) -> Any:
@@ -42,7 +64,10 @@ def store(place: Path, key: str, data: Any) -> None:
     """Keep `data` under `key`, whole or not at all, and remove entries left unused."""
     import tempfile
 
-    text = json.dumps(data)
+    try:
+        text = json.dumps(data)
+    except ValueError:  # an integer longer than Python will turn into text
+        return
     # A cache that cannot be written only costs the next run a recomputation.
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".part", dir=place)

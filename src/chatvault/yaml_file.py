@@ -39,9 +39,9 @@ def read_yaml(path: Path) -> Any:
             pass  # a damaged entry: parse the file again
     data = _parsed(raw, path)
     if place:
-        # RecursionError: a YAML alias inside itself.
+        # RecursionError: lists nested deeper than Python recurses.
         with contextlib.suppress(_NotKept, RecursionError):
-            cache.store(place, key, {"data": _encoded(data)})
+            cache.store(place, key, {"data": _encoded(data, set())})
     return data
 
 
@@ -67,7 +67,9 @@ class _NotKept(Exception):
 _PLAIN = (str, int, bool, type(None))
 
 
-def _encoded(value: Any) -> Any:
+def _encoded(value: Any, seen: set[int]) -> Any:
+    """The value as tagged JSON. A list or mapping met twice is a YAML alias: JSON would
+    write it out each time (a few lines of aliases can stand for millions of items)."""
     if isinstance(value, _PLAIN):
         return value
     if isinstance(value, Decimal):
@@ -76,10 +78,14 @@ def _encoded(value: Any) -> Any:
         return {"datetime": value.isoformat()}
     if isinstance(value, date):
         return {"date": value.isoformat()}
+    if type(value) in (list, dict):
+        if id(value) in seen:
+            raise _NotKept("alias")
+        seen.add(id(value))
     if type(value) is list:
-        return [_encoded(item) for item in value]
+        return [_encoded(item, seen) for item in value]
     if type(value) is dict:
-        return {"map": [[_encoded(k), _encoded(v)] for k, v in value.items()]}
+        return {"map": [[_encoded(k, seen), _encoded(v, seen)] for k, v in value.items()]}
     raise _NotKept(type(value).__name__)
 
 
