@@ -97,6 +97,10 @@ def test_wheel_installs_and_migrates_outside_the_source_tree(tmp_path):
         text=True,
     )
     assert install.returncode == 0, install.stderr
+    check = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout  # the wheel's own requirements, as declared
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     chatvault = str(env_dir / "bin" / "chatvault")
@@ -151,3 +155,38 @@ def test_every_package_is_in_the_wheel_list():
         for path in (ROOT / "src").rglob("__init__.py")
     }
     assert found <= set(setuptools["packages"]), f"add to pyproject.toml: {sorted(found)}"
+
+
+def test_every_library_the_package_imports_is_a_declared_dependency():
+    """The wheel test above borrows this environment's libraries: this is what it cannot see,
+    an import of a library the package does not require (or requires only for the tests)."""
+    import ast
+    import importlib.metadata
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    shipped = [*project["dependencies"]]
+    for extra in ("postgresql", "mysql", "serve"):
+        shipped += project["optional-dependencies"][extra]
+    declared = {
+        re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower().replace("_", "-") for d in shipped
+    }
+    providers = importlib.metadata.packages_distributions()
+    undeclared = set()
+    for path in (ROOT / "src" / "chatvault").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "chatvault":
+                    continue
+                dists = {d.lower().replace("_", "-") for d in providers.get(top, [top])}
+                if not dists & declared:
+                    undeclared.add(f"{path.relative_to(ROOT)}: {top} ({', '.join(sorted(dists))})")
+    assert sorted(undeclared) == []
