@@ -35,7 +35,7 @@ def read_yaml(path: Path) -> Any:
     if kept is not None:
         try:
             return _decoded(kept["data"])
-        except (KeyError, TypeError, ValueError, InvalidOperation):
+        except (KeyError, TypeError, ValueError, InvalidOperation, RecursionError):
             pass  # a damaged entry: parse the file again
     data = _parsed(raw, path)
     if place:
