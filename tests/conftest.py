@@ -82,14 +82,21 @@ def db_url(request) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
-def _fresh_database(dialect: str) -> Iterator[str]:
-    admin = _admin(dialect)
-    name = f"cvtest_{uuid.uuid4().hex[:12]}"
+def create_database(admin, prefix: str) -> str:
+    """A new, empty database on the admin engine's server (MariaDB's compares text exactly,
+    as PostgreSQL's does); its name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     create = f"CREATE DATABASE {name}"
-    if dialect == "mysql":
+    if admin.dialect.name == "mysql":
         create += " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
     with admin.connect() as conn:
         conn.execute(text(create))
+    return name
+
+
+def _fresh_database(dialect: str) -> Iterator[str]:
+    admin = _admin(dialect)
+    name = create_database(admin, "cvtest")
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     try:
         yield url

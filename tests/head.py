@@ -12,12 +12,11 @@ from __future__ import annotations
 import atexit
 import sqlite3
 import tempfile
-import uuid
 from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool
 
 from chatvault.db.engine import dispose_all, sqlite_path
@@ -50,41 +49,42 @@ def _template_file() -> str:
     return _TEMPLATES["sqlite"]
 
 
+def _template(dialect: str, target: URL, admin: Engine) -> str:
+    """The dialect's migrated template database, made once per test process."""
+    if dialect not in _TEMPLATES:
+        from tests.conftest import create_database
+
+        name = create_database(admin, "cvhead")
+        migrate(target.set(database=name).render_as_string(hide_password=False))
+        _TEMPLATES[dialect] = name
+        atexit.register(_drop_template, admin.url, name)
+    return _TEMPLATES[dialect]
+
+
 def _copy_postgresql(url: str) -> None:
     """Replace the (new, empty) database with a copy of the migrated template."""
     from tests.conftest import ADMIN_URLS
 
-    target, admin_url = make_url(url), ADMIN_URLS["postgresql"]
-    admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    if "postgresql" not in _TEMPLATES:
-        name = f"cvhead_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        migrate(target.set(database=name).render_as_string(hide_password=False))
-        _TEMPLATES["postgresql"] = name
-        atexit.register(_drop_template, admin_url, name)
+    target = make_url(url)
+    admin = create_engine(
+        ADMIN_URLS["postgresql"], poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
+    template = _template("postgresql", target, admin)
     dispose_all()  # a copy needs the template, and the database replaced, without sessions
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE {target.database} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {target.database} TEMPLATE {_TEMPLATES['postgresql']}"))
+        conn.execute(text(f"CREATE DATABASE {target.database} TEMPLATE {template}"))
     admin.dispose()
 
 
 def _copy_mysql(url: str) -> None:
     """Fill the (new, empty) database with the migrated template's tables, rows and triggers:
-    a tenth of the time the twelve revisions take (2.3 s a database)."""
+    0.1 s instead of the 0.5 s the revisions take."""
     from tests.conftest import ADMIN_URLS
 
-    target, admin_url = make_url(url), ADMIN_URLS["mysql"]
-    admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    if "mysql" not in _TEMPLATES:
-        name = f"cvhead_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
-        migrate(target.set(database=name).render_as_string(hide_password=False))
-        _TEMPLATES["mysql"] = name
-        atexit.register(_drop_template, admin_url, name)
-    template, copy = _TEMPLATES["mysql"], target.database
+    target = make_url(url)
+    admin = create_engine(ADMIN_URLS["mysql"], poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    template, copy = _template("mysql", target, admin), target.database
     with admin.connect() as conn:
         tables = (
             conn.execute(
