@@ -113,16 +113,20 @@ def test_overrides_win_and_follow_effective_dates():
     assert cost_cents(TokenUsage(cache_read=10**6), after) == Decimal("500")
 
 
-def test_rates_are_looked_up_once_per_provider_model_and_day(monkeypatch):
-    import chatvault.pricing.prices as pricing
+def test_list_prices_are_worked_out_once_per_model_not_per_day(monkeypatch):
+    import chatvault.pricing.schedules as schedules
 
     calls = []
-    real = pricing._listed
-    monkeypatch.setattr(pricing, "_listed", lambda *a: calls.append(a) or real(*a))
+    real = schedules.listed
+    monkeypatch.setattr(schedules, "listed", lambda *a: calls.append(a) or real(*a))
     fresh = PriceBook()
-    for _, day in itertools.product(range(1000), (DAY, date(2025, 10, 2))):
+    for _, day in itertools.product(range(1000), (DAY, date(2025, 10, 2), date(2026, 3, 1))):
         fresh.rates("openai", "gpt-4o", day)
-    assert len(calls) == 2
+    made = len(calls)
+    PriceBook().rates("openai", "gpt-4o", DAY)  # a new run: from the cache folder
+    assert len(calls) == made
+    monkeypatch.setattr(schedules, "listed", real)
+    assert made == len(schedules.worked_out("openai", "gpt-4o"))  # once per stretch of days
 
 
 def test_a_bucket_is_judged_by_its_average_prompt_or_what_its_source_says():

@@ -102,15 +102,17 @@ def test_every_price_change_in_the_bundled_data_is_charged_at_its_instant():
     assert checked > 100
 
 
-def test_a_days_prices_are_looked_up_once(monkeypatch):
-    import chatvault.pricing.prices as pricing
+def test_a_models_prices_are_looked_up_once_then_kept(monkeypatch):
+    import chatvault.pricing.schedules as schedules
 
     calls = []
-    real = pricing._rates_of
-    monkeypatch.setattr(pricing, "_rates_of", lambda *a: calls.append(a) or real(*a))
-    book = PriceBook()
-    for minute in range(0, 24 * 60, 7):
-        at = datetime.combine(DAY, time(0), tzinfo=UTC) + timedelta(minutes=minute)
-        book.rates("deepseek", "deepseek-chat", at)
-        book.rates("openai", "gpt-4o", at)
-    assert len(calls) == 3 + 1  # deepseek-chat's three boundaries, gpt-4o's midnight
+    real = schedules.rates_at
+    monkeypatch.setattr(schedules, "rates_at", lambda *a: calls.append(a) or real(*a))
+    for _ in range(2):  # the second book, a later run's, finds them in the cache folder
+        book = PriceBook()
+        for minute in range(0, 24 * 60, 7):
+            at = datetime.combine(DAY, time(0), tzinfo=UTC) + timedelta(minutes=minute)
+            book.rates("deepseek", "deepseek-chat", at)
+            book.rates("openai", "gpt-4o", at)
+    looked_up = [(model.id, at) for _, model, at in calls]
+    assert looked_up and len(set(looked_up)) == len(looked_up)

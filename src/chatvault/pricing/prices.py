@@ -2,8 +2,9 @@
 
 A price is the one in force at the request's instant. Rates are looked up once per price
 period (a day, or the part of a day a time-of-day price holds, as DeepSeek's off-peak hours)
-and cached; the cost of each row is then integer arithmetic (`rates.py`, which says how it
-follows genai-prices' rules).
+and cached, the list prices in chatvault's cache folder too (`schedules.py`); the cost of
+each row is then integer arithmetic (`rates.py`, which says how it follows genai-prices'
+rules).
 
 An unknown model has no rates and its cost is None (unpriced), never 0.
 """
@@ -14,7 +15,6 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from chatvault.pricing.rates import (
     cost_cents,
     usage_of,
 )
+from chatvault.pricing.schedules import Period, Schedules, rates_at
 
 if TYPE_CHECKING:
     from chatvault.config import PriceOverride
@@ -54,15 +55,6 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Period:
-    """Rates in force from `start` (a UTC time of day) to the next period's start, or None
-    when the model has no token price then."""
-
-    start: time
-    rates: Rates | None
-
-
-@dataclass(frozen=True)
 class Priced:
     """Usages priced: each one's cost in millionths of a cent, and the price data that
     priced it (Rates.price_data); both None where the model has no price at its instant."""
@@ -85,6 +77,7 @@ class PriceBook:
     def __init__(self, overrides: tuple[PriceOverride, ...] = ()) -> None:
         self._overrides = overrides
         self._cache: dict[tuple[str | None, str, date], tuple[Period, ...]] = {}
+        self._schedules = Schedules()
         self.override_rows = 0
 
     def periods(self, provider: str | None, model: str, day: date) -> tuple[Period, ...]:
@@ -92,8 +85,10 @@ class PriceBook:
         key = (provider, model, day)
         if key not in self._cache:
             override = self._override(provider, model, day)
-            found = (Period(time(0), override),) if override else _listed(provider, model, day)
-            self._cache[key] = found
+            if override:
+                self._cache[key] = (Period(time(0), override),)
+            else:
+                self._cache[key] = self._schedules.periods(provider, model, day)
         return self._cache[key]
 
     def rates(self, provider: str | None, model: str, at: datetime | date) -> Rates | None:
@@ -174,61 +169,6 @@ class PriceBook:
         )
 
 
-def _listed(provider: str | None, model: str, day: date) -> tuple[Period, ...]:
-    """The model's prices through `day` in genai-prices' bundled (offline) price list: one
-    period per stretch of the day its prices stay the same; unpriced if it is unknown."""
-    found = _find(provider, model)
-    if found is None:
-        return (Period(time(0), None),)
-    found_provider, found_model = found
-    periods: list[Period] = []
-    for start in _boundaries(found_model):
-        rates = _rates_of(found_provider, found_model, datetime.combine(day, start, tzinfo=UTC))
-        if not periods or rates != periods[-1].rates:
-            periods.append(Period(start, rates))
-    return tuple(periods)
-
-
-def _find(provider: str | None, model: str) -> tuple[Any, Any] | None:
-    """genai-prices' provider and model for a request's names, or None if it has none."""
-    from genai_prices.data_snapshot import get_snapshot
-
-    snapshot = get_snapshot()
-    try:
-        return snapshot.find_provider_model(model, None, provider, None)
-    except LookupError:
-        if provider is None:
-            return None
-        try:  # a provider name genai-prices does not use (a proxy's, say): match the model alone
-            snapshot.find_provider(model, provider, None)
-            return None  # the provider is known, and does not list this model
-        except LookupError:
-            try:
-                return snapshot.find_provider_model(model, None, None, None)
-            except LookupError:
-                return None
-
-
-def _boundaries(found_model: Any) -> list[time]:
-    """The UTC times of day at which a model's list price may change: midnight (a price's
-    start date begins a UTC day) and the ends of its time-of-day prices (off-peak hours)."""
-    times = {time(0)}
-    for conditional in found_model.prices if isinstance(found_model.prices, list) else ():
-        constraint = conditional.constraint
-        for name in ("start_time", "end_time"):  # a TimeOfDateConstraint's
-            value = getattr(constraint, name, None)
-            if isinstance(value, time):
-                times.add(_utc_time(value))
-    return sorted(times)
-
-
-def _utc_time(value: time) -> time:
-    """A time of day in UTC, naive (a naive time is UTC already)."""
-    if value.tzinfo is None:
-        return value
-    return datetime.combine(date(2000, 1, 1), value).astimezone(UTC).time()
-
-
 def _time_of_day(moment: Any) -> str:
     """A UTC instant's time of day as 'HH:MM:SS.ffffff', from utc_text or a datetime."""
     if isinstance(moment, str):
@@ -236,25 +176,6 @@ def _time_of_day(moment: Any) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.time().isoformat("microseconds")
-
-
-def _rates_of(found_provider: Any, found_model: Any, at: datetime) -> Rates | None:
-    import genai_prices
-
-    prices = found_model.get_prices(at)
-    rates = {
-        name: _tiered(getattr(prices, f"{name}_mtok", None))
-        for name in ("input", "output", "cache_read", "cache_write", "cache_write_1h")
-    }
-    if rates["input"] is None or rates["output"] is None:
-        return None  # not priced by tokens (images, audio minutes...): unpriced, not $0
-    per_thousand = getattr(prices, "requests_kcount", None)
-    return Rates(
-        **rates,
-        per_thousand_requests=per_thousand,
-        source=f"genai-prices {genai_prices.__version__}: {found_provider.id}/{found_model.id}",
-        price_data=f"genai-prices {genai_prices.__version__}",
-    )
 
 
 @dataclass(frozen=True)
@@ -310,15 +231,7 @@ def catalog(day: date, search: str | None = None, overrides: tuple = ()) -> list
         for model in provider.models:
             if wanted and wanted not in f"{provider.id} {model.id} {model.name or ''}".lower():
                 continue
-            rates = _rates_of(provider, model, datetime.combine(day, time(12), tzinfo=UTC))
+            rates = rates_at(provider, model, datetime.combine(day, time(12), tzinfo=UTC))
             if rates is not None:
                 found.append(Listing(provider.id, model.id, rates))
     return found
-
-
-def _tiered(price: Any) -> Tiered | None:
-    if price is None:
-        return None
-    if isinstance(price, Decimal):
-        return Tiered(price)
-    return Tiered(price.base, tuple((tier.start, tier.price) for tier in price.tiers))
