@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from chatvault.forecast.methods import fit_growth, fit_level_weekday
+from chatvault.forecast.methods import fit_growth
 from chatvault.forecast.predict import predict
 from chatvault.forecast.robust import cleaned, drift, level_shift, prepare
 
@@ -71,18 +71,6 @@ def test_a_holiday_spell_is_set_aside_but_not_one_at_the_end_or_one_that_recurs(
     batch = y.copy()
     batch[5::30] += 8 * y.mean()  # a batch job every 30 days recurs: spend to forecast
     assert np.all(cleaned(batch)[0][5::30] == batch[5::30])
-
-
-def test_level_weekday_takes_the_recent_level_and_every_week_s_profile():
-    t = np.arange(112)
-    level = np.where(t < 84, 100.0, 130.0)  # the last four weeks 30% up
-    y = level * QUIET_WEEKENDS[t % 7] * np.exp(np.random.default_rng(4).normal(0, 0.1, 112))
-    fit = fit_level_weekday(y, 0, 14)
-    np.testing.assert_allclose(fit.mean, 130 * QUIET_WEEKENDS[np.arange(112, 126) % 7], rtol=0.1)
-    assert fit.sums().sum() > fit.mean.sum()  # totals add expected days, above the medians
-    large = fit_level_weekday(100 * y, 0, 14)
-    np.testing.assert_allclose(large.mean, 100 * fit.mean, rtol=1e-9)
-    np.testing.assert_allclose(large.cov, 1e4 * fit.cov, rtol=1e-9)
 
 
 def test_growth_follows_compounding_spend_within_its_log_offset_bias():

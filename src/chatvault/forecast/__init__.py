@@ -7,7 +7,7 @@ defaults every command and module share are defined here, once.
 
 # The methods, with what each does (`costs predict --method`).
 METHODS: dict[str, str] = {
-    "auto": "the method with the lowest backtest MASE on this series (run-rate if short)",
+    "auto": "level-weekday and the method with the lowest backtest MASE, half and half",
     "trend-weekday": "linear trend plus a level per weekday, least squares",
     "holt-winters": "additive Holt-Winters, damped trend, weekly season",
     "growth": "compound growth: trend plus a level per weekday on the log scale",
@@ -15,7 +15,7 @@ METHODS: dict[str, str] = {
     "trend": "linear trend, least squares (no weekday terms)",
     "mean": "run-rate: the mean day of the last 28 days",
     "weekday-mean": "the mean of each weekday over the last 28 days",
-    "level-weekday": "the last 21 days' level times a weekday profile, on the log scale",
+    "level-weekday": "a weekday profile times a smoothed level, on the log scale",
 }
 
 

@@ -13,7 +13,6 @@ from chatvault.forecast.methods import (
     WEEK,
     Fit,
     fit_growth,
-    fit_level_weekday,
     fit_mean,
     fit_seasonal_naive,
     fit_trend,
@@ -21,6 +20,7 @@ from chatvault.forecast.methods import (
     fit_weekday_mean,
 )
 from chatvault.forecast.robust import Prepared, prepare
+from chatvault.forecast.smoothing import fit_level_weekday
 
 FITTERS: dict[str, Callable[[np.ndarray, int, int], Fit]] = {
     "trend-weekday": fit_trend_weekday,

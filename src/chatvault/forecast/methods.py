@@ -12,8 +12,6 @@ import numpy as np
 
 WEEK = 7
 MEAN_WINDOW = 28  # the run-rate is the mean day of the last four weeks
-LEVEL_DAYS = 21  # level-weekday's level is the median of the last three weeks
-MEDIAN_VARIANCE = np.pi / 2  # a median of n normal values varies as pi/2 times their mean
 LOG_OFFSET = 0.1  # growth fits log(y + c), c a tenth of a low day (the lower quartile of days
 # with spend): zero days stay finite, in any unit, and c is small beside the days that matter
 
@@ -111,13 +109,13 @@ def fit_seasonal_naive(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
     return Fit(mean.astype(float), cov, len(resid))
 
 
-def _log_offset(y: np.ndarray) -> float:
+def log_offset(y: np.ndarray) -> float:
     """c of log(y + c): a tenth of the lower quartile of the days with spend (0: none)."""
     positive = y[y > 0]
     return LOG_OFFSET * float(np.quantile(positive, 0.25)) if len(positive) else 0.0
 
 
-def _from_log(median: np.ndarray, resid: np.ndarray, day: np.ndarray, ahead: np.ndarray):
+def from_log(median: np.ndarray, resid: np.ndarray, day: np.ndarray, ahead: np.ndarray):
     """Medians and expected days from a log-scale fit: the expected day is higher by the mean
     of the exponentiated residuals of the same weekday (Duan's smearing: no assumption on
     their distribution, which zero days and batch jobs make far from normal). A weekday
@@ -133,55 +131,17 @@ def fit_growth(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
     The forecast is the line's median, exp(fit) less the offset, and its covariance is the
     log-scale prediction covariance carried over by the delta method: diag(m) C diag(m).
     """
-    offset = _log_offset(y)
+    offset = log_offset(y)
     if offset <= 0:
         return Fit(np.zeros(horizon), np.zeros((horizon, horizon)), max(len(y) - 1, 1))
     logs = np.log(y + offset)
     logged = _fit_regression(logs, weekday0, horizon, trend=True, weekdays=True)
     # exp(fit) is the median day, what the daily errors are scored against; a sum needs the
-    # mean (_from_log).
+    # mean (from_log).
     X = _design(np.arange(len(y)), weekday0, trend=True, weekdays=True)
     beta = np.linalg.lstsq(X, logs, rcond=None)[0]
     day = (weekday0 + np.arange(len(y))) % WEEK
     ahead = (weekday0 + len(y) + np.arange(horizon)) % WEEK
-    median, expected = _from_log(np.exp(logged.mean), logs - X @ beta, day, ahead)
+    median, expected = from_log(np.exp(logged.mean), logs - X @ beta, day, ahead)
     cov = logged.cov * np.outer(expected, expected)
     return Fit(median - offset, cov, logged.df, expected - offset)
-
-
-def fit_level_weekday(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
-    """The recent level times a weekday profile, on the log scale.
-
-    weekday-mean learns each weekday from four of its days; this learns the weekday profile
-    from every week of the window (the median of each weekday's log against its centred
-    7-day mean, so a moving level does not blur it) and the level from the last LEVEL_DAYS
-    days alone (the median of their logs less the profile), so that neither a long-gone
-    level nor four noisy Mondays decide the forecast, and a spike, a batch day or a day
-    without use cannot move either. The forecast is the median day, what absolute errors
-    are least against; totals add the expected days (_from_log). The log-scale errors are
-    the new day's, the level's (1/LEVEL_DAYS) and the weekday's (1 over its weeks)
-    variances, the latter two times MEDIAN_VARIANCE.
-    """
-    n, offset = len(y), _log_offset(y)
-    if offset <= 0 or n < 2 * WEEK:
-        return fit_weekday_mean(y, weekday0, horizon)
-    logs = np.log(y + offset)
-    middle = np.convolve(logs, np.ones(WEEK) / WEEK, mode="valid")  # centred on days 3..n-4
-    day = (weekday0 + np.arange(n)) % WEEK
-    inner = day[3 : n - 3]
-    deviation = logs[3 : n - 3] - middle
-    weeks = np.array([(inner == d).sum() for d in range(WEEK)])
-    profile = np.array([np.median(deviation[inner == d]) for d in range(WEEK)])
-    profile -= profile.mean()
-    recent = min(LEVEL_DAYS, n)
-    level = float(np.median((logs - profile[day])[-recent:]))
-    resid = deviation - profile[inner]
-    df = max(len(resid) - WEEK, 1)
-    # Deviations from a 7-day mean that holds the day itself are smaller by (6/7) in variance.
-    s2 = float(resid @ resid) / df * WEEK / (WEEK - 1)
-    ahead = (weekday0 + n + np.arange(horizon)) % WEEK
-    same = ahead[:, None] == ahead[None, :]
-    shared = MEDIAN_VARIANCE * (1.0 / recent + np.where(same, 1.0 / weeks[ahead], 0.0))
-    cov_log = s2 * (np.eye(horizon) + shared)
-    median, expected = _from_log(np.exp(level + profile[ahead]), resid, inner, ahead)
-    return Fit(median - offset, cov_log * np.outer(expected, expected), df, expected - offset)

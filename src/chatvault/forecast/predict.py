@@ -35,9 +35,10 @@ AUTO_DAYS = 42  # auto backtests from six weeks: four to fit, two weekly origins
 CALIBRATE_DAYS = 60  # intervals are widened by the series' own backtest errors from here
 TRUST_DAYS = 28  # a shorter history gets a warning whatever the method
 AUTO_ORIGINS = 8  # auto and calibration score the last eight weekly origins
-# auto between MIN_DAYS and AUTO_DAYS, too few weeks to backtest or to trust a slope: the
-# mean of a level that holds and growth that goes on
-SHORT_METHODS = ["level-weekday", "growth"]
+# level-weekday weighs a level that holds, one that drifts and growth that goes on by the
+# likelihood of every day (smoothing.py): auto's forecast between MIN_DAYS and AUTO_DAYS, too
+# few weeks to backtest, and half of it from AUTO_DAYS on, beside the backtest's choice
+ANCHOR = "level-weekday"
 MIN_ORIGINS = 2  # auto and calibration need two origins since a level shift
 SHIFT_METHOD = "weekday-mean"  # auto's pick when a shift leaves fewer: a level, no trend
 TIE = 1.1  # auto averages the two best methods when their MASEs are within 10%
@@ -140,6 +141,20 @@ def choose(
     return ranked[:1], f"lowest backtest MASE {best}", scored
 
 
+def anchored(chosen: list[str], reason: str) -> tuple[list[list[str]], str]:
+    """The backtest's choice and ANCHOR, averaged half and half (the choice alone when it
+    is ANCHOR): eight origins pick the best method often enough to help, not reliably enough
+    to trust alone, while ANCHOR is chosen by the likelihood of every day of the history."""
+    if ANCHOR in chosen:
+        return [chosen], reason
+    return [chosen, [ANCHOR]], f"mean of {ANCHOR} and the backtest's choice: {reason}"
+
+
+def _mixture(groups: list[list[str]], fits: dict[str, Fit]) -> Fit:
+    """The mean of the groups' means, each a mixture (evaluate.combine)."""
+    return combine([combine([fits[m] for m in group]) for group in groups])
+
+
 def predict(
     values: np.ndarray, start: date, horizon: int, method: str = "auto", level: float = LEVEL
 ) -> Forecast:
@@ -165,24 +180,23 @@ def forecast(
         starts = [o for o in starts if o >= ready.start + SHIFT_AFTER]
     scored: dict[str, list[Trial]] = {}
     if n < MIN_DAYS:
-        chosen = ["mean"]
+        groups = [["mean"]]
         reason = f"only {n} days of history (< {MIN_DAYS}): mean run-rate"
         if method not in ("auto", "mean"):
             reason += f" instead of {method}"
     elif method != "auto":
-        chosen, reason = [method], "chosen with --method"
+        groups, reason = [[method]], "chosen with --method"
     elif n < AUTO_DAYS:
-        chosen = SHORT_METHODS
-        reason = (
-            f"only {n} days of history (< {AUTO_DAYS} needed to backtest): "
-            f"mean of {' and '.join(chosen)}"
-        )
+        groups = [[ANCHOR]]
+        reason = f"only {n} days of history (< {AUTO_DAYS} needed to backtest): {ANCHOR}"
     elif len(starts) < MIN_ORIGINS:
-        chosen = [SHIFT_METHOD]
-        reason = f"too few backtest origins since the level shift ({len(starts)}): {chosen[0]}"
+        groups = [[SHIFT_METHOD]]
+        reason = f"too few backtest origins since the level shift ({len(starts)}): {SHIFT_METHOD}"
     else:
-        chosen, reason, scored = choose(y, weekday0, starts, cache)
-    found = combine([fit(m, y, weekday0, horizon, ready) for m in chosen])
+        picked, reason, scored = choose(y, weekday0, starts, cache)
+        groups, reason = anchored(picked, reason)
+    chosen = [m for group in groups for m in group]
+    found = _mixture(groups, {m: fit(m, y, weekday0, horizon, ready) for m in chosen})
     daily_scale = total_scale = 1.0
     calibrated = n >= CALIBRATE_DAYS and len(starts) >= MIN_ORIGINS
     if calibrated:
@@ -190,18 +204,18 @@ def forecast(
         # that came once says nothing of the next month, and would decide the widths. Spells
         # stay: a week off happens again (holidays), and the next month's total may hold one.
         actual = cleaned(y, spells=False)[0]
-        each = [
-            scored.get(m) or trials(y, weekday0, m, starts, BACKTEST_HORIZON_DAYS, cache)
+        each = {
+            m: scored.get(m) or trials(y, weekday0, m, starts, BACKTEST_HORIZON_DAYS, cache)
             for m in chosen
-        ]
+        }
         tried = [
             Trial(
-                t[0].origin,
-                actual[t[0].origin : t[0].origin + len(t[0].actual)],
-                combine([one.fit for one in t]),
-                t[0].scale,
+                one.origin,
+                actual[one.origin : one.origin + len(one.actual)],
+                _mixture(groups, {m: each[m][i].fit for m in chosen}),
+                one.scale,
             )
-            for t in zip(*each, strict=True)
+            for i, one in enumerate(each[chosen[0]])
         ]
         daily_scale, total_scale = calibration(tried, lambda df: _quantile(level, df), level)
     mean = np.maximum(found.mean, 0.0)
