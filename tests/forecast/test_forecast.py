@@ -94,12 +94,12 @@ def test_total_coverage_on_gaussian_noise_is_the_level():
 def test_auto_picks_a_weekly_method_on_a_weekly_series_and_says_why(noise):
     fc = predict(seasonal(70, noise), START, 30)
     picked = fc.method.split("+")
-    # The backtest's choice, with level-weekday beside it unless the backtest chose it too.
-    assert picked[0] in ("seasonal-naive", "trend-weekday", "growth")
+    # level-weekday, and beside it the backtest's best (or a method within 10% of it).
     assert "level-weekday" in picked and len(picked) == 2
+    assert set(picked) - {"level-weekday"} <= {"seasonal-naive", "trend-weekday", "growth"}
     assert "backtest MASE" in fc.reason and "over 6 origins" in fc.reason
     scores = dict(re.findall(r"([a-z-]+) (\d+\.\d\d)", fc.reason.split("; ")[1]))
-    assert set(scores) == set(METHODS) - {"auto", picked[0]}
+    assert len(scores) == len(METHODS) - 2  # all but auto and the best
     best = float(re.search(r"\((\d+\.\d\d);", fc.reason).group(1))
     assert all(best <= float(v) for v in scores.values())
 

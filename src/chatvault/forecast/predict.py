@@ -37,11 +37,11 @@ TRUST_DAYS = 28  # a shorter history gets a warning whatever the method
 AUTO_ORIGINS = 8  # auto and calibration score the last eight weekly origins
 # level-weekday weighs a level that holds, one that drifts and growth that goes on by the
 # likelihood of every day (smoothing.py): auto's forecast between MIN_DAYS and AUTO_DAYS, too
-# few weeks to backtest, and half of it from AUTO_DAYS on, beside the backtest's choice
+# few weeks to backtest, and from AUTO_DAYS on half of it, beside the backtest's best method
 ANCHOR = "level-weekday"
 MIN_ORIGINS = 2  # auto and calibration need two origins since a level shift
 SHIFT_METHOD = "weekday-mean"  # auto's pick when a shift leaves fewer: a level, no trend
-TIE = 1.1  # auto averages the two best methods when their MASEs are within 10%
+TIE = 1.1  # when ANCHOR ranks first, auto averages it with a method within 10% of it
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,9 @@ def _warnings(y: np.ndarray, horizon: int) -> list[str]:
 def choose(
     y: np.ndarray, weekday0: int, starts: list[int], cache: dict | None = None
 ) -> tuple[list[str], str, dict[str, list[Trial]]]:
-    """auto's method (two, whose mean is the forecast, when the backtest cannot tell them
-    apart) and reason from the trials at `starts`, and those trials."""
+    """auto's methods (the backtest's best and ANCHOR, or ANCHOR and a method within 10% of
+    it, whose mean is the forecast; ANCHOR alone when clearly best) and reason from the
+    trials at `starts`, and those trials."""
     actual = cleaned(y)[0]
     scored = {
         m: trials(y, weekday0, m, starts, BACKTEST_HORIZON_DAYS, cache, actual) for m in FITTERS
@@ -131,28 +132,18 @@ def choose(
     ranked = sorted(FITTERS, key=lambda m: np.inf if np.isnan(score[m]) else score[m])
     others = ", ".join(f"{m} {score[m]:.2f}" for m in ranked[1:])
     best = f"({score[ranked[0]]:.2f}; {others}) over {len(starts)} origins"
+    # Eight origins pick the best method often enough to help, not reliably enough to trust
+    # alone, while ANCHOR is chosen by the likelihood of every day of the history: their mean
+    # beat either alone on the shapes bench.
+    if ranked[0] != ANCHOR:
+        return [ranked[0], ANCHOR], f"mean of {ANCHOR} and the lowest backtest MASE {best}", scored
     # Within 10%, which of two methods eight origins rank first is largely chance: their
-    # mean is safer than either (forecast combination; on the shapes bench, better than
-    # picking one on both seed sets it was tried on).
+    # mean is safer than either (forecast combination).
     if score[ranked[1]] <= TIE * score[ranked[0]]:
         within = f"{TIE - 1:.0%}"
         reason = f"mean of the two lowest backtest MASEs, within {within} of each other {best}"
         return ranked[:2], reason, scored
     return ranked[:1], f"lowest backtest MASE {best}", scored
-
-
-def anchored(chosen: list[str], reason: str) -> tuple[list[list[str]], str]:
-    """The backtest's choice and ANCHOR, averaged half and half (the choice alone when it
-    is ANCHOR): eight origins pick the best method often enough to help, not reliably enough
-    to trust alone, while ANCHOR is chosen by the likelihood of every day of the history."""
-    if ANCHOR in chosen:
-        return [chosen], reason
-    return [chosen, [ANCHOR]], f"mean of {ANCHOR} and the backtest's choice: {reason}"
-
-
-def _mixture(groups: list[list[str]], fits: dict[str, Fit]) -> Fit:
-    """The mean of the groups' means, each a mixture (evaluate.combine)."""
-    return combine([combine([fits[m] for m in group]) for group in groups])
 
 
 def predict(
@@ -180,23 +171,21 @@ def forecast(
         starts = [o for o in starts if o >= ready.start + SHIFT_AFTER]
     scored: dict[str, list[Trial]] = {}
     if n < MIN_DAYS:
-        groups = [["mean"]]
+        chosen = ["mean"]
         reason = f"only {n} days of history (< {MIN_DAYS}): mean run-rate"
         if method not in ("auto", "mean"):
             reason += f" instead of {method}"
     elif method != "auto":
-        groups, reason = [[method]], "chosen with --method"
+        chosen, reason = [method], "chosen with --method"
     elif n < AUTO_DAYS:
-        groups = [[ANCHOR]]
+        chosen = [ANCHOR]
         reason = f"only {n} days of history (< {AUTO_DAYS} needed to backtest): {ANCHOR}"
     elif len(starts) < MIN_ORIGINS:
-        groups = [[SHIFT_METHOD]]
+        chosen = [SHIFT_METHOD]
         reason = f"too few backtest origins since the level shift ({len(starts)}): {SHIFT_METHOD}"
     else:
-        picked, reason, scored = choose(y, weekday0, starts, cache)
-        groups, reason = anchored(picked, reason)
-    chosen = [m for group in groups for m in group]
-    found = _mixture(groups, {m: fit(m, y, weekday0, horizon, ready) for m in chosen})
+        chosen, reason, scored = choose(y, weekday0, starts, cache)
+    found = combine([fit(m, y, weekday0, horizon, ready) for m in chosen])
     daily_scale = total_scale = 1.0
     calibrated = n >= CALIBRATE_DAYS and len(starts) >= MIN_ORIGINS
     if calibrated:
@@ -204,18 +193,18 @@ def forecast(
         # that came once says nothing of the next month, and would decide the widths. Spells
         # stay: a week off happens again (holidays), and the next month's total may hold one.
         actual = cleaned(y, spells=False)[0]
-        each = {
-            m: scored.get(m) or trials(y, weekday0, m, starts, BACKTEST_HORIZON_DAYS, cache)
+        each = [
+            scored.get(m) or trials(y, weekday0, m, starts, BACKTEST_HORIZON_DAYS, cache)
             for m in chosen
-        }
+        ]
         tried = [
             Trial(
-                one.origin,
-                actual[one.origin : one.origin + len(one.actual)],
-                _mixture(groups, {m: each[m][i].fit for m in chosen}),
-                one.scale,
+                t[0].origin,
+                actual[t[0].origin : t[0].origin + len(t[0].actual)],
+                combine([one.fit for one in t]),
+                t[0].scale,
             )
-            for i, one in enumerate(each[chosen[0]])
+            for t in zip(*each, strict=True)
         ]
         daily_scale, total_scale = calibration(tried, lambda df: _quantile(level, df), level)
     mean = np.maximum(found.mean, 0.0)
