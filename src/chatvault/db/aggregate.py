@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, TableClause, and_, bindparam, func, or_, select
 
 from chatvault.db.filters import UsageFilter, dimension_conditions, filter_params, filter_shape
 from chatvault.db.models import ROLLUPS, rollup_table, token_total
@@ -117,7 +117,7 @@ _STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
 def _grouped(
-    table: Table, keys: list, conditions: list, group_by: tuple[str, ...], measures: tuple
+    table: TableClause, keys: list, conditions: list, group_by: tuple[str, ...], measures: tuple
 ):
     """The rollup's measures per group: its own rows when a group is one of them (a day of
     rollup_days, say: summing sixty columns over single rows would double a report's time)."""

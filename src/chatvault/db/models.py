@@ -21,9 +21,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    column,
+    table,
     true,
 )
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, TableClause
 from sqlalchemy.sql.expression import False_, True_
 
 from chatvault.db.types import Cents, UTCDateTime
@@ -150,33 +152,35 @@ _DIMENSION_TYPES = {
 }
 
 
+def _rollup_columns(grain: str, dimensions: tuple[str, ...]) -> list[tuple[str, Any, bool]]:
+    """A rollup's columns, the one declaration of them: (name, type, nullable)."""
+    times = ["month"] if grain == "month" else ["day", "week", "month"]  # week: its Monday
+    return [
+        ("id", Integer, False),
+        ("zone", String(64), False),
+        *((time, Date, False) for time in times),  # month: the 1st of the month
+        *((d, _DIMENSION_TYPES[d], True) for d in dimensions),
+        *((c, TokenCount, False) for c in ROLLUP_COUNTS),
+        ("cost_cents", Cents, True),  # NULL when no row of the group is priced
+    ]
+
+
 def _rollup_table(name: str, grain: str, dimensions: tuple[str, ...]) -> Table:
-    times = (
-        [Column("month", Date, nullable=False)]  # the 1st of the month
-        if grain == "month"
-        else [
-            Column("day", Date, nullable=False),
-            Column("week", Date, nullable=False),  # the Monday of the day's ISO week
-            Column("month", Date, nullable=False),
-        ]
-    )
-    table = Table(
+    rollup = Table(
         name,
         _metadata,
-        Column("id", Integer, primary_key=True),
-        Column("zone", String(64), nullable=False),
-        *times,
-        *(Column(d, _DIMENSION_TYPES[d]) for d in dimensions),
-        *(Column(c, TokenCount, nullable=False) for c in ROLLUP_COUNTS),
-        Column("cost_cents", Cents),  # NULL when no row of the group is priced
+        *(
+            Column(c, kind, nullable=nullable, primary_key=c == "id")
+            for c, kind, nullable in _rollup_columns(grain, dimensions)
+        ),
     )
     Index(
         f"ix_{name}_zone_{grain}",
-        table.c.zone,
-        table.c[grain],
-        *(table.c[d] for d in dimensions[:1]),
+        rollup.c.zone,
+        rollup.c[grain],
+        *(rollup.c[d] for d in dimensions[:1]),
     )
-    return table
+    return rollup
 
 
 # From the finest (built from usage_logs) to the smallest; each is built from an earlier one.
@@ -188,22 +192,26 @@ ROLLUPS = {
     "rollup_days": ("day", ()),
     "rollup_month_users": ("month", ("user_id",)),
 }
-_ROLLUP_TABLES: dict[str, Table] = {}
+_ROLLUP_TABLES: dict[str, TableClause] = {}
 
 
-def rollup_table(name: str) -> Table:
-    """A rollup's table, defined on first use: all six (420 columns) cost every command
-    about 10 ms to define, and a report reads one."""
+def rollup_table(name: str) -> TableClause:
+    """A rollup's table to read and write, defined on first use. Only its columns and their
+    types: a full `Table` (events, constraints, metadata) took a report 8M instructions a
+    rollup, and `metadata` (below) holds those for the schema's own uses."""
     if name not in _ROLLUP_TABLES:
-        _ROLLUP_TABLES[name] = _rollup_table(name, *ROLLUPS[name])
+        grain, dimensions = ROLLUPS[name]
+        columns = _rollup_columns(grain, dimensions)
+        _ROLLUP_TABLES[name] = table(name, *(column(c, kind) for c, kind, _ in columns))
     return _ROLLUP_TABLES[name]
 
 
 def __getattr__(name: str) -> MetaData:
     # `metadata`, the whole schema at head (db verify, the migration tests), has them all.
     if name == "metadata":
-        for rollup in ROLLUPS:
-            rollup_table(rollup)
+        for rollup, (grain, dimensions) in ROLLUPS.items():
+            if rollup not in _metadata.tables:
+                _rollup_table(rollup, grain, dimensions)
         return _metadata
     raise AttributeError(name)
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
     Connection,
     Date,
     String,
-    Table,
+    TableClause,
     bindparam,
     case,
     delete,
@@ -177,7 +177,7 @@ def derive(conn: Connection, zone: str, days: list[date]) -> None:
                 conn.execute(day_insert(name), {"zone": zone, "month": month})
 
 
-def clear_days(conn: Connection, table: Table, zone: str, days: list[date]) -> None:
+def clear_days(conn: Connection, table: TableClause, zone: str, days: list[date]) -> None:
     """Delete a day rollup's rows of a zone's days, a statement per run of consecutive days."""
     for first, last in _runs(days):
         c = table.c

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Table,
+    TableClause,
     bindparam,
     case,
     cast,
@@ -70,7 +70,7 @@ def latency_of_bin(k: int) -> float:
     return 0.008 * 2 ** ((k + 0.5) / 3)
 
 
-def table_for(dimensions: set[str], grain: str | None, whole: tuple) -> Table:
+def table_for(dimensions: set[str], grain: str | None, whole: tuple) -> TableClause:
     """The smallest rollup holding every dimension a report needs, at a time grain that fits
     its grouping and its whole days (a month rollup only for whole months)."""
     first, last = whole
@@ -111,7 +111,9 @@ def raw_measures(source, names: tuple[str, ...] = MEASURES) -> list[ColumnElemen
 
 
 @functools.cache
-def summed_measures(table: Table, names: tuple[str, ...] = MEASURES) -> tuple[ColumnElement, ...]:
+def summed_measures(
+    table: TableClause, names: tuple[str, ...] = MEASURES
+) -> tuple[ColumnElement, ...]:
     """The measures over rollup rows: plain sums (built once: sixty of them cost a report
     a third of its time)."""
     return tuple(func.sum(table.c[name]).label(name) for name in names)
