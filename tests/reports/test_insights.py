@@ -14,7 +14,7 @@ from chatvault.db.filters import UsageFilter
 from chatvault.db.models import usage_logs
 from chatvault.period import midnight
 from chatvault.reports.dashboard_data import Insight
-from chatvault.reports.insights import _robust_z, insights
+from chatvault.reports.insights import _median, _robust_z, insights
 from tests.head import at_head
 from tests.sessions import session_for
 
@@ -260,3 +260,12 @@ def test_quiet_weekends_are_not_anomalies(sqlite_url):
         conn.execute(insert(usage_logs), [log(date(2026, 3, 14), "gpt-4o", 4500)])
     (anomaly,) = [i for i in found(sqlite_url) if i.kind == "anomaly"]
     assert anomaly.text.startswith("2026-03-14: gpt-4o cost $50.00, 10.0x its usual $5.00")
+
+
+def test_median_is_the_statistics_median_exactly() -> None:
+    import statistics
+
+    for values in ([Decimal(5)], [Decimal(3), Decimal(1)], [Decimal("0.1"), Decimal("0.2"),
+                   Decimal(7), Decimal(2)], [Decimal(n) / 3 for n in (9, 1, 4, 4, 2)]):  # fmt: skip
+        assert _median(values) == statistics.median(values)
+        assert type(_median(values)) is Decimal
