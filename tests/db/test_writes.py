@@ -79,3 +79,21 @@ def test_columns_left_to_the_database_and_columns_given_read_back_alike(db_url):
     assert found["plain"]["created_at"] == T0  # microseconds and UTC kept
     assert found["given"]["processing_time_seconds"] == 1.5
     assert found["given"]["cost_cents"] is None and found["mixed"]["project"] is None
+
+
+def test_checkpoints_are_loaded_by_identity_for_all_and_whole_for_some(db_url, monkeypatch):
+    at_head(db_url)
+    monkeypatch.setattr(writes, "MANY", 3)  # several statements for the paths asked for
+    marks = [(f"/logs/{i}.jsonl", (7, 100 + i, 10 * i, 10**18 + i, i, i // 2, "h", "t", "x"))
+             for i in range(8)]  # fmt: skip
+    with connect(db_url) as conn, conn.begin():
+        writes.save_checkpoints(conn, "laptop", marks)
+        writes.save_checkpoints(conn, "desktop", marks[:1])
+    with connect(db_url) as conn:
+        identities = writes.load_identities(conn, "laptop")
+        some = writes.load_checkpoints(conn, "laptop", [p for p, _ in marks[1:8:2]] + ["/no"])
+    assert {path: tuple(row) for path, row in identities.items()} == {
+        path: (path, writes.file_id(device, inode), size, mtime, source)
+        for path, (device, inode, size, mtime, *_, source) in marks
+    }
+    assert some == dict(marks[1:8:2])

@@ -30,12 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chatvault.db.models import (
-    DEFAULTS,
-    TOTAL_COLUMNS,
-    token_total,
-    usage_logs,
-)
+from chatvault.db.models import DEFAULTS, TOTAL_COLUMNS, token_total, usage_logs
 from chatvault.db.types import from_micro_cents, from_utc_text, to_micro_cents, utc_text
 
 # The cost, where it came from and the price data that priced it: last in a row, since pricing
@@ -324,21 +319,38 @@ def _insert_sql(names: tuple[str, ...], paramstyle: str) -> str:
     return f"INSERT INTO usage_logs ({', '.join(names)}) VALUES ({', '.join([marks] * len(names))})"
 
 
-# A checkpoint's values, in the order ingest/checkpoints.Checkpoint takes them.
+# A checkpoint's values, in the order ingest/checkpoints.Checkpoint takes them; what tells
+# whether a file is unchanged, in the order ingest/checkpoints.unchanged reads them.
 _CHECKPOINT = (
     *("file_id", "size", "mtime_ns", "read_to", "lines"),
     *("head_hash", "tail_hash", "source"),
 )
+_IDENTITY = ("file_id", "size", "mtime_ns", "source")
+MANY = 500  # paths whose checkpoints one statement loads
 
 
-def load_checkpoints(conn: Connection, machine: str) -> dict[str, tuple]:
-    """A machine's checkpoints by path: (device, inode, size, mtime_ns, offset, lines, head
-    fingerprint, tail fingerprint, source). One plain statement: a rerun loads thousands."""
-    found = conn.exec_driver_sql(_load_sql(conn.dialect.paramstyle, _quoter(conn)), (machine,))
+def load_identities(conn: Connection, machine: str) -> dict[str, tuple]:
+    """A machine's files as last imported, by path: (path, file_id, size, mtime_ns, source)
+    rows as the driver gives them, in one statement (a rerun compares thousands)."""
+    sql = _load_sql(conn.dialect.paramstyle, _quoter(conn), _IDENTITY, 0)
+    return {row[0]: row for row in conn.exec_driver_sql(sql, (machine,)).fetchall()}
+
+
+def file_id(device: int, inode: int) -> str:
+    """How a checkpoint records the file it was taken of."""
+    return f"{device}:{inode}"
+
+
+def load_checkpoints(conn: Connection, machine: str, paths: Sequence[str]) -> dict[str, tuple]:
+    """The checkpoints of a machine's `paths` that have one, by path: (device, inode, size,
+    mtime_ns, offset, lines, head fingerprint, tail fingerprint, source), MANY a statement."""
     kept = {}
-    for path, file_id, *rest in found.fetchall():
-        device, _, inode = file_id.partition(":")
-        kept[path] = (int(device), int(inode), *rest)
+    for start in range(0, len(paths), MANY):
+        keys = [_path_key(path) for path in paths[start : start + MANY]]
+        sql = _load_sql(conn.dialect.paramstyle, _quoter(conn), _CHECKPOINT, len(keys))
+        for path, found, *rest in conn.exec_driver_sql(sql, (machine, *keys)).fetchall():
+            device, _, inode = found.partition(":")
+            kept[path] = (int(device), int(inode), *rest)
     return kept
 
 
@@ -347,10 +359,16 @@ def _quoter(conn: Connection) -> Callable[[str], str]:
 
 
 @functools.cache
-def _load_sql(paramstyle: str, quote: Callable[[str], str]) -> str:
-    names = ", ".join(map(quote, ("path", *_CHECKPOINT)))
+def _load_sql(paramstyle: str, quote: Callable[[str], str], names: tuple, keys: int) -> str:
+    """A machine's checkpoints' path and `names`: all of them, or those of `keys` paths."""
+    columns = ", ".join(map(quote, ("path", *names)))
     mark = "?" if paramstyle == "qmark" else "%s"
-    return f"SELECT {names} FROM ingest_checkpoints WHERE machine = {mark}"
+    sql = f"SELECT {columns} FROM ingest_checkpoints WHERE machine = {mark}"
+    return f"{sql} AND path_key IN ({', '.join([mark] * keys)})" if keys else sql
+
+
+def _path_key(path: str) -> str:
+    return hashlib.sha256(path.encode(errors="surrogateescape")).hexdigest()[:32]
 
 
 def save_checkpoints(conn: Connection, machine: str, marks: list[tuple[str, tuple]]) -> None:
@@ -361,8 +379,7 @@ def save_checkpoints(conn: Connection, machine: str, marks: list[tuple[str, tupl
     now = utc_text(now) if conn.dialect.name == "sqlite" else now.replace(tzinfo=None)
     rows = []
     for path, (device, inode, *values) in marks:
-        path_key = hashlib.sha256(path.encode(errors="surrogateescape")).hexdigest()[:32]
-        rows.append((machine, path_key, path, f"{device}:{inode}", *values, now))
+        rows.append((machine, _path_key(path), path, file_id(device, inode), *values, now))
     marks_sql = _checkpoint_sql(conn.dialect.paramstyle, _quoter(conn))
     conn.exec_driver_sql(marks_sql[0], [row[:2] for row in rows])
     conn.exec_driver_sql(marks_sql[1], rows)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from chatvault.db.writes import file_id
 from chatvault.ingest.files import CountingReader, Input
 
 FINGERPRINT = 4096  # bytes hashed at the head and before the offset
@@ -160,13 +161,19 @@ class Reading:
 
 
 def unchanged(source_input: Input, kept: tuple | None) -> bool:
-    """Whether a file is as its checkpoint (Checkpoint's values) says it was, by the stat its
-    walk took: skipped without a second stat, the checkpoint left a tuple (ten thousand
-    unchanged files are what a rerun costs)."""
+    """Whether a file is as it was when last imported, by the stat its walk took and its
+    checkpoint's identity (path, file_id, size, mtime_ns, source: writes.load_identities):
+    skipped without a second stat (ten thousand unchanged files are what a rerun costs)."""
     walked = source_input.stat
-    if kept is None or walked is None or kept[:4] != _identity(walked):
+    if (
+        kept is None
+        or walked is None
+        or kept[2] != walked.st_size
+        or kept[3] != walked.st_mtime_ns
+        or kept[1] != file_id(walked.st_dev, walked.st_ino)
+    ):
         return False
-    return not _has_wal(source_input.location, kept[8])  # kept[8]: the source
+    return not _has_wal(source_input.location, kept[4])
 
 
 def open_reading(

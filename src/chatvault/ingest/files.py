@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,6 +19,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # What a directory walk picks up; other files (READMEs, lock files) are not usage.
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".ndjson", ".db", ".sqlite")
+_NAME = attrgetter("name")  # a directory entry's
 
 
 @dataclass(frozen=True)
@@ -186,24 +188,21 @@ def _walk(
 ) -> None:
     try:
         with os.scandir(shown) as scan:
-            entries = sorted(scan, key=_name)
+            entries = sorted(scan, key=_NAME)
     except PermissionError:
         return
+    inside = os.path.join(real, "")  # the folder's resolved path and a separator, joined once
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False):
-                _walk(entry.path, os.path.join(real, entry.name), pattern, source, found)
+                _walk(entry.path, inside + entry.name, pattern, source, found)
             elif pattern(entry.name) and entry.is_file():
                 stat = entry.stat()
-                link = entry.is_symlink()
-                where = os.path.realpath(entry.path) if link else os.path.join(real, entry.name)
+                where = os.path.realpath(entry.path) if entry.is_symlink() else inside + entry.name
                 found.append(Input(entry.path, entry.path, stat.st_size, source, stat, where))
         except FileNotFoundError:  # gone since the folder was listed
             continue
 
-
-def _name(entry: os.DirEntry) -> str:
-    return entry.name
 
 
 def _is_data(name: str) -> bool:

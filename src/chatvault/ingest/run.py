@@ -27,6 +27,7 @@ from chatvault.db.writes import (
     columns_of,
     largest_snapshots,
     load_checkpoints,
+    load_identities,
     replaces,
     row_total,
     take_turn,
@@ -85,10 +86,14 @@ class Importer:
         summary = Summary()
         started = time.perf_counter()
         with rare_collections(), self.session.writer() as conn, larger_cache(conn):
-            with conn.begin():
-                kept = self._checkpoints = load_checkpoints(conn, self.machine)
             inputs = list(inputs)
-            changed = [self.full or not unchanged(i, kept.get(i.key)) for i in inputs]
+            with conn.begin():
+                kept = load_identities(conn, self.machine)
+                changed = [self.full or not unchanged(i, kept.get(i.key)) for i in inputs]
+                if not self.full:  # then no checkpoint is read: every file from its start
+                    again = [i for i, read in zip(inputs, changed, strict=True) if read]
+                    paths = [k for k in map(_path_key, again) if k in kept]
+                    self._checkpoints = load_checkpoints(conn, self.machine, paths)
             small = [i for i, read in zip(inputs, changed, strict=True) if read and _small(i)]
             group = Group(conn, self.dry_run, self.machine, self._write)
             try:
@@ -129,7 +134,7 @@ class Importer:
         key; or why it cannot be."""
         forced = source_input.source if self.source == "auto" else self.source
         try:
-            path_key = source_input.key or (key(source_input.path) if source_input.path else "")
+            path_key = _path_key(source_input)
             stored = self._checkpoints.get(path_key)
             kept = None if stored is None else Checkpoint(*stored)
             from chatvault.ingest import formats  # the parsers, once a file is read
@@ -367,6 +372,15 @@ def _rows(columns: Sequence[Sequence[Any]], indexes: list[int]) -> list[Sequence
         return [()] * len(columns)
     pick = itemgetter(*indexes)
     return [pick(column) if len(indexes) > 1 else (column[indexes[0]],) for column in columns]
+
+
+def _path_key(source_input: Input) -> str:
+    """The key of a file's checkpoint ('' for stdin, which has none, and for a path that
+    cannot be resolved: reading it says why)."""
+    try:
+        return source_input.key or (key(source_input.path) if source_input.path else "")
+    except OSError:
+        return ""
 
 
 def _small(source_input: Input) -> bool:
