@@ -16,7 +16,16 @@ from chatvault.db.filters import UsageFilter
 from chatvault.db.rollups import MEASURES
 from chatvault.period import Span, midnight
 from chatvault.pricing.discounts import monthly_discount
-from chatvault.reports.usage import _BINS, build, fold, make_row, measure, percentile, report
+from chatvault.reports.usage import (
+    _BINS,
+    build,
+    fold,
+    make_row,
+    measure,
+    percentile,
+    report,
+    top_rows,
+)
 from tests.db.test_aggregate import load, random_rows, reference
 from tests.sessions import session_for
 
@@ -121,6 +130,23 @@ def test_pages_sorted_in_sql_equal_pages_sorted_here(db_url, sort):
                 with session_for(db_url, zone=zone) as session:
                     in_sql = report(session, whole_days, group_by, (), *args)
                 assert in_sql == build(groups, group_by, None, *args)
+
+
+def test_top_rows_are_the_first_page_of_a_lean_report(db_url):
+    """In SQL (whole days) and merged here (a span that starts mid-day) alike."""
+    rows = random_rows(random.Random(5), 250)
+    for row in rows[::6]:
+        row["project"], row["cost_cents"] = None, None
+    load(db_url, rows)
+    zone = ZoneInfo("Europe/Paris")
+    start = midnight(date(2025, 10, 28), zone)
+    for span in (Span(start, None), Span(start.replace(hour=5), None)):
+        for group_by in (("user",), ("project",), ("model", "project")):
+            with session_for(db_url, zone=zone) as session:
+                lean = report(session, UsageFilter(span=span), group_by, limit=3, latency=False)
+                found = top_rows(session, UsageFilter(span=span), group_by, lean.totals, 3)
+            assert found == lean.rows
+            assert len(found) == 3
 
 
 def measured(url, rows, group_by, zone, tiers=()):

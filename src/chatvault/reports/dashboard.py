@@ -68,7 +68,7 @@ def build(session: Session, rows: UsageFilter, period: str) -> Dashboard:
     until = min(session.today(), last + timedelta(days=1))  # the insights' week ends here
     by_day, _ = usage.measure(session.reading(zone), this, DAY_MODEL, zone, measures=LEAN)
     models = usage.build(usage.fold(by_day, DAY_MODEL, ("model",)), ("model",))
-    users = usage.report(session, this, ("user",), limit=TOP, latency=False)
+    users = usage.top_rows(session, this, ("user",), totals, TOP)
     days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
     return Dashboard(
         title=f"chatvault: {period}",
@@ -96,7 +96,7 @@ def build(session: Session, rows: UsageFilter, period: str) -> Dashboard:
         days=days,
         daily_by_model=_daily(by_day, days, [r.key[0] for r in models.rows]),
         top_models=[_share(row) for row in models.rows[:TOP]],
-        top_users=[_share(row) for row in users.rows],
+        top_users=[_share(row) for row in users],
         insights=insights(session, rows, until=until),
         complete=span.end < session.now,  # a running period ends now
         insights_until=until,

@@ -19,6 +19,7 @@ from chatvault.db.aggregate import (
     known_values,
     month_days,
     top,
+    top_page,
     zeros,
 )
 from chatvault.db.filters import UsageFilter
@@ -251,6 +252,17 @@ def report(
             return _report(group_by, shown, totals, None, count, order, limit, page)
     groups, discounts = measure(conn, rows, group_by, zone, tiers, measures)
     return build(groups, group_by, discounts, order, reverse, limit, page)
+
+
+def top_rows(session: Session, rows: UsageFilter, group_by: tuple[str, ...], totals: Row,
+             limit: int) -> list[Row]:  # fmt: skip
+    """The `limit` groups of most cost, without latency, each with its share of `totals` (the
+    same rows' totals, which the caller has): a page of `report` without its totals and count."""
+    conn = session.reading()
+    found = top_page(conn, rows, group_by, session.zone, SQL_SORTS["cost"], limit, LEAN)
+    if found is None:
+        return report(session, rows, group_by, limit=limit, latency=False).rows
+    return [make_row(key, m, totals) for key, m in found.items()]
 
 
 def _sortable(value: Any) -> tuple[int, Any]:
