@@ -63,7 +63,7 @@ print(n, seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime)
 
 MEASURED = r"""
 import resource, sys, time
-from chatvault.cli.app import main
+from chatvault.__main__ import main  # the `chatvault` script's, start-up included
 sys.argv = ["chatvault", *sys.argv[1:]]
 started = time.perf_counter()
 try:

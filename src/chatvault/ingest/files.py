@@ -204,6 +204,5 @@ def _walk(
             continue
 
 
-
 def _is_data(name: str) -> bool:
     return name.removesuffix(".gz").endswith(DATA_SUFFIXES)
