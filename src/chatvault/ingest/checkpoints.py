@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -160,20 +160,23 @@ class Reading:
         return checkpoint(self.stream.path, self.stat, offset, lines, self.source)
 
 
-def unchanged(source_input: Input, kept: tuple | None) -> bool:
-    """Whether a file is as it was when last imported, by the stat its walk took and its
-    checkpoint's identity (path, file_id, size, mtime_ns, source: writes.load_identities):
-    skipped without a second stat (ten thousand unchanged files are what a rerun costs)."""
-    walked = source_input.stat
-    if (
-        kept is None
-        or walked is None
-        or kept[2] != walked.st_size
-        or kept[3] != walked.st_mtime_ns
-        or kept[1] != file_id(walked.st_dev, walked.st_ino)
-    ):
-        return False
-    return not _has_wal(source_input.location, kept[4])
+def to_read(inputs: Sequence[Input], kept: Mapping[str, tuple]) -> list[bool]:
+    """Whether each file is to be read: not as it was when last imported, by the stat its
+    walk took and its checkpoint's identity (path, file_id, size, mtime_ns, source:
+    writes.load_identities). An unchanged file is skipped without a second stat: ten thousand
+    of them are what a rerun costs, hence one loop here and no call per file."""
+    found = []
+    for source_input in inputs:
+        walked, row = source_input.stat, kept.get(source_input.key or "")
+        found.append(
+            row is None
+            or walked is None
+            or row[2] != walked.st_size
+            or row[3] != walked.st_mtime_ns
+            or row[1] != file_id(walked.st_dev, walked.st_ino)
+            or (row[4] in SQLITE_SOURCES and _has_wal(source_input.location, row[4]))
+        )
+    return found
 
 
 def open_reading(

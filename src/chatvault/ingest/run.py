@@ -35,7 +35,7 @@ from chatvault.db.writes import (
 )
 from chatvault.errors import InputError
 from chatvault.ingest.ahead import AHEAD_FILES, Read, ahead_possible, read_ahead
-from chatvault.ingest.checkpoints import Checkpoint, Reading, key, open_reading, unchanged
+from chatvault.ingest.checkpoints import Checkpoint, Reading, key, open_reading, to_read
 from chatvault.ingest.files import Input
 from chatvault.ingest.group import Group
 from chatvault.ingest.options import Checked, Item, ParseOptions
@@ -88,9 +88,11 @@ class Importer:
         with rare_collections(), self.session.writer() as conn, larger_cache(conn):
             inputs = list(inputs)
             with conn.begin():
-                kept = load_identities(conn, self.machine)
-                changed = [self.full or not unchanged(i, kept.get(i.key)) for i in inputs]
-                if not self.full:  # then no checkpoint is read: every file from its start
+                if self.full:  # every file from its start: no checkpoint is read
+                    changed = [True] * len(inputs)
+                else:
+                    kept = load_identities(conn, self.machine)
+                    changed = to_read(inputs, kept)
                     again = [i for i, read in zip(inputs, changed, strict=True) if read]
                     paths = [k for k in map(_path_key, again) if k in kept]
                     self._checkpoints = load_checkpoints(conn, self.machine, paths)
