@@ -20,6 +20,7 @@ from chatvault.errors import ChatvaultError, ConfigError, InputError
 from chatvault.redact import redact
 from chatvault.serve.auth import READ, SEND, Tokens, bearer
 from chatvault.serve.params import query
+from chatvault.serve.priority import ReportsFirst
 from chatvault.serve.read import Endpoint, dashboard_data, endpoints
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Server:
     max_body: int = MAX_BODY
     open_access: bool = False  # --no-auth: loopback only, for a laptop
     extra: dict[str, Any] = field(default_factory=dict)
+    first: ReportsFirst = field(default_factory=ReportsFirst)  # reports before received usage
 
     @cached_property
     def writer(self) -> Writer:
@@ -122,6 +124,9 @@ def guarded(server: Server, scope: str, handler: Handler) -> Handler:
                     status_code=403,
                 )
         try:
+            if scope == READ:
+                with server.first.report():
+                    return await handler(request)
             return await handler(request)
         except Exception as exc:
             return failure(exc)

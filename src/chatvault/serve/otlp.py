@@ -15,7 +15,6 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
 
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 MOST_ERRORS = 5  # quoted in a partial success's message; the count says how many in all
+CHUNK = 128  # items checked and priced between two looks for reports waiting (serve/priority.py)
 
 
 class TooLarge(Exception):
@@ -117,16 +117,23 @@ def store(server: Server, items: Iterator[tuple[str, telemetry.Item]]) -> tuple[
     fields: dict[str, list[dict[str, Any]]] = {}
     refused: Counter[str] = Counter()
     errors: list[str] = []
-    for source, item in items:
+    deadline = server.first.deadline()
+    for number, (source, item) in enumerate(items):
+        if number % CHUNK == 0:
+            server.first.wait(deadline)
         if item.fields is None:
             refused[source] += 1
             errors.append(str(item.error))
         else:
             fields.setdefault(source, []).append(item.fields)
     for source, found in fields.items():
-        rows, problems = server.writer.rows(found)
-        refused[source] += len(problems)
-        errors += problems
+        rows: list[tuple] = []
+        for start in range(0, len(found), CHUNK):
+            server.first.wait(deadline)
+            chunk, problems = server.writer.rows(found[start : start + CHUNK])
+            rows += chunk
+            refused[source] += len(problems)
+            errors += problems
         with server.session() as session:
             stored = server.writer.write(session, rows)
         server.received.note(source, rows=stored, duplicates=len(rows) - stored)
@@ -185,7 +192,7 @@ def handlers(server: Server) -> dict[str, Callable[[Request], Any]]:
                     status_code=413,
                 )
             export = decode(data, kind, message)
-            return encode(await run_in_threadpool(handle, server, export), kind)
+            return encode(await server.first.receive(handle, server, export), kind)
 
         return receive
 
