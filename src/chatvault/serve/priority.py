@@ -1,32 +1,28 @@
-"""Reports first: received usage is handled by threads of its own, at a lower priority (on
-Linux), and while a read request is being answered it waits between chunks of its checks
-and pricing.
+"""Reports first: while a read request is being answered, received usage waits between chunks
+of its checks and pricing, in threads of its own.
 
 A report is a few milliseconds of Python run in many pieces (each statement, each row
-fetched lets the interpreter lock go), and each piece waits for the lock and for a core
-again; with exporters' batches checked and priced meanwhile, a 1 ms report took 10-95 ms
-and a 10 ms one 40-200 ms. An exporter sends every few seconds and may wait; a report is
-someone waiting. A batch waits YIELD_AT_MOST seconds at most in all, so a stream of reports
-slows receiving, never stops it; and the writer never waits here (a report may be waiting
-for its commit).
+fetched lets the interpreter lock go), and each piece waits for the lock again behind the
+batches being checked and priced meanwhile. An exporter sends every few seconds and may
+wait; a report is someone waiting. A batch waits YIELD_AT_MOST seconds at most in all, so
+a stream of reports slows receiving, never stops it; the writer never waits here (a report
+may be waiting for its commit). Batches have threads of their own, so a burst of exporters
+never holds the threads that reports are answered in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
 YIELD_AT_MOST = 0.25  # seconds one request's usage waits for reports, in all
 RECEIVING_THREADS = 16  # requests handled at once; the others wait for a thread
-NICENESS = 10  # added to those threads': a report's thread gets about 10x their share of a core
 
 
 class ReportsFirst:
@@ -65,15 +61,4 @@ class ReportsFirst:
 
     @cached_property
     def _threads(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(RECEIVING_THREADS, "chatvault-receive", initializer=_lower)
-
-
-def _lower() -> None:
-    """This thread's priority lowered: Linux schedules threads as tasks of their own (elsewhere
-    the call could name another process, and is not made)."""
-    if sys.platform == "linux":
-        me = threading.get_native_id()
-        with suppress(OSError):
-            os.setpriority(
-                os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + NICENESS)
-            )
+        return ThreadPoolExecutor(RECEIVING_THREADS, "chatvault-receive")
