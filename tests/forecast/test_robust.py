@@ -135,16 +135,45 @@ def test_a_wandering_level_widens_the_total_more_than_the_days():
         stepped(seed=2),
         np.concatenate([np.full(60, 10.0), [500.0], np.full(29, 10.0)]),
         weekly(70, seed=6) * 1.01 ** np.arange(70),
+        # Short histories, where a weekday is seen once and its residual is exactly 0 (or
+        # rounding noise, depending on the unit): level-weekday alone forecasts them.
+        np.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9.0]),
+        weekly(14, seed=7),
+        weekly(16, seed=8),
+        np.concatenate([np.full(30, 10.0), np.full(20, 4.0)]),  # piecewise constant
+        np.concatenate([np.full(60, 10.0), np.zeros(30)]),  # spend that stopped
     ],
-    ids=["weekly", "step", "spike", "growth"],
+    ids=[
+        "weekly",
+        "step",
+        "spike",
+        "growth",
+        "15-days",
+        "14-days",
+        "16-days",
+        "flat-steps",
+        "stop",
+    ],
 )
-def test_a_forecast_of_100_times_the_spend_is_100_times_the_forecast(y):
-    small, large = predict(y, START, 30), predict(100 * y, START, 30)
+@pytest.mark.parametrize("scale", [100.0, 3.0, 0.01])
+def test_a_forecast_of_k_times_the_spend_is_k_times_the_forecast(y, scale):
+    small, large = predict(y, START, 30), predict(scale * y, START, 30)
     assert (small.method, small.fit_start) == (large.method, large.fit_start)
     for a, b in ((small.mean, large.mean), (small.lower, large.lower), (small.upper, large.upper)):
-        np.testing.assert_allclose(100 * a, b, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(scale * a, b, rtol=1e-9, atol=1e-9 * scale)
     for days in (1, 7, 30):
-        np.testing.assert_allclose(np.array(small.total(days)) * 100, large.total(days), rtol=1e-9)
+        np.testing.assert_allclose(
+            np.array(small.total(days)) * scale, large.total(days), rtol=1e-9
+        )
+
+
+def test_spend_that_stopped_is_a_shift_not_a_dip_to_set_aside():
+    # Neighbours that stopped too must not make the first weeks of zeros look "come back".
+    y = np.concatenate([np.full(60, 10.0), np.zeros(30)])
+    fc = predict(y, START, 30)
+    assert fc.level_shift and fc.fit_start >= START + timedelta(days=53)
+    mean, lower, upper = fc.total()
+    assert 0 <= lower <= mean < 1 and upper < 0.25 * y[30:60].sum()  # the month before: $240
 
 
 def test_a_constant_day_after_a_spike_has_a_sensible_interval():

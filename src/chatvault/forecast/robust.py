@@ -67,7 +67,7 @@ def cleaned(y: np.ndarray, spells: bool = True) -> tuple[np.ndarray, int]:
     spread = max(1.4826 * float(np.median(np.abs(gap))), float(np.mean(np.abs(gap))))
     if spread <= 0:
         return y, 0
-    odd = _one_off(gap / spread)
+    odd = _one_off(gap / spread, y / spread)
     out = np.where(odd, base, y)
     if spells:
         spell = _spells(out, base)
@@ -113,21 +113,28 @@ def _recurs(first: int, others: np.ndarray) -> bool:
     return bool(np.any((gap % WEEK == 0) & (gap <= ALONE) | (gap >= 26) & (gap <= 35)))
 
 
-def _one_off(score: np.ndarray) -> np.ndarray:
+def _one_off(score: np.ndarray, scaled: np.ndarray) -> np.ndarray:
     """The odd days (`score`: a day's robust spreads from its neighbours) that are one-off
     episodes: at most ONE_OFF_DAYS long, not recurring, not one of three or more within
     ALONE days (a level moving), and spend came back after them: the mean score of the week
-    after (what there is of it) is within BACK spreads of its noise. A spike in the last
-    week that spend came back from is a one-off like any other; one on the last day, or
-    followed by days still off, may be the start of a change."""
+    after (what there is of it) is within BACK spreads of its noise, and so is its spend
+    (`scaled`: the series in spreads) against the same weekdays before the episode (its
+    neighbours may have moved with it: spend that stops for good is not a dip). A spike in
+    the last week that spend came back from is a one-off like any other; one on the last
+    day, or followed by days still off, may be the start of a change."""
     side = np.sign(score)
     episodes = _episodes(np.flatnonzero(np.abs(score) > SPIKE_SPREAD), side)
     firsts = np.array([e[0] for e in episodes])
     signs = np.array([side[e[0]] for e in episodes])
     found = np.zeros(len(score), dtype=bool)
     for at, episode in enumerate(episodes):
-        after = score[episode[-1] + 1 : episode[-1] + 1 + WEEK] * signs[at]
+        days = np.arange(episode[-1] + 1, min(episode[-1] + 1 + WEEK, len(score)))
+        after = score[days] * signs[at]
         back = len(after) > 0 and after.mean() < BACK / np.sqrt(len(after))
+        before = days - WEEK * ((days - episode[0]) // WEEK + 1)  # same weekday, before it
+        if back and before.min() >= 0:
+            change = (scaled[days] - scaled[before]).mean() * signs[at]
+            back = change < BACK / np.sqrt(len(days))
         same = firsts[signs == signs[at]]
         crowded = np.sum(np.abs(same - episode[0]) <= ALONE) > 2
         long = episode[-1] - episode[0] + 1 > ONE_OFF_DAYS

@@ -17,6 +17,11 @@ from chatvault.forecast.methods import WEEK, Fit, fit_weekday_mean, from_log, lo
 
 MEDIAN_VARIANCE = np.pi / 2  # a median of n normal values varies as pi/2 times their mean
 CLIP = 2.5  # one-step errors beyond 2.5 robust spreads (a zero day, a batch day) count as that
+# The spread's least, in log units (1%): a series without noise (flat, or weekdays seen once)
+# has a MAD of 0 or of rounding noise, which would clip every error to nothing and make the
+# answer depend on the unit the spend is counted in.
+SPREAD_FLOOR = 0.01
+VARIANCE_FLOOR = SPREAD_FLOOR**2 / 100  # AICc's least error variance: below it, noise
 START_DAYS = 28  # the initial level is the median of the first four weeks
 _ALPHA = (0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5)
 _BETA = (0.002, 0.01, 0.03)
@@ -72,7 +77,17 @@ def _innovations(alpha: float, beta: float, phi: float, horizon: int) -> np.ndar
 
 
 def _aicc(sse: float, n: int, k: int) -> float:
-    return n * np.log(max(sse / n, 1e-300)) + 2 * k + 2 * k * (k + 1) / max(n - k - 1, 1)
+    return n * np.log(max(sse / n, VARIANCE_FLOOR)) + 2 * k + 2 * k * (k + 1) / max(n - k - 1, 1)
+
+
+def _spread(resid: np.ndarray) -> float:
+    """The residuals' robust spread (1.4826 MAD); when over half of them are alike, their
+    mean absolute deviation (scaled the same way for normal errors); never under the floor."""
+    deviation = np.abs(resid - np.median(resid))
+    mad = 1.4826 * float(np.median(deviation))
+    if mad >= SPREAD_FLOOR:
+        return mad
+    return max(1.2533 * float(deviation.mean()), SPREAD_FLOOR)
 
 
 def fit_level_weekday(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
@@ -85,7 +100,7 @@ def fit_level_weekday(y: np.ndarray, weekday0: int, horizon: int) -> Fit:
     day = (weekday0 + np.arange(n)) % WEEK
     profile, resid, inner, weeks = _profile(logs, day)
     z = logs - profile[day]
-    spread = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+    spread = _spread(resid)
     half = min(n // 2, START_DAYS)
     slope0 = float(np.median(z[half : 2 * half]) - np.median(z[:half])) / half
     sse, level, slope = _smooth(z, slope0, CLIP * spread)
