@@ -47,3 +47,15 @@ def test_the_folders_are_the_users_alone(tmp_path):
     assert cache.folder("things") == place and oct(place.stat().st_mode & 0o777) == "0o700"
     place.chmod(0o777)  # anyone may write entries in it: not used
     assert cache.folder("things") is None
+
+
+def test_an_entry_someone_else_may_write_is_not_read(tmp_path):
+    place = cache.folder("things")
+    cache.store(place, "k", {"price": "2.50"})
+    (place / "k.json").chmod(0o666)
+    assert cache.load(place, "k") is None
+    (place / "k.json").chmod(0o600)
+    assert cache.load(place, "k") == {"price": "2.50"}
+    if os.getuid() == 0:  # root may give it away, as another user's planted file would be
+        os.chown(place / "k.json", 12345, -1)
+        assert cache.load(place, "k") is None

@@ -42,20 +42,30 @@ def folder(name: str) -> Path | None:
 def _private(path: Path) -> bool:
     """The folder is the user's and no one else may write to it; then, no one else may look
     in it either (a folder an older chatvault made 0755 is made 0700)."""
-    if not hasattr(os, "getuid"):  # Windows: a user's cache folder is the user's
-        return True
     found = path.stat()
-    if found.st_uid != os.getuid() or found.st_mode & 0o022:
+    if not _ours(found):
         return False
-    if found.st_mode & 0o077:
+    if hasattr(os, "getuid") and found.st_mode & 0o077:
         path.chmod(0o700)
     return True
 
 
+def _ours(found: os.stat_result) -> bool:
+    """The user's, and no one else may write to it."""
+    if not hasattr(os, "getuid"):  # Windows: a user's cache folder is the user's
+        return True
+    return found.st_uid == os.getuid() and not found.st_mode & 0o022
+
+
 def load(place: Path, key: str) -> Any:
-    """The JSON data stored under `key`, or None when there is none that can be read."""
+    """The JSON data stored under `key`, or None when there is none that can be read. An
+    entry someone else owns or may write to is not read (checked on the open file: the
+    folders above the cache's own were checked only when it was found)."""
     try:
-        return json.loads((place / f"{key}.json").read_bytes())
+        with open(place / f"{key}.json", "rb") as entry:
+            if not _ours(os.fstat(entry.fileno())):
+                return None
+            return json.loads(entry.read())
     except (OSError, ValueError):
         return None
 
