@@ -6,6 +6,8 @@ default, so that service can keep inserting rows into `usage_logs` unchanged.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -206,16 +208,6 @@ def rollup_table(name: str) -> TableClause:
     return _ROLLUP_TABLES[name]
 
 
-def __getattr__(name: str) -> MetaData:
-    # `metadata`, the whole schema at head (db verify, the migration tests), has them all.
-    if name == "metadata":
-        for rollup, (grain, dimensions) in ROLLUPS.items():
-            if rollup not in _metadata.tables:
-                _rollup_table(rollup, grain, dimensions)
-        return _metadata
-    raise AttributeError(name)
-
-
 # The time zones whose daily rollups are kept (each built on first use).
 rollup_zones = Table("usage_rollup_zones", _metadata, Column("zone", String(64), primary_key=True))
 # UTC hours whose usage_logs rows changed since the rollups were last brought up to date;
@@ -227,110 +219,122 @@ rollup_stale = Table(
     Column("version", BigInteger, nullable=False, server_default="1"),
 )
 
+
+# The tables below are defined on first use (PEP 562): a report reads none of them, and
+# defining them cost every command 10M instructions. `metadata` defines them all.
 # Budget alerts, each written under its unique key before it is sent (see chatvault.alerts).
 # threshold_bp: the threshold in hundredths of a percent (8000 = 80%).
-budget_alerts = Table(
-    "budget_alerts",
-    _metadata,
-    Column("id", Integer, primary_key=True),
-    Column("budget", String(100), **NOT_NULL),
-    Column("period_start", Date, **NOT_NULL),
-    Column("kind", String(16), **NOT_NULL),  # 'actual' or 'forecast'
-    Column("threshold_bp", Integer, **NOT_NULL),
-    Column("channel", String(64), **NOT_NULL),
-    Column("status", String(16), **NOT_NULL),  # 'sending', 'sent', 'failed' or 'resolved'
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("claimed_at", UTCDateTime, **NOT_NULL),
-    Column("sent_at", UTCDateTime),
-    Column("next_attempt_at", UTCDateTime),
-    Column("last_error", String(500)),
-)
-Index(
-    "ux_budget_alerts_key",
-    *(budget_alerts.c[k] for k in ("budget", "period_start", "kind", "threshold_bp", "channel")),
-    unique=True,
-)
+def _budget_alerts() -> Table:
+    alerts = Table(
+        "budget_alerts",
+        _metadata,
+        Column("id", Integer, primary_key=True),
+        Column("budget", String(100), **NOT_NULL),
+        Column("period_start", Date, **NOT_NULL),
+        Column("kind", String(16), **NOT_NULL),  # 'actual' or 'forecast'
+        Column("threshold_bp", Integer, **NOT_NULL),
+        Column("channel", String(64), **NOT_NULL),
+        Column("status", String(16), **NOT_NULL),  # 'sending', 'sent', 'failed' or 'resolved'
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("claimed_at", UTCDateTime, **NOT_NULL),
+        Column("sent_at", UTCDateTime),
+        Column("next_attempt_at", UTCDateTime),
+        Column("last_error", String(500)),
+    )
+    key = ("budget", "period_start", "kind", "threshold_bp", "channel")
+    Index("ux_budget_alerts_key", *(alerts.c[k] for k in key), unique=True)
+    return alerts
+
 
 # --- chatvault sync (revision 0010): what the providers' admin APIs report (docs/sync.md) ---
 # Kept apart from usage_logs: totals count request-level rows unless the config says a
 # provider's buckets count instead (sync.<provider>.counts), so no default adds them together.
 # Where each provider, organisation and endpoint has been read through; a run re-reads
 # sync.<provider>.revise_days before it and replaces those buckets.
-sync_cursors = Table(
-    "sync_cursors",
-    _metadata,
-    Column("provider", String(20), primary_key=True),
-    Column("organization", String(100), primary_key=True),
-    Column("endpoint", String(40), primary_key=True),
-    Column("synced_until", UTCDateTime, **NOT_NULL),
-    Column("updated_at", UTCDateTime, **NOT_NULL),
-)
+def _sync_cursors() -> Table:
+    return Table(
+        "sync_cursors",
+        _metadata,
+        Column("provider", String(20), primary_key=True),
+        Column("organization", String(100), primary_key=True),
+        Column("endpoint", String(40), primary_key=True),
+        Column("synced_until", UTCDateTime, **NOT_NULL),
+        Column("updated_at", UTCDateTime, **NOT_NULL),
+    )
+
+
 # One result of one usage bucket, in chatvault's token convention (input excludes cache).
-provider_usage = Table(
-    "provider_usage",
-    _metadata,
-    Column("id", Integer, primary_key=True),
-    Column("provider", String(20), **NOT_NULL),
-    Column("organization", String(100), **NOT_NULL),
-    Column("endpoint", String(40), **NOT_NULL),
-    Column("bucket_start", UTCDateTime, **NOT_NULL),
-    Column("bucket_end", UTCDateTime, **NOT_NULL),
-    Column("model", String(100), **NOT_NULL),
-    Column("project", String(100)),
-    Column("api_key_id", String(100)),  # the key's id as the provider names it, never a key
-    Column("user_id", String(64)),
-    Column("service_tier", String(20)),
-    Column("context_window", String(20)),
-    Column("request_count", Integer, **NOT_NULL),  # 0 where the provider does not count them
-    Column("input_tokens", TokenCount, **NOT_NULL),
-    Column("output_tokens", TokenCount, **NOT_NULL),
-    Column("cache_read_tokens", TokenCount, **NOT_NULL),
-    Column("cache_write_tokens", TokenCount, **NOT_NULL),
-    Column("cache_write_1h_tokens", TokenCount, **NOT_NULL),
-    Index("ix_provider_usage_bucket", "provider", "organization", "endpoint", "bucket_start"),
-)
+def _provider_usage() -> Table:
+    return Table(
+        "provider_usage",
+        _metadata,
+        Column("id", Integer, primary_key=True),
+        Column("provider", String(20), **NOT_NULL),
+        Column("organization", String(100), **NOT_NULL),
+        Column("endpoint", String(40), **NOT_NULL),
+        Column("bucket_start", UTCDateTime, **NOT_NULL),
+        Column("bucket_end", UTCDateTime, **NOT_NULL),
+        Column("model", String(100), **NOT_NULL),
+        Column("project", String(100)),
+        Column("api_key_id", String(100)),  # the key's id as the provider names it, never a key
+        Column("user_id", String(64)),
+        Column("service_tier", String(20)),
+        Column("context_window", String(20)),
+        Column("request_count", Integer, **NOT_NULL),  # 0 where the provider does not count
+        Column("input_tokens", TokenCount, **NOT_NULL),
+        Column("output_tokens", TokenCount, **NOT_NULL),
+        Column("cache_read_tokens", TokenCount, **NOT_NULL),
+        Column("cache_write_tokens", TokenCount, **NOT_NULL),
+        Column("cache_write_1h_tokens", TokenCount, **NOT_NULL),
+        Index("ix_provider_usage_bucket", "provider", "organization", "endpoint", "bucket_start"),
+    )
+
+
 # One result of one daily cost bucket: the billed amount exactly as sent (`amount`, in the
 # provider's unit: dollars for OpenAI, cents for Anthropic) and in cents.
-provider_costs = Table(
-    "provider_costs",
-    _metadata,
-    Column("id", Integer, primary_key=True),
-    Column("provider", String(20), **NOT_NULL),
-    Column("organization", String(100), **NOT_NULL),
-    Column("bucket_start", UTCDateTime, **NOT_NULL),
-    Column("bucket_end", UTCDateTime, **NOT_NULL),
-    Column("project", String(100)),
-    Column("line_item", String(200)),
-    Column("model", String(100)),
-    Column("cost_type", String(40)),
-    Column("service_tier", String(20)),
-    Column("context_window", String(20)),
-    Column("currency", String(3), **NOT_NULL),
-    Column("amount", String(60), **NOT_NULL),
-    Column("cost_cents", Cents, **NOT_NULL),
-    Index("ix_provider_costs_bucket", "provider", "organization", "bucket_start"),
-)
+def _provider_costs() -> Table:
+    return Table(
+        "provider_costs",
+        _metadata,
+        Column("id", Integer, primary_key=True),
+        Column("provider", String(20), **NOT_NULL),
+        Column("organization", String(100), **NOT_NULL),
+        Column("bucket_start", UTCDateTime, **NOT_NULL),
+        Column("bucket_end", UTCDateTime, **NOT_NULL),
+        Column("project", String(100)),
+        Column("line_item", String(200)),
+        Column("model", String(100)),
+        Column("cost_type", String(40)),
+        Column("service_tier", String(20)),
+        Column("context_window", String(20)),
+        Column("currency", String(3), **NOT_NULL),
+        Column("amount", String(60), **NOT_NULL),
+        Column("cost_cents", Cents, **NOT_NULL),
+        Index("ix_provider_costs_bucket", "provider", "organization", "bucket_start"),
+    )
+
 
 # Where each file's last import stopped (ingest/checkpoints.py), per machine: the next import
 # skips a file that did not change and reads an appended log from `read_to` on. It moves in
 # the same transaction as the file's rows. `path_key` is a hash of `path`, short enough for a
 # unique index on every database.
-ingest_checkpoints = Table(
-    "ingest_checkpoints",
-    _metadata,
-    Column("machine", String(64), primary_key=True),
-    Column("path_key", String(32), primary_key=True),
-    Column("path", Text, **NOT_NULL),
-    Column("file_id", String(64), **NOT_NULL),  # "device:inode"
-    Column("size", BigInteger, **NOT_NULL),
-    Column("mtime_ns", BigInteger, **NOT_NULL),
-    Column("read_to", BigInteger, **NOT_NULL),  # the offset after the last line imported
-    Column("lines", BigInteger, **NOT_NULL),  # lines before read_to
-    Column("head_hash", String(32), **NOT_NULL),
-    Column("tail_hash", String(32), **NOT_NULL),
-    Column("source", String(32), **NOT_NULL),
-    Column("updated_at", UTCDateTime, **NOT_NULL),
-)
+def _ingest_checkpoints() -> Table:
+    return Table(
+        "ingest_checkpoints",
+        _metadata,
+        Column("machine", String(64), primary_key=True),
+        Column("path_key", String(32), primary_key=True),
+        Column("path", Text, **NOT_NULL),
+        Column("file_id", String(64), **NOT_NULL),  # "device:inode"
+        Column("size", BigInteger, **NOT_NULL),
+        Column("mtime_ns", BigInteger, **NOT_NULL),
+        Column("read_to", BigInteger, **NOT_NULL),  # the offset after the last line imported
+        Column("lines", BigInteger, **NOT_NULL),  # lines before read_to
+        Column("head_hash", String(32), **NOT_NULL),
+        Column("tail_hash", String(32), **NOT_NULL),
+        Column("source", String(32), **NOT_NULL),
+        Column("updated_at", UTCDateTime, **NOT_NULL),
+    )
 
 
 # A coding agent's sessions whose own log has been imported, and those the receiver stored
@@ -345,5 +349,36 @@ def _sessions_table(name: str) -> Table:
     )
 
 
-logged_sessions = _sessions_table("logged_sessions")
-telemetry_sessions = _sessions_table("telemetry_sessions")
+_LATER: dict[str, Callable[[], Table]] = {
+    "budget_alerts": _budget_alerts,
+    "sync_cursors": _sync_cursors,
+    "provider_usage": _provider_usage,
+    "provider_costs": _provider_costs,
+    "ingest_checkpoints": _ingest_checkpoints,
+    "logged_sessions": lambda: _sessions_table("logged_sessions"),
+    "telemetry_sessions": lambda: _sessions_table("telemetry_sessions"),
+}
+_DEFINING = threading.Lock()  # a server's threads may ask for the same table at once
+
+
+def __getattr__(name: str) -> Any:
+    # `metadata`, the whole schema at head (db verify, the migration tests), has them all.
+    if name == "metadata":
+        for later in _LATER:
+            _defined(later)
+        for rollup, (grain, dimensions) in ROLLUPS.items():
+            with _DEFINING:
+                if rollup not in _metadata.tables:
+                    _rollup_table(rollup, grain, dimensions)
+        return _metadata
+    if name in _LATER:
+        return _defined(name)
+    raise AttributeError(name)
+
+
+def _defined(name: str) -> Table:
+    """A table of _LATER, defined once and kept as the module's attribute."""
+    with _DEFINING:
+        if name not in globals():
+            globals()[name] = _LATER[name]()
+        return globals()[name]
