@@ -43,7 +43,7 @@ def days_of(found_model) -> list[date]:
 
 
 def test_every_bundled_models_schedule_gives_genai_prices_periods_each_day(monkeypatch):
-    monkeypatch.setattr(schedules, "_key", lambda: None)  # nothing kept: all in memory
+    monkeypatch.setattr(schedules, "process_key", lambda: None)  # nothing kept: all in memory
     kept = schedules.Schedules()
     count = 0
     for provider in get_snapshot().providers:
@@ -155,6 +155,12 @@ def test_the_key_covers_genai_prices_files(monkeypatch, tmp_path):
     before = schedules._key()
     (package / "data.py").write_text("providers = [1]\n")  # an upgrade rewrites its files
     assert before is not None and schedules._key() != before
+    # Rewritten in place with the same size and time (cp -p, a reproducible build): the
+    # bytes are what the key covers.
+    stat = (package / "data.py").stat()
+    (package / "data.py").write_text("providers = [2]\n")
+    os.utime(package / "data.py", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert schedules._key() not in (before, None)
     spec.submodule_search_locations = []
     assert schedules._key() is None  # no genai-prices found: nothing is kept
 
@@ -176,3 +182,22 @@ def test_a_run_with_its_models_kept_does_not_import_genai_prices():
     assert done.returncode == 0, done.stderr
     book = PriceBook()
     assert done.stdout.splitlines() == [repr(book.rates(p, m, DAY)) for p, m in KEPT]
+
+
+def test_a_process_keeps_the_key_it_first_priced_with(monkeypatch):
+    # What it imported then is what it prices with: an upgrade installed while a server runs
+    # must not have the old prices kept under the new files' key.
+    monkeypatch.setattr(schedules, "_PROCESS_KEY", [])
+    keys = iter(["first", "after-an-upgrade"])
+    monkeypatch.setattr(schedules, "_key", lambda: next(keys))
+    assert schedules.process_key() == schedules.process_key() == "first"
+
+
+def test_a_run_of_many_new_models_stores_a_few_times_not_each_time(monkeypatch):
+    stores = []
+    monkeypatch.setattr(cache, "store", lambda place, key, data: stores.append(len(data)))
+    monkeypatch.setattr(schedules, "worked_out", lambda provider, model: None)
+    kept = schedules.Schedules()
+    for k in range(100):
+        kept.periods("openai", f"model-{k}", DAY)
+    assert stores == [*range(1, schedules.EAGER + 1), 32, 64]

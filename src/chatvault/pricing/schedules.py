@@ -3,8 +3,9 @@
 A model's list price depends on the UTC day only through its prices' start dates, and on the
 time of day only through its off-peak hours. Its schedule (for each stretch of days from one
 start date to the next, that stretch's price periods) is worked out once with genai-prices,
-then kept as JSON under a key covering what it came from: the installed genai-prices' files
-(an upgrade, a downgrade or a reinstall rewrites them) and chatvault's pricing code. A run
+then kept as JSON under a key covering what it came from: the bytes of the installed
+genai-prices' files (an upgrade, a downgrade or a reinstall rewrites them) and of chatvault's
+pricing code, read when the process first prices. A run
 whose models are all kept then never imports genai-prices and its pydantic models (0.15-0.2
 s: most of an import of a few new lines). What is kept must decode to exactly what
 genai-prices gave (each Decimal's digits and exponent too), else it is not kept; a model
@@ -31,6 +32,7 @@ from chatvault.pricing.rates import Rates, Tiered
 
 FORMAT = "schedules 1"  # what an entry means: a change of it must change the key
 PRICES = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+EAGER = 16  # a run stores after each of its first new schedules (see Schedules._schedule)
 LIVE = "live"  # a model whose prices depend on more than the day and the time of day
 DAMAGED = (TypeError, ValueError, KeyError, IndexError, ArithmeticError)  # JSON not a schedule
 
@@ -58,6 +60,7 @@ class Schedules:
         self._kept: dict[str, Any] | None = None  # the cache entry, loaded on first need
         self._place: Path | None = None
         self._key: str | None = None
+        self._new = 0  # schedules this run worked out and kept
 
     def periods(self, provider: str | None, model: str, day: date) -> tuple[Period, ...]:
         """The model's list prices through one UTC day, in order; the first starts at 00:00."""
@@ -86,12 +89,16 @@ class Schedules:
                 kept[name] = checked(schedule)
             except DAMAGED:
                 return schedule  # not kept: worked out again by the next run
-            cache.store(self._place, self._key, kept)
+            self._new += 1
+            # Each store writes the whole entry: past the first few, a run of many new models
+            # stores at 32, 64, 128... of them (the rest wait for the next run), not each time.
+            if self._new <= EAGER or self._new & (self._new - 1) == 0:
+                cache.store(self._place, self._key, kept)
         return schedule
 
     def _load(self) -> dict[str, Any]:
         if self._kept is None:
-            self._key = _key()
+            self._key = process_key()
             self._place = None if self._key is None else cache.folder("prices")
             found = None if self._place is None else cache.load(self._place, self._key)
             self._kept = found if isinstance(found, dict) else {}
@@ -218,10 +225,23 @@ def _bundled() -> bool:
     return get_snapshot().providers is data.providers
 
 
+_PROCESS_KEY: list[str | None] = []
+
+
+def process_key() -> str | None:
+    """`_key()` when this process first asked: the genai-prices it prices with is the one it
+    imported then, whatever is installed since (a server running through an upgrade must
+    not keep its old prices under the new files' key)."""
+    if not _PROCESS_KEY:
+        _PROCESS_KEY.append(_key())
+    return _PROCESS_KEY[0]
+
+
 def _key() -> str | None:
-    """What the kept schedules were worked out from: each file of the installed genai-prices
-    and of chatvault's pricing code (path, size, modification time, inode), and the format;
-    None when genai-prices cannot be found (then nothing is kept)."""
+    """What the kept schedules were worked out from: the bytes of each file of the installed
+    genai-prices and of chatvault's pricing code, and the format; None when genai-prices
+    cannot be found (then nothing is kept). Bytes, not sizes and times: a file rewritten in
+    place with its old size and time kept (cp -p, a reproducible build) changes the key."""
     from importlib.util import find_spec
 
     try:
@@ -229,16 +249,16 @@ def _key() -> str | None:
         folders = list(spec.submodule_search_locations or ()) if spec else []
         ours = [Path(__file__), Path(rates_module.__file__ or "")]
         files = [Path(folder, name) for folder in folders for name in sorted(os.listdir(folder))]
-        parts = [FORMAT]
+        digest = hashlib.sha256(FORMAT.encode())
         for path in [*files, *ours]:
             if path.suffix == ".py":
-                found = path.stat()
-                parts.append(f"{path}\0{found.st_size}\0{found.st_mtime_ns}\0{found.st_ino}")
+                digest.update(str(path).encode(errors="surrogateescape") + b"\0")
+                digest.update(path.read_bytes())
     except (ImportError, ValueError, OSError):
         return None
     if not folders:
         return None
-    return hashlib.sha256("\n".join(parts).encode(errors="surrogateescape")).hexdigest()[:32]
+    return digest.hexdigest()[:32]
 
 
 def encoded(schedule: Schedule) -> Any:
