@@ -10,6 +10,7 @@ test_legacy, test_failures): this is for tests that only need a database to work
 from __future__ import annotations
 
 import atexit
+import shutil
 import sqlite3
 import tempfile
 from contextlib import closing
@@ -42,7 +43,9 @@ def at_head(url: str) -> None:
 
 def _template_file() -> str:
     if "sqlite" not in _TEMPLATES:
-        path = Path(tempfile.mkdtemp(prefix="chatvault-head-")) / "head.db"
+        folder = tempfile.mkdtemp(prefix="chatvault-head-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # one per test process
+        path = Path(folder) / "head.db"
         migrate(f"sqlite:///{path}", backup=False)
         dispose_all()
         _TEMPLATES["sqlite"] = str(path)
