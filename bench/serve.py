@@ -11,7 +11,9 @@ For each database (SQLite, and PostgreSQL when given a server): a fresh demo dat
 
 1. reads alone (a third of --seconds): 4 clients asking for reports at 50 requests/s in all
    (usage, grouped usage, logs, insights, budget, dashboard, predictions, the HTML
-   dashboard, /metrics in turn), after each of them twice per worker to warm it up;
+   dashboard, /metrics in turn), after each of them twice per worker to warm it up, and
+   /healthz 10 times a second apart from them: the floor, what any answer waits for on
+   the machine at the time (no token, thread or database);
 2. both (--seconds): 8 clients each sending OTLP/HTTP protobuf batches of 512 Claude Code
    `api_request` events (of today) as fast as the server answers, every 10th batch sent
    twice (an exporter's retry), while the 4 readers keep asking at 50 requests/s;
@@ -55,6 +57,7 @@ READS = [
     "/",
     "/metrics",
 ]
+FLOOR = "/healthz"  # asked alongside the reads, reported apart from them
 RETRY_EVERY = 10  # every 10th batch is sent a second time, as an exporter retries
 MODELS = ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"]
 
@@ -195,7 +198,21 @@ def readers(url: str, clients: int, rate: float, seconds: float, out) -> None:
                     latencies[path].append(elapsed)
                 k += 1
 
+    def floor() -> None:
+        """/healthz, 10 times a second: what any answer waits for on this machine at the time
+        (no token, no thread, no database): a read's p99 cannot be lower."""
+        with httpx.Client(base_url=url, timeout=60) as http:
+            while time.monotonic() - began < seconds:
+                started = time.perf_counter()
+                http.get(FLOOR)
+                latencies[FLOOR].append(time.perf_counter() - started)
+                time.sleep(0.1)
+
+    latencies[FLOOR] = []
+    probe = threading.Thread(target=floor)
+    probe.start()
     together(client, clients)
+    probe.join()
     out.put(("read", time.monotonic() - began, 0, dict(statuses), latencies))
 
 
@@ -274,12 +291,13 @@ def ms(values: list[float], q: float) -> str:
 def report(label: str, results: dict, rate: float) -> None:
     if "read" in results:
         seconds, _, statuses, latencies = results["read"]
-        every = [x for values in latencies.values() for x in values]
+        every = [x for path in READS for x in latencies[path]]
         print(f"{label}: reads {len(every)} in {seconds:.1f} s ({len(every) / seconds:.1f}/s, "
               f"asked {rate:.0f}/s), p50 {ms(every, 0.5)}, p99 {ms(every, 0.99)}, "
               f"statuses {statuses}")  # fmt: skip
         for path, values in latencies.items():
-            print(f"    {path:40} n={len(values):4}  p50 {ms(values, 0.5):>9}"
+            name = f"{path} (floor, not a read)" if path == FLOOR else path
+            print(f"    {name:40} n={len(values):4}  p50 {ms(values, 0.5):>9}"
                   f"  p99 {ms(values, 0.99):>9}")  # fmt: skip
     if "send" in results:
         seconds, distinct, statuses, latencies = results["send"]
