@@ -25,7 +25,7 @@ from chatvault.db.rollups import (
     MEASURES,
     raw_measures,
     raw_rows,
-    summed_measures,
+    summed_text,
     table_for,
     usage_logs,
     whole_days,
@@ -65,7 +65,7 @@ def aggregate(
         table, keys, conditions, params = _whole_days(rows, group_by, zone, whole, dialect)
         query = _statement(
             ("whole", table.name, tuple(params), *shape),
-            lambda: _grouped(table, keys, conditions, group_by, measures),
+            lambda: _grouped(table, keys, conditions, group_by, measures, _quote(conn)),
         )
         _add(groups, conn.execute(query, params), group_by)
     for start, end in edges:
@@ -117,14 +117,20 @@ _STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
 def _grouped(
-    table: TableClause, keys: list, conditions: list, group_by: tuple[str, ...], measures: tuple
+    table: TableClause,
+    keys: list,
+    conditions: list,
+    group_by: tuple[str, ...],
+    measures: tuple,
+    quote: Callable[[str], str],
 ):
     """The rollup's measures per group: its own rows when a group is one of them (a day of
     rollup_days, say: summing sixty columns over single rows would double a report's time)."""
     grain, held = ROLLUPS[table.name]
     if {GROUP_COLUMNS[g] for g in group_by} == {grain, *held}:
         return select(*keys, *(table.c[name] for name in measures)).where(*conditions)
-    return select(*keys, *summed_measures(table, measures)).where(*conditions).group_by(*keys)
+    sums = summed_text(table, measures, quote)
+    return select(*keys, *sums).where(*conditions).group_by(*keys)
 
 
 def _whole_days(
@@ -169,7 +175,7 @@ def top(
         return None
     page = _page(conn, found, measure, smallest_first, limit, offset)
     keys, conditions = found.keys, found.conditions
-    sums = summed_measures(found.table, measures)
+    sums = summed_text(found.table, measures, _quote(conn))
 
     def count_query():
         counted = select(*keys).where(*conditions).group_by(*keys).subquery()
@@ -230,7 +236,8 @@ def _page(conn: Connection, t: _Top, measure: str, smallest_first: bool, limit: 
     """A page of `t`'s groups ordered by `measure`, ties by the group values."""
 
     def page_query():
-        grouped = select(*t.keys, *summed_measures(t.table, t.measures)).where(*t.conditions)
+        sums = summed_text(t.table, t.measures, _quote(conn))
+        grouped = select(*t.keys, *sums).where(*t.conditions)
         value = func.coalesce(func.sum(t.table.c[measure]), -1)  # a group with no cost: last
         ties = [part for key in t.keys for part in (key.is_(None).desc(), key)]
         ordered = grouped.group_by(*t.keys).order_by(
@@ -242,6 +249,11 @@ def _page(conn: Connection, t: _Top, measure: str, smallest_first: bool, limit: 
     query = _statement(("page", measure, smallest_first, *t.shape), page_query)
     _add(page, conn.execute(query, {**t.params, "limit": limit, "offset": offset}), t.group_by)
     return page
+
+
+def _quote(conn: Connection) -> Callable[[str], str]:
+    """The dialect's quoting of an identifier (a name that is a keyword somewhere: `rows`)."""
+    return conn.dialect.identifier_preparer.quote
 
 
 def zeros(measures: tuple[str, ...] = MEASURES) -> list[Any]:
