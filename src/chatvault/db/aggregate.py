@@ -98,11 +98,14 @@ def _days(conn: Connection, rows: UsageFilter, zone: ZoneInfo):
 
 @functools.cache
 def _rows_outside():
-    """Does a local day (midnight to the next) hold a row outside [first, last)?"""
+    """Does a local day (midnight to the next) hold a row outside [first, last)? Two EXISTS,
+    each a range of the created_at index: as one with an OR of the two ranges, PostgreSQL
+    scanned the whole table (45.8 ms, against 0.08 ms)."""
     created = usage_logs.c.created_at
     before = and_(created >= bindparam("day"), created < bindparam("first"))
     after = and_(created >= bindparam("last"), created < bindparam("next"))
-    return select(select(usage_logs.c.id).where(or_(before, after)).exists())
+    ids = usage_logs.c.id
+    return select(or_(select(ids).where(before).exists(), select(ids).where(after).exists()))
 
 
 def _statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
