@@ -15,8 +15,9 @@ For each database (SQLite, and PostgreSQL when given a server): a fresh demo dat
    /healthz 10 times a second apart from them: the floor, what any answer waits for on
    the machine at the time (no token, thread or database);
 2. both (--seconds): 8 clients each sending OTLP/HTTP protobuf batches of 512 Claude Code
-   `api_request` events (of today) as fast as the server answers, every 10th batch sent
-   twice (an exporter's retry), while the 4 readers keep asking at 50 requests/s;
+   `api_request` events (of today) as fast as the server answers (or, with --send-rate,
+   paced to that many records/s in all), every 10th batch sent twice (an exporter's
+   retry), while the 4 readers keep asking at 50 requests/s;
 3. OTLP alone (a third of --seconds): the 8 senders without the readers.
 
 Then the stored rows are counted: exactly the number of distinct events sent, or the run
@@ -24,7 +25,6 @@ fails. Reported: records/s received (distinct events stored / the phase's second
 latency p50/p99 per kind of request, and every status code seen (no 5xx is the goal).
 Goals (issue 17, a 2-core machine): >= 5,000 records/s over OTLP into SQLite and into
 PostgreSQL; read p99 < 50 ms at 50 requests/s on the demo database.
-
 The clients run in two processes of their own (senders, readers), on the same machine as
 the server: their CPU is taken from the server's, as a colocated collector's would be.
 """
@@ -46,17 +46,9 @@ from pathlib import Path
 
 READ_TOKEN = "bench-read-token-0123456789"
 SEND_TOKEN = "bench-send-token-0123456789"
-READS = [
-    "/v1/usage",
-    "/v1/usage?group_by=day,model&since=30d",
-    "/v1/usage/logs?limit=50",
-    "/v1/usage/insights",
-    "/v1/costs/budget",
-    "/v1/costs/dashboard",
-    "/v1/usage/predictions",
-    "/",
-    "/metrics",
-]
+READS = ["/v1/usage", "/v1/usage?group_by=day,model&since=30d", "/v1/usage/logs?limit=50",
+         "/v1/usage/insights", "/v1/costs/budget", "/v1/costs/dashboard",
+         "/v1/usage/predictions", "/", "/metrics"]  # fmt: skip
 FLOOR = "/healthz"  # asked alongside the reads, reported apart from them
 RETRY_EVERY = 10  # every 10th batch is sent a second time, as an exporter retries
 MODELS = ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"]
@@ -123,9 +115,9 @@ def together(client, clients: int) -> None:
         thread.join()
 
 
-def senders(url: str, clients: int, batch: int, seconds: float, out) -> None:
-    """`clients` threads posting batches back to back for `seconds`; puts (distinct events
-    sent, statuses, latencies) on `out`."""
+def senders(url: str, clients: int, batch: int, seconds: float, rate: float, out) -> None:
+    """`clients` threads posting batches for `seconds`, back to back or `rate` records/s in
+    all; puts (distinct events sent, statuses, latencies) on `out`."""
     import httpx
 
     run = uuid.uuid4().hex[:8]
@@ -142,8 +134,10 @@ def senders(url: str, clients: int, batch: int, seconds: float, out) -> None:
         headers = {"Authorization": f"Bearer {SEND_TOKEN}",
                    "Content-Type": "application/x-protobuf"}  # fmt: skip
         with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
-            sent = 0
+            sent, interval = 0, batch * clients / rate if rate else 0.0
             while time.monotonic() < stop:
+                due = began + (sent + number / clients) * interval  # 0 unpaced: at once
+                time.sleep(max(0.0, due - time.monotonic()))
                 for i, record in enumerate(records):
                     record.attributes[1].value.string_value = f"{run}-{number}-{sent}-{i}"
                 body = request.SerializeToString()
@@ -272,7 +266,7 @@ def phase(server: Server, args, seconds: float, read: bool, send: bool) -> dict:
         work = (server.url, args.readers, args.rate, seconds, out)
         procs.append(ctx.Process(target=readers, args=work))
     if send:
-        work = (server.url, args.senders, args.batch, seconds, out)
+        work = (server.url, args.senders, args.batch, seconds, args.send_rate, out)
         procs.append(ctx.Process(target=senders, args=work))
     for proc in procs:
         proc.start()
@@ -360,6 +354,7 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=4)
     parser.add_argument("--rate", type=float, default=50, help="reads per second in all")
     parser.add_argument("--batch", type=int, default=512, help="events per OTLP request")
+    parser.add_argument("--send-rate", type=float, default=0, help="records/s (0: unpaced)")
     args = parser.parse_args()
     if args.smoke:
         args.seconds = 5
