@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, TableClause, and_, bindparam, func, or_, select
 
+from chatvault.db.engine import quoter
 from chatvault.db.filters import UsageFilter, dimension_conditions, filter_params, filter_shape
 from chatvault.db.models import ROLLUPS, rollup_table, token_total
 from chatvault.db.rollups import (
@@ -65,7 +66,7 @@ def aggregate(
         table, keys, conditions, params = _whole_days(rows, group_by, zone, whole, dialect)
         query = _statement(
             ("whole", table.name, tuple(params), *shape),
-            lambda: _grouped(table, keys, conditions, group_by, measures, _quote(conn)),
+            lambda: _grouped(table, keys, conditions, group_by, measures, quoter(conn)),
         )
         _add(groups, conn.execute(query, params), group_by)
     for start, end in edges:
@@ -178,7 +179,7 @@ def top(
         return None
     page = _page(conn, found, measure, smallest_first, limit, offset)
     keys, conditions = found.keys, found.conditions
-    sums = summed_text(found.table, measures, _quote(conn))
+    sums = summed_text(found.table, measures, quoter(conn))
 
     def count_query():
         counted = select(*keys).where(*conditions).group_by(*keys).subquery()
@@ -239,7 +240,7 @@ def _page(conn: Connection, t: _Top, measure: str, smallest_first: bool, limit: 
     """A page of `t`'s groups ordered by `measure`, ties by the group values."""
 
     def page_query():
-        sums = summed_text(t.table, t.measures, _quote(conn))
+        sums = summed_text(t.table, t.measures, quoter(conn))
         grouped = select(*t.keys, *sums).where(*t.conditions)
         value = func.coalesce(func.sum(t.table.c[measure]), -1)  # a group with no cost: last
         ties = [part for key in t.keys for part in (key.is_(None).desc(), key)]
@@ -252,11 +253,6 @@ def _page(conn: Connection, t: _Top, measure: str, smallest_first: bool, limit: 
     query = _statement(("page", measure, smallest_first, *t.shape), page_query)
     _add(page, conn.execute(query, {**t.params, "limit": limit, "offset": offset}), t.group_by)
     return page
-
-
-def _quote(conn: Connection) -> Callable[[str], str]:
-    """The dialect's quoting of an identifier (a name that is a keyword somewhere: `rows`)."""
-    return conn.dialect.identifier_preparer.quote
 
 
 def zeros(measures: tuple[str, ...] = MEASURES) -> list[Any]:

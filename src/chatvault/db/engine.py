@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -160,6 +160,12 @@ def without_statement(exc: BaseException) -> BaseException:
     if errors is not None and isinstance(exc, errors.StatementError) and exc.orig is not None:
         return exc.orig
     return exc
+
+
+def quoter(conn: Connection) -> Callable[[str], str]:
+    """The dialect's quoting of an identifier, for SQL written as text (a name that is a
+    keyword somewhere: `rows`); one function per dialect, so it can key a cache."""
+    return conn.dialect.identifier_preparer.quote
 
 
 @contextmanager

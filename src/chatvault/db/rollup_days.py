@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
+from chatvault.db.engine import quoter
 from chatvault.db.models import (
     LATENCY_BIN_COLUMNS,
     ROLLUPS,
@@ -168,7 +169,7 @@ def derive(conn: Connection, zone: str, days: list[date]) -> None:
             conn.execute(delete(table).where(table.c.zone == zone, table.c.month.in_(months)))
         else:
             clear_days(conn, table, zone, days)
-    quote = conn.dialect.identifier_preparer.quote
+    quote = quoter(conn)
     for day in days:
         params = day_params(zone, day, place)
         for name in coarser:

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from chatvault.db.engine import quoter
 from chatvault.db.models import DEFAULTS, TOTAL_COLUMNS, token_total, usage_logs
 from chatvault.db.types import from_micro_cents, from_utc_text, to_micro_cents, utc_text
 
@@ -332,7 +333,7 @@ MANY = 500  # paths whose checkpoints one statement loads
 def load_identities(conn: Connection, machine: str) -> dict[str, tuple]:
     """A machine's files as last imported, by path: (path, file_id, size, mtime_ns, source)
     rows as the driver gives them, in one statement (a rerun compares thousands)."""
-    sql = _load_sql(conn.dialect.paramstyle, _quoter(conn), _IDENTITY, 0)
+    sql = _load_sql(conn.dialect.paramstyle, quoter(conn), _IDENTITY, 0)
     return {row[0]: row for row in conn.exec_driver_sql(sql, (machine,)).fetchall()}
 
 
@@ -347,15 +348,11 @@ def load_checkpoints(conn: Connection, machine: str, paths: Sequence[str]) -> di
     kept = {}
     for start in range(0, len(paths), MANY):
         keys = [_path_key(path) for path in paths[start : start + MANY]]
-        sql = _load_sql(conn.dialect.paramstyle, _quoter(conn), _CHECKPOINT, len(keys))
+        sql = _load_sql(conn.dialect.paramstyle, quoter(conn), _CHECKPOINT, len(keys))
         for path, found, *rest in conn.exec_driver_sql(sql, (machine, *keys)).fetchall():
             device, _, inode = found.partition(":")
             kept[path] = (int(device), int(inode), *rest)
     return kept
-
-
-def _quoter(conn: Connection) -> Callable[[str], str]:
-    return conn.dialect.identifier_preparer.quote
 
 
 @functools.cache
@@ -380,7 +377,7 @@ def save_checkpoints(conn: Connection, machine: str, marks: list[tuple[str, tupl
     rows = []
     for path, (device, inode, *values) in marks:
         rows.append((machine, _path_key(path), path, file_id(device, inode), *values, now))
-    marks_sql = _checkpoint_sql(conn.dialect.paramstyle, _quoter(conn))
+    marks_sql = _checkpoint_sql(conn.dialect.paramstyle, quoter(conn))
     conn.exec_driver_sql(marks_sql[0], [row[:2] for row in rows])
     conn.exec_driver_sql(marks_sql[1], rows)
 
