@@ -254,8 +254,9 @@ def report(
     return build(groups, group_by, discounts, order, reverse, limit, page)
 
 
-def top_rows(session: Session, rows: UsageFilter, group_by: tuple[str, ...], totals: Row,
-             limit: int) -> list[Row]:  # fmt: skip
+def top_rows(
+    session: Session, rows: UsageFilter, group_by: tuple[str, ...], totals: Row, limit: int
+) -> list[Row]:
     """The `limit` groups of most cost, without latency, each with its share of `totals` (the
     same rows' totals, which the caller has): a page of `report` without its totals and count."""
     conn = session.reading()
