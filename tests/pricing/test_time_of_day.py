@@ -108,11 +108,14 @@ def test_a_models_prices_are_looked_up_once_then_kept(monkeypatch):
     calls = []
     real = schedules.rates_at
     monkeypatch.setattr(schedules, "rates_at", lambda *a: calls.append(a) or real(*a))
+    per_book = []
     for _ in range(2):  # the second book, a later run's, finds them in the cache folder
         book = PriceBook()
         for minute in range(0, 24 * 60, 7):
             at = datetime.combine(DAY, time(0), tzinfo=UTC) + timedelta(minutes=minute)
             book.rates("deepseek", "deepseek-chat", at)
             book.rates("openai", "gpt-4o", at)
+        per_book.append(len(calls) - sum(per_book))
     looked_up = [(model.id, at) for _, model, at in calls]
     assert looked_up and len(set(looked_up)) == len(looked_up)
+    assert per_book[1] == 0  # nothing looked up again
